@@ -1,0 +1,40 @@
+/**
+ * @trellis/plugin-sdk — everything a plugin may import. Plain functions and typed tokens; the core's DI
+ * container stays behind them.
+ */
+export { definePlugin, isPluginDefinition, PLUGIN_KINDS } from './plugin.ts';
+export type {
+  AnyPluginDefinition,
+  CreateContext,
+  KindCapabilities,
+  PluginDefinition,
+  PluginInstances,
+  PluginKind,
+  PluginSpec,
+  ResolvedDeps,
+  Stability,
+} from './plugin.ts';
+export { s, formatPath, parseDuration } from './schema.ts';
+export type { Infer, ObjectSchema, ParseResult, Schema, SchemaIssue } from './schema.ts';
+export { ErrorCodes, TrellisError, isTrellisError } from './errors.ts';
+export type { ErrorCode } from './errors.ts';
+export { coreServices, createServiceRef } from './services.ts';
+export type { MeshSettings, Readiness, ServiceRef } from './services.ts';
+export { defineTopic } from './bus.ts';
+export type { EventBus, Handler, Topic } from './bus.ts';
+export type { LogFields, Logger } from './logger.ts';
+export type { Counter, Gauge, Histogram, Labels, MetricSpec, Metrics } from './metrics.ts';
+export { SecretValue } from './secret.ts';
+export { TypeUrls } from './xds.ts';
+export type { TypeUrl, XdsResource, XdsResourceFactory } from './xds.ts';
+export type { Lifecycle } from './kinds/lifecycle.ts';
+export type { SourcePlugin, SourceSink } from './kinds/source.ts';
+export type { ProxyPlugin, GenerateContext, BootstrapRequest, BootstrapFile } from './kinds/proxy.ts';
+export { KEY_TYPES } from './kinds/certificates.ts';
+export type { CertificatesPlugin, CertificateRequest, IssuedCertificate, KeyType, TrustBundle } from './kinds/certificates.ts';
+export type { ObservabilityPlugin } from './kinds/observability.ts';
+export { apiGroup, keyOf, objectKeyString } from './mesh/objects.ts';
+export type { KubeObject, ObjectKey, ObjectMeta, ObjectOrigin, SourceError } from './mesh/objects.ts';
+export { identityKey, parseIdentityKey, principalName, spiffeId, formatNodeId, parseNodeId } from './mesh/identity.ts';
+export type { Identity, NodeIdentity, ProxyKind } from './mesh/identity.ts';
+export type * from './mesh/views.ts';

@@ -1,0 +1,41 @@
+import type { IssuedCertificate } from './certificates.ts';
+import type { NodeIdentity, ProxyKind } from '../mesh/identity.ts';
+import type { ProxyView } from '../mesh/views.ts';
+import type { XdsResource, XdsResourceFactory } from '../xds.ts';
+import type { Lifecycle } from './lifecycle.ts';
+
+export interface GenerateContext {
+  readonly node: NodeIdentity;
+  readonly resources: XdsResourceFactory;
+  /** The proxy's own workload certificate when the backend serves secrets (`servesSecrets`). */
+  readonly certificate?: IssuedCertificate;
+}
+
+export interface BootstrapRequest {
+  readonly node: NodeIdentity;
+  /** `host:port` of the controller's ADS listener this proxy should dial. */
+  readonly controllerAddress: string;
+  /** Directory the files will be written to (paths inside the bootstrap point there). */
+  readonly outDir: string;
+  readonly certificate: IssuedCertificate;
+}
+
+export interface BootstrapFile {
+  /** Relative to the output directory. */
+  readonly path: string;
+  readonly content: string;
+  /** File mode; private keys use 0o600. */
+  readonly mode: number;
+}
+
+/** Turns one proxy's policy into xDS resources for one family of xDS clients. @public */
+export interface ProxyPlugin extends Lifecycle {
+  /** The node-id kind this backend serves (`sidecar` for Envoy, `grpc` for proxyless gRPC). */
+  readonly nodeKind: ProxyKind;
+  /** Whether the backend sends SDS secrets (then the core passes the proxy's certificate to `generate`). */
+  readonly servesSecrets: boolean;
+  /** Every resource this proxy should have. Deterministic: equal views give byte-identical resources. */
+  generate(view: ProxyView, ctx: GenerateContext): readonly XdsResource[];
+  /** Files for `trellis bootstrap <kind>`. */
+  bootstrap?(req: BootstrapRequest): BootstrapFile[] | Promise<BootstrapFile[]>;
+}

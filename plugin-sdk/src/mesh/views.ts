@@ -1,0 +1,121 @@
+/**
+ * What the catalog computes for one identity: the policy a proxy backend turns into xDS. Pure data,
+ * deterministic ordering (every list sorted), no protobuf. Backends must not mutate it. @public
+ */
+import type { Identity } from './identity.ts';
+
+export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp' | 'tcp-server-first' | 'udp';
+
+export interface ServiceName {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** One port of a Kubernetes Service: a mesh service in OSM's model. */
+export interface MeshServicePort extends ServiceName {
+  readonly port: number;
+  readonly targetPort: number;
+  readonly protocol: Protocol;
+  /** The Service port's `name`, when it has one. */
+  readonly portName?: string;
+}
+
+export interface MeshEndpoint {
+  readonly ip: string;
+  /** The port the workload listens on (the Service's targetPort resolved for this endpoint). */
+  readonly port: number;
+  /** The identity behind this endpoint, when the pod is known. */
+  readonly identity?: Identity;
+  readonly ready: boolean;
+  readonly podName?: string;
+}
+
+/** Header matcher as SMI HTTPRouteGroup writes it: the value is a regular expression (RE2). */
+export interface HeaderMatch {
+  readonly name: string;
+  readonly valueRegex: string;
+}
+
+/** One HTTP match: path regex matched against the whole path (RE2), methods (`*` = any), headers ANDed. */
+export interface HttpMatch {
+  readonly name: string;
+  readonly pathRegex: string;
+  readonly methods: readonly string[];
+  readonly headers: readonly HeaderMatch[];
+}
+
+export interface WeightedBackend {
+  readonly service: MeshServicePort;
+  readonly weight: number;
+  /** `ns/svc|targetPort`, the outbound cluster of this backend. */
+  readonly clusterName: string;
+}
+
+/** A TrafficSplit as applied to one root-service port on the client side. */
+export interface SplitPolicy {
+  /** `ns/name` of the TrafficSplit, for naming and debugging. */
+  readonly splitName: string;
+  readonly backends: readonly WeightedBackend[];
+  /** v1alpha4 `matches`: only matching requests are split; empty means every request is split. */
+  readonly matches: readonly HttpMatch[];
+}
+
+/** Placeholders for later policy kinds (retry, timeout); undefined until such a policy exists. */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly perTryTimeoutMs?: number;
+  readonly retryOn: readonly string[];
+}
+
+/** One upstream service port this identity may reach. */
+export interface OutboundService {
+  readonly service: MeshServicePort;
+  /** `ns/svc|targetPort` (OSM's outbound cluster name). */
+  readonly clusterName: string;
+  /** OSM's hostname forms; short forms (`svc`, `svc:port`) only when client and service share a namespace. */
+  readonly hostnames: readonly string[];
+  readonly endpoints: readonly MeshEndpoint[];
+  /** Identities behind the service (its pods' service accounts), for SAN matching. Sorted. */
+  readonly identities: readonly Identity[];
+  readonly split?: SplitPolicy;
+  readonly retry?: RetryPolicy;
+  readonly timeoutMs?: number;
+}
+
+/** Who may use one HTTP route of a local service. `any` in permissive mode. */
+export interface InboundRoute {
+  readonly match: HttpMatch;
+  readonly principals: readonly Identity[] | 'any';
+}
+
+/** Network-level allow rule from one TrafficTarget (OSM's network RBAC: one policy per target). */
+export interface InboundTcpPolicy {
+  /** `ns/name` of the TrafficTarget. */
+  readonly name: string;
+  readonly principals: readonly Identity[];
+  /** Allowed destination ports from TCPRoutes; `any` when no TCPRoute restricts them. */
+  readonly ports: readonly number[] | 'any';
+}
+
+/** One local service port: what arrives for it and who may send it. */
+export interface InboundPort {
+  readonly service: MeshServicePort;
+  /** `ns/svc|targetPort|local` (OSM's local cluster name). */
+  readonly localClusterName: string;
+  readonly hostnames: readonly string[];
+  /** HTTP routes (protocol http/http2/grpc); merged across TrafficTargets with the union of principals. */
+  readonly routes: readonly InboundRoute[];
+  /** Network RBAC policies; empty in SMI mode means deny all; ignored when permissive. */
+  readonly tcpPolicies: readonly InboundTcpPolicy[];
+}
+
+export interface ProxyView {
+  readonly identity: Identity;
+  readonly trustDomain: string;
+  readonly permissive: boolean;
+  readonly egress: boolean;
+  readonly outbound: readonly OutboundService[];
+  readonly inbound: readonly InboundPort[];
+  /** Endpoints of this identity's own pods (a proxyless server listens on them). Sorted. */
+  readonly localEndpoints: readonly MeshEndpoint[];
+}

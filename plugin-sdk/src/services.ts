@@ -1,0 +1,35 @@
+import type { EventBus } from './bus.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+/**
+ * A typed reference to a service a plugin depends on. The core resolves it from its container; the token
+ * (`id`) is explicit, so nothing relies on emitted decorator metadata. @public
+ */
+export interface ServiceRef<T> {
+  readonly id: string;
+  readonly __type?: T;
+}
+
+export function createServiceRef<T>(id: string): ServiceRef<T> {
+  return { id };
+}
+
+/** The mesh-wide settings from the config file every plugin may read. */
+export interface MeshSettings {
+  readonly name: string;
+  readonly trustDomain: string;
+}
+
+/** Readiness of one check, as `/readyz?verbose` lists it. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reason?: string;
+}
+
+export const coreServices = {
+  logger: createServiceRef<Logger>('core.logger'),
+  bus: createServiceRef<EventBus>('core.bus'),
+  metrics: createServiceRef<Metrics>('core.metrics'),
+  mesh: createServiceRef<MeshSettings>('core.mesh'),
+} as const;

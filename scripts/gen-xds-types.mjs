@@ -1,0 +1,1 @@
+// Generates TypeScript types for the Envoy xDS protos (filled in by the xDS work).
