@@ -1,3 +1,6 @@
+import { statSync } from 'node:fs';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+
 /**
  * A small, typed config-schema builder. Plugins describe their `config` block with it; the core decodes
  * strictly (unknown keys are errors) and reports every problem with its path.
@@ -10,6 +13,11 @@ export interface SchemaIssue {
   readonly message: string;
 }
 
+/** What a decode may need beyond the value: where relative paths resolve from. */
+export interface ParseContext {
+  readonly baseDir: string;
+}
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: SchemaIssue[] };
 
 export interface Schema<T> {
@@ -19,7 +27,7 @@ export interface Schema<T> {
   readonly optional: boolean;
   /** Secrets are redacted by `trellis config print`. */
   readonly secret: boolean;
-  parse(input: unknown, path?: readonly (string | number)[]): ParseResult<T>;
+  parse(input: unknown, path?: readonly (string | number)[], ctx?: ParseContext): ParseResult<T>;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -30,14 +38,14 @@ interface Options {
 
 function make<T>(
   description: string,
-  parse: (input: unknown, path: readonly (string | number)[]) => ParseResult<T>,
+  parse: (input: unknown, path: readonly (string | number)[], ctx: ParseContext) => ParseResult<T>,
   flags: { optional?: boolean; secret?: boolean } = {},
 ): Schema<T> {
   return {
     description,
     optional: flags.optional ?? false,
     secret: flags.secret ?? false,
-    parse: (input, path = []) => parse(input, path),
+    parse: (input, path = [], ctx = { baseDir: process.cwd() }) => parse(input, path, ctx),
   };
 }
 
@@ -105,13 +113,13 @@ function duration(opts: Options & { minMs?: number } = {}): Schema<number> {
 }
 
 function array<T>(item: Schema<T>, opts: Options & { minItems?: number } = {}): Schema<T[]> {
-  return make(opts.description ?? `list of ${item.description}`, (v, path) => {
+  return make(opts.description ?? `list of ${item.description}`, (v, path, ctx) => {
     if (!Array.isArray(v)) return fail(path, `must be a list, got ${typeName(v)}`);
     if (opts.minItems !== undefined && v.length < opts.minItems) return fail(path, `must have at least ${opts.minItems} item(s)`);
     const out: T[] = [];
     const issues: SchemaIssue[] = [];
     v.forEach((el, i) => {
-      const r = item.parse(el, [...path, i]);
+      const r = item.parse(el, [...path, i], ctx);
       if (r.ok) out.push(r.value);
       else issues.push(...r.issues);
     });
@@ -120,12 +128,12 @@ function array<T>(item: Schema<T>, opts: Options & { minItems?: number } = {}): 
 }
 
 function record<T>(value: Schema<T>, opts: Options = {}): Schema<Record<string, T>> {
-  return make(opts.description ?? `map of ${value.description}`, (v, path) => {
+  return make(opts.description ?? `map of ${value.description}`, (v, path, ctx) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, `must be a map, got ${typeName(v)}`);
     const out: Record<string, T> = {};
     const issues: SchemaIssue[] = [];
     for (const [k, el] of Object.entries(v)) {
-      const r = value.parse(el, [...path, k]);
+      const r = value.parse(el, [...path, k], ctx);
       if (r.ok) out[k] = r.value;
       else issues.push(...r.issues);
     }
@@ -145,7 +153,7 @@ export interface ObjectSchema<S extends Shape> extends Schema<InferShape<S>> {
 
 /** A strict object: unknown keys are errors, missing required keys are errors. */
 function object<S extends Shape>(shape: S, opts: Options = {}): ObjectSchema<S> {
-  const base = make<InferShape<S>>(opts.description ?? 'object', (v, path) => {
+  const base = make<InferShape<S>>(opts.description ?? 'object', (v, path, ctx) => {
     if (v === undefined || v === null) v = {};
     if (typeof v !== 'object' || Array.isArray(v)) return fail(path, `must be a map, got ${typeName(v)}`);
     const input = v as Record<string, unknown>;
@@ -163,12 +171,12 @@ function object<S extends Shape>(shape: S, opts: Options = {}): ObjectSchema<S> 
     for (const [key, schema] of Object.entries(shape)) {
       const raw = input[key];
       if (raw === undefined) {
-        const d = schema.parse(undefined, [...path, key]);
+        const d = schema.parse(undefined, [...path, key], ctx);
         if (d.ok && d.value !== undefined) out[key] = d.value;
         else if (!schema.optional) issues.push({ path: [...path, key], message: `is required (${schema.description})` });
         continue;
       }
-      const r = schema.parse(raw, [...path, key]);
+      const r = schema.parse(raw, [...path, key], ctx);
       if (r.ok) out[key] = r.value;
       else issues.push(...r.issues);
     }
@@ -182,7 +190,7 @@ function optional<T>(inner: Schema<T>): Schema<T | undefined> & { optional: true
     description: inner.description,
     optional: true,
     secret: inner.secret,
-    parse: (v, path = []) => (v === undefined ? { ok: true, value: undefined } : inner.parse(v, path)),
+    parse: (v, path = [], ctx) => (v === undefined ? { ok: true, value: undefined } : inner.parse(v, path, ctx)),
   };
 }
 
@@ -192,7 +200,7 @@ function withDefault<T>(inner: Schema<T>, value: T): Schema<T> & { optional: tru
     description: `${inner.description} (default ${JSON.stringify(value)})`,
     optional: true,
     secret: inner.secret,
-    parse: (v, path = []) => (v === undefined ? { ok: true, value } : inner.parse(v, path)),
+    parse: (v, path = [], ctx) => (v === undefined ? { ok: true, value } : inner.parse(v, path, ctx)),
   };
 }
 
@@ -205,13 +213,34 @@ function secret<T>(inner: Schema<T>): Schema<T> {
 function refine<T>(inner: Schema<T>, check: (value: T) => string | undefined): Schema<T> {
   return {
     ...inner,
-    parse: (v, path = []) => {
-      const r = inner.parse(v, path);
+    parse: (v, path = [], ctx) => {
+      const r = inner.parse(v, path, ctx);
       if (!r.ok) return r;
       const problem = check(r.value);
       return problem ? fail(path, problem) : r;
     },
   };
+}
+
+/**
+ * A filesystem path, resolved against the config file's directory. `mustBe` checks what exists there
+ * when the config is decoded, so `trellis validate` catches a missing directory.
+ */
+function fsPath(opts: Options & { mustBe?: 'directory' | 'file' } = {}): Schema<string> {
+  return make(opts.description ?? (opts.mustBe ? `path to a ${opts.mustBe}` : 'path'), (v, path, ctx) => {
+    if (typeof v !== 'string' || v === '') return fail(path, `must be a path (non-empty string), got ${JSON.stringify(v)}`);
+    const abs = isAbsolute(v) ? v : resolvePath(ctx.baseDir, v);
+    if (opts.mustBe) {
+      let st;
+      try {
+        st = statSync(abs);
+      } catch {
+        return fail(path, `must be a ${opts.mustBe} (${abs} does not exist)`);
+      }
+      if (opts.mustBe === 'directory' ? !st.isDirectory() : !st.isFile()) return fail(path, `must be a ${opts.mustBe} (${abs} is not one)`);
+    }
+    return { ok: true, value: abs };
+  });
 }
 
 /** Any value, passed through unchecked (for plugin-owned sub-blocks validated elsewhere). */
@@ -232,6 +261,7 @@ export const s = {
   default: withDefault,
   secret,
   refine,
+  path: fsPath,
   unknown: unknownValue,
 };
 
