@@ -27,7 +27,7 @@ export interface Schema<T> {
   readonly optional: boolean;
   /** Secrets are redacted by `trellis config print`. */
   readonly secret: boolean;
-  parse(input: unknown, path?: readonly (string | number)[], ctx?: ParseContext): ParseResult<T>;
+  readonly parse: (input: unknown, path?: readonly (string | number)[], ctx?: ParseContext) => ParseResult<T>;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -86,7 +86,7 @@ function boolean(opts: Options = {}): Schema<boolean> {
 function literal<const L extends readonly string[]>(values: L, opts: Options = {}): Schema<L[number]> {
   return make(opts.description ?? values.map((x) => JSON.stringify(x)).join(' | '), (v, path) =>
     typeof v === 'string' && values.includes(v)
-      ? { ok: true, value: v as L[number] }
+      ? { ok: true, value: v }
       : fail(path, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${JSON.stringify(v)}`),
   );
 }
@@ -185,6 +185,12 @@ function object<S extends Shape>(shape: S, opts: Options = {}): ObjectSchema<S> 
   return { ...base, shape };
 }
 
+/** An object block that may be absent; absent decodes to its keys' defaults. */
+function section<S extends Shape>(shape: S, opts: Options = {}): ObjectSchema<S> {
+  const o = object(shape, opts);
+  return { ...o, optional: true };
+}
+
 function optional<T>(inner: Schema<T>): Schema<T | undefined> & { optional: true } {
   return {
     description: inner.description,
@@ -194,8 +200,11 @@ function optional<T>(inner: Schema<T>): Schema<T | undefined> & { optional: true
   };
 }
 
-/** A key that may be absent; when absent it decodes to `value`. */
-function withDefault<T>(inner: Schema<T>, value: T): Schema<T> & { optional: true } {
+/**
+ * A key that may be absent; when absent it decodes to `value`. (Typed as plain `Schema<T>` so the decoded
+ * object has the key as required.)
+ */
+function withDefault<T>(inner: Schema<T>, value: T): Schema<T> {
   return {
     description: `${inner.description} (default ${JSON.stringify(value)})`,
     optional: true,
@@ -206,7 +215,7 @@ function withDefault<T>(inner: Schema<T>, value: T): Schema<T> & { optional: tru
 
 /** Marks a value as secret: `trellis config print` shows it as `<redacted>`. */
 function secret<T>(inner: Schema<T>): Schema<T> {
-  return { ...inner, secret: true, parse: inner.parse };
+  return { ...inner, secret: true };
 }
 
 /** Adds a check after decoding; the message explains what is wrong. */
@@ -257,6 +266,7 @@ export const s = {
   array,
   record,
   object,
+  section,
   optional,
   default: withDefault,
   secret,

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsync } from 'fastify';
+
+/**
+ * A debug page: `get` answers `/debug/<name>` and, when given, `getOne` answers `/debug/<name>/<id>`
+ * (undefined -> 404). Pages must never include private keys.
+ */
+export interface DebugPage {
+  readonly name: string;
+  get(): unknown;
+  getOne?(id: string): unknown;
+}
+
+export const debugRoutes =
+  (pages: () => readonly DebugPage[]): FastifyPluginAsync =>
+  async (app) => {
+    app.get('/debug', async () => ({ pages: pages().map((p) => `/debug/${p.name}`) }));
+    app.get<{ Params: { name: string } }>('/debug/:name', async (req, reply) => {
+      const page = pages().find((p) => p.name === req.params.name);
+      if (!page) return reply.code(404).send({ error: `no debug page "${req.params.name}"` });
+      return page.get();
+    });
+    app.get<{ Params: { name: string; '*': string } }>('/debug/:name/*', async (req, reply) => {
+      const id = req.params['*'];
+      const page = pages().find((p) => p.name === req.params.name);
+      const found = page?.getOne?.(decodeURIComponent(id));
+      if (found === undefined) return reply.code(404).send({ error: `not found: /debug/${req.params.name}/${id}` });
+      return found;
+    });
+  };

@@ -1,0 +1,56 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger, Metrics } from '@trellis/plugin-sdk';
+import type { ComponentStatus } from '../kernel/lifecycle.ts';
+import { debugRoutes, type DebugPage } from './debug.ts';
+import { healthRoutes } from './health.ts';
+import { metricsRoutes } from './metrics.ts';
+
+export interface AdminOptions {
+  readonly address: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly status: () => readonly ComponentStatus[];
+  readonly debugPages: () => readonly DebugPage[];
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}
+
+/** The admin/debug HTTP API: one fastify plugin per area (health, metrics, debug). */
+export class AdminServer {
+  readonly #app: FastifyInstance;
+  readonly #opts: AdminOptions;
+  #url: string | undefined;
+
+  constructor(opts: AdminOptions) {
+    this.#opts = opts;
+    this.#app = Fastify({ logger: false });
+    void this.#app.register(healthRoutes(opts.status));
+    void this.#app.register(metricsRoutes(opts.metrics));
+    void this.#app.register(debugRoutes(opts.debugPages));
+    this.#app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+      opts.logger.warn('admin request failed', { err: err.message });
+      void reply.code(err.statusCode ?? 500).send({ error: err.message });
+    });
+  }
+
+  /** The base URL once listening (`http://127.0.0.1:9091`). */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = splitHostPort(this.#opts.address);
+    await this.#app.listen({ host, port });
+    const addr = this.#app.server.address();
+    const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+    this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    this.#opts.logger.info('admin server listening', { url: this.#url });
+  }
+
+  async stop(): Promise<void> {
+    await this.#app.close();
+  }
+}

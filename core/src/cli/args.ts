@@ -1,0 +1,38 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {}
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[], io: CliIO): Promise<number>;
+}
+
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export function parse(cmd: Command, argv: string[]): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return { values: r.values, positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${helpText(cmd)}`);
+  }
+}
+
+export function helpText(cmd: Command): string {
+  const opts = Object.entries(cmd.options)
+    .map(([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}${o.short ? `, -${o.short}` : ''}`)
+    .join('\n');
+  return `${cmd.summary}\n\nUsage: ${cmd.usage}\n${opts ? `\nOptions:\n${opts}\n` : ''}  --help, -h`;
+}
+
+export function requireString(values: Record<string, unknown>, name: string, cmd: Command): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required\n\n${helpText(cmd)}`);
+  return v;
+}

@@ -1,0 +1,31 @@
+import { loadConfig } from '../../config/load.ts';
+import { defaultParts } from '../../controller/parts.ts';
+import { startMesh } from '../../kernel/mesh.ts';
+import { requireString, type Command } from '../args.ts';
+
+export const controllerCommand: Command = {
+  name: 'controller',
+  summary: 'Run the control plane: load plugins, serve ADS and the admin API; stops cleanly on SIGINT/SIGTERM.',
+  usage: 'trellis controller --config FILE',
+  options: { config: { type: 'string', short: 'c' } },
+  async run(values, _pos, io) {
+    const config = await loadConfig(requireString(values, 'config', this));
+    const mesh = await startMesh({ config, parts: defaultParts });
+    io.err(`trellis controller running (admin ${mesh.adminUrl ?? 'off'}); Ctrl-C to stop\n`);
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (stopping) {
+          mesh.logger.warn('second signal: exiting now', { signal: sig });
+          process.exit(130);
+        }
+        stopping = true;
+        mesh.logger.info('signal received; shutting down', { signal: sig });
+        mesh.stop().then(resolve, resolve);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+    return 0;
+  },
+};

@@ -1,0 +1,56 @@
+import { isTrellisError } from '@trellis/plugin-sdk';
+import { helpText, parse, UsageError, type CliIO, type Command } from './args.ts';
+import { configPrintCommand } from './commands/config-print.ts';
+import { controllerCommand } from './commands/controller.ts';
+import { pluginsCommand } from './commands/plugins.ts';
+import { validateCommand } from './commands/validate.ts';
+import { versionCommand } from './commands/version.ts';
+
+const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, pluginsCommand, configPrintCommand, versionCommand];
+
+function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `trellis — a lightweight SMI service mesh control plane\n\nUsage: trellis <command> [options]\n\nCommands:\n${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}\n\nRun 'trellis <command> --help' for a command's options.\n`;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 invalid input or usage). */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(usage());
+    return 0;
+  }
+  // Longest command name first so `config print` wins over a shorter prefix.
+  const cmd = [...COMMANDS].sort((a, b) => b.name.length - a.name.length).find((c) => {
+    const words = c.name.split(' ');
+    return words.every((w, i) => argv[i] === w);
+  });
+  if (!cmd) {
+    io.err(`unknown command "${argv.join(' ')}"\n\n${usage()}`);
+    return 2;
+  }
+  const rest = argv.slice(cmd.name.split(' ').length);
+  try {
+    const { values, positionals } = parse(cmd, rest);
+    if (values.help) {
+      io.out(`${helpText(cmd)}\n`);
+      return 0;
+    }
+    return await cmd.run(values, positionals, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n`);
+      return 2;
+    }
+    if (isTrellisError(err)) {
+      io.err(`${err.code}: ${err.message}\n`);
+      return err.code === 'TRELLIS_ERR_CONFIG_INVALID' || err.code === 'TRELLIS_ERR_PLUGIN_CONFIG_INVALID' ? 2 : 1;
+    }
+    io.err(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+export const stdio: CliIO = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};

@@ -1,0 +1,158 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import {
+  ErrorCodes,
+  formatPath,
+  isTrellisError,
+  TrellisError,
+  type AnyPluginDefinition,
+  type ErrorCode,
+  type PluginKind,
+  type SchemaIssue,
+} from '@trellis/plugin-sdk';
+import { loadPlugin } from '../kernel/plugin-loader.ts';
+import { interpolateEnv } from './interpolate.ts';
+import { configSchema, type PluginEntry, type RawConfig } from './schema.ts';
+
+export interface ConfigProblem {
+  readonly code: ErrorCode;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A plugin chosen by the config file, loaded and with its `config` block decoded. */
+export interface ConfiguredPlugin {
+  readonly kind: PluginKind;
+  /** Instance name: `name:` from the entry, else the plugin's own name. */
+  readonly instanceName: string;
+  /** `plugins.sources[0]`, for messages. */
+  readonly path: string;
+  readonly use: string;
+  readonly definition: AnyPluginDefinition;
+  readonly config: unknown;
+}
+
+export interface LoadedConfig {
+  readonly file: string;
+  readonly baseDir: string;
+  readonly settings: RawConfig;
+  readonly plugins: readonly ConfiguredPlugin[];
+  /** Paths (segments joined by NUL) whose values came from environment variables. */
+  readonly secretPaths: readonly string[];
+  /** The decoded document before plugin schemas (for `config print`). */
+  readonly document: unknown;
+}
+
+export class ConfigError extends TrellisError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(file: string, problems: readonly ConfigProblem[]) {
+    const lines = problems.map((p) => `${p.code} ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    super(problems[0]?.code ?? ErrorCodes.CONFIG_INVALID, `${file}: ${problems.length} problem(s)\n  ${lines.join('\n  ')}`, {
+      details: lines,
+      ...(problems[0]?.path ? { path: problems[0].path } : {}),
+    });
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const SECTIONS: readonly { key: 'sources' | 'proxies' | 'observability'; kind: PluginKind }[] = [
+  { key: 'sources', kind: 'source' },
+  { key: 'proxies', kind: 'proxy' },
+  { key: 'observability', kind: 'observability' },
+];
+
+const toProblems = (issues: readonly SchemaIssue[], code: ErrorCode, prefix: (string | number)[] = []): ConfigProblem[] =>
+  issues.map((i) => ({ code, path: formatPath([...prefix, ...i.path]), message: i.message }));
+
+/** Reads and fully validates a config file: YAML, env interpolation, strict schema, plugins, cross-checks. */
+export async function loadConfig(file: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<LoadedConfig> {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError(abs, [{ code: ErrorCodes.CONFIG_NOT_FOUND, path: '', message: `cannot read config file: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, abs, opts);
+}
+
+export async function parseConfig(text: string, file: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<LoadedConfig> {
+  const baseDir = dirname(file);
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ code: ErrorCodes.CONFIG_INVALID, path: '', message: `YAML: ${e.message.split('\n')[0] ?? e.message}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}` })),
+    );
+  }
+  const interp = interpolateEnv(doc.toJS() ?? {}, opts.env ?? process.env);
+  const problems: ConfigProblem[] = toProblems(interp.issues, ErrorCodes.CONFIG_INVALID);
+  // A missing variable would also fail the schema with a less useful message: report it alone.
+  if (problems.length) throw new ConfigError(file, problems);
+  const decoded = configSchema.parse(interp.value, [], { baseDir });
+  if (!decoded.ok) problems.push(...toProblems(decoded.issues, ErrorCodes.CONFIG_INVALID));
+  if (!decoded.ok || problems.length) throw new ConfigError(file, problems);
+  const settings = decoded.value;
+
+  const entries: { kind: PluginKind; path: string; entry: PluginEntry }[] = [];
+  for (const { key, kind } of SECTIONS) {
+    settings.plugins[key].forEach((entry, i) => entries.push({ kind, path: `plugins.${key}[${i}]`, entry }));
+  }
+  const certs = settings.plugins.certificates;
+  const certList = certs === undefined ? [] : Array.isArray(certs) ? certs : [certs];
+  if (certList.length !== 1) {
+    problems.push({
+      code: ErrorCodes.CONFIG_INVALID,
+      path: 'plugins.certificates',
+      message:
+        certList.length === 0
+          ? 'exactly one certificates plugin is required (e.g. { use: selfsigned, config: { stateDir: ./.trellis/ca } })'
+          : `exactly one certificates plugin is allowed, found ${certList.length} (${certList.map((c) => (c as { use?: string }).use ?? '?').join(', ')})`,
+    });
+  }
+  certList.forEach((raw, i) => {
+    const path = Array.isArray(certs) ? `plugins.certificates[${i}]` : 'plugins.certificates';
+    const prefix = Array.isArray(certs) ? ['plugins', 'certificates', i] : ['plugins', 'certificates'];
+    const r = configSchema.shape.plugins.shape.observability.parse([raw], [], { baseDir });
+    if (!r.ok) problems.push(...toProblems(r.issues.map((x) => ({ ...x, path: x.path.slice(1) })), ErrorCodes.CONFIG_INVALID, prefix));
+    else if (r.value[0]) entries.push({ kind: 'certificates', path, entry: r.value[0] });
+  });
+
+  const plugins: ConfiguredPlugin[] = [];
+  for (const { kind, path, entry } of entries) {
+    let definition: AnyPluginDefinition;
+    try {
+      definition = await loadPlugin(entry.use, kind, { baseDir, path });
+    } catch (err) {
+      if (!isTrellisError(err)) throw err;
+      problems.push({ code: err.code, path: err.path ?? path, message: err.message.replace(/^[^:]*\.use: /, '') });
+      continue;
+    }
+    let config: unknown = entry.config;
+    if (definition.configSchema) {
+      const r = definition.configSchema.parse(entry.config, [], { baseDir });
+      if (!r.ok) {
+        problems.push(...toProblems(r.issues, ErrorCodes.PLUGIN_CONFIG_INVALID, [...pathSegments(path), 'config']));
+        continue;
+      }
+      config = r.value;
+    }
+    plugins.push({ kind, instanceName: entry.name ?? definition.name, path, use: entry.use, definition, config });
+  }
+
+  const seen = new Map<string, string>();
+  for (const p of plugins) {
+    const prior = seen.get(p.instanceName);
+    if (prior)
+      problems.push({ code: ErrorCodes.CONFIG_INVALID, path: p.path, message: `plugin instance name "${p.instanceName}" is already used at ${prior}; give one a distinct name:` });
+    else seen.set(p.instanceName, p.path);
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  return { file, baseDir, settings, plugins, secretPaths: interp.secretPaths, document: interp.value };
+}
+
+function pathSegments(path: string): (string | number)[] {
+  return path.split(/\.|\[|\]/).filter(Boolean).map((seg) => (/^\d+$/.test(seg) ? Number(seg) : seg));
+}

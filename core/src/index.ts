@@ -1,0 +1,16 @@
+/**
+ * @trellis/core — the control plane. Embedders and tests use these; plugins never import the core.
+ */
+export { startMesh } from './kernel/mesh.ts';
+export type { Mesh, PluginInfo, StartMeshOptions, CoreParts, CorePartsFactory, CorePartsContext } from './kernel/mesh.ts';
+export type { Component, ComponentStatus } from './kernel/lifecycle.ts';
+export { createLogger, silentLogger } from './kernel/logger.ts';
+export { loadConfig, parseConfig, ConfigError } from './config/load.ts';
+export type { ConfigProblem, ConfiguredPlugin, LoadedConfig } from './config/load.ts';
+export { effectiveConfig } from './config/redact.ts';
+export { defaultParts } from './controller/parts.ts';
+export { runCli } from './cli/main.ts';
+export { Bus } from './bus/bus.ts';
+export { MetricsRegistry } from './metrics/registry.ts';
+export { CORE_VERSION } from './version.ts';
+export { startTestMesh } from './testing/test-mesh.ts';

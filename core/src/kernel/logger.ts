@@ -1,0 +1,40 @@
+import pino from 'pino';
+import type { LogFields, Logger } from '@trellis/plugin-sdk';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+// Defence in depth: even if a key slips into log fields, pino censors these paths.
+const REDACT = ['privateKey', 'private_key', '*.privateKey', '*.private_key', 'token', '*.token', 'key', '*.key'];
+
+class PinoLogger implements Logger {
+  constructor(private readonly p: pino.Logger) {}
+  debug(msg: string, fields?: LogFields): void {
+    this.p.debug(fields ?? {}, msg);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.p.info(fields ?? {}, msg);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.p.warn(fields ?? {}, msg);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.p.error(fields ?? {}, msg);
+  }
+  child(fields: LogFields): Logger {
+    return new PinoLogger(this.p.child(fields));
+  }
+}
+
+/** One JSON object per line on stderr (stdout stays free for CLI output). */
+export function createLogger(opts: { level?: LogLevel; destination?: pino.DestinationStream } = {}): Logger {
+  const p = pino(
+    { level: opts.level ?? 'info', base: { component: 'core' }, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime },
+    opts.destination ?? pino.destination({ fd: 2, sync: false }),
+  );
+  return new PinoLogger(p);
+}
+
+/** A logger that drops everything (tests, `trellis validate`). */
+export function silentLogger(): Logger {
+  return createLogger({ level: 'silent' });
+}

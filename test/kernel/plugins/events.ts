@@ -1,0 +1,2 @@
+/** Lifecycle calls recorded by the kernel-test plugins, in order. */
+export const events: string[] = [];
