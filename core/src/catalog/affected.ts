@@ -1,0 +1,177 @@
+/**
+ * Which identities' views a store change can alter. Computed right after the change is applied, so the store
+ * holds the new state; the change's `old` object stands in for the state before. Complete by construction
+ * (see the property test), small where the SMI graph allows: a workload change reaches the workload's own
+ * identities and the identities allowed to call its services; a policy change reaches its destination and
+ * sources. 'all' only for mesh-wide switches (permissive mode, egress, trust domain) and for service-level
+ * changes in permissive mode, where every identity reaches every service.
+ */
+import { identityKey } from '@trellis/plugin-sdk';
+import type { Identity, KubeObject } from '@trellis/plugin-sdk';
+import { podIPs, podServiceAccount } from '../store/index.ts';
+import type {
+  EndpointSliceObj,
+  EndpointsObj,
+  MeshConfigSettings,
+  MeshStore,
+  PodObj,
+  ServiceObj,
+  StoreChange,
+  TrafficSplitObj,
+  TrafficTargetObj,
+} from '../store/index.ts';
+import { meshSettingsOf } from './settings.ts';
+import { buildServiceModel, endpointIdentity } from './model.ts';
+import { isActiveTarget } from './views.ts';
+
+export type Affected = Set<string> | 'all';
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+function viewSettingsEqual(a: MeshConfigSettings, b: MeshConfigSettings): boolean {
+  return a.permissive === b.permissive && a.egress === b.egress && a.trustDomain === b.trustDomain;
+}
+
+export function computeAffected(store: MeshStore, change: StoreChange): Affected {
+  const out = new Set<string>();
+  const permissive = store.meshSettings().permissive;
+  const both = <T>(): T[] => [change.old, change.new].filter((o): o is KubeObject => o !== undefined) as T[];
+  switch (change.kind) {
+    case 'MeshConfig': {
+      const after = store.meshSettings();
+      const others = store.list('MeshConfig').filter((o) => o !== change.new);
+      const before = meshSettingsOf(change.old ? [...others, change.old] : others);
+      return viewSettingsEqual(before, after) ? out : 'all';
+    }
+    case 'Namespace':
+      return out;
+    case 'ServiceAccount':
+      for (const o of both<KubeObject>()) out.add(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      return out;
+    case 'Pod': {
+      const pods = both<PodObj>();
+      const owners: Identity[] = pods.map((p) => ({ namespace: p.metadata.namespace, serviceAccount: podServiceAccount(p) }));
+      const services = new Map<string, ServiceObj>();
+      for (const p of pods) {
+        for (const s of store.servicesSelecting(p)) services.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
+        for (const sl of store.slicesReferencing(p.metadata.namespace, p.metadata.name, podIPs(p))) addNamed(store, services, sl.metadata.namespace, sl.metadata.labels?.[SERVICE_NAME_LABEL]);
+        for (const ep of endpointsReferencing(store, p)) addNamed(store, services, ep.metadata.namespace, ep.metadata.name);
+      }
+      return serviceImpact(store, [...services.values()], owners, permissive, out);
+    }
+    case 'Service':
+      return serviceImpact(store, both<ServiceObj>(), [], permissive, out);
+    case 'EndpointSlice':
+    case 'Endpoints': {
+      const services = new Map<string, ServiceObj>();
+      const owners: Identity[] = [];
+      for (const o of both<EndpointSliceObj & EndpointsObj>()) {
+        const ns = o.metadata.namespace;
+        addNamed(store, services, ns, change.kind === 'Endpoints' ? o.metadata.name : o.metadata.labels?.[SERVICE_NAME_LABEL]);
+        for (const e of o.endpoints ?? []) for (const ip of e.addresses) pushId(owners, endpointIdentity(store, ns, ip, e.targetRef).identity);
+        for (const sub of o.subsets ?? [])
+          for (const a of [...(sub.addresses ?? []), ...(sub.notReadyAddresses ?? [])]) pushId(owners, endpointIdentity(store, ns, a.ip, a.targetRef).identity);
+      }
+      // Endpoints only count for a service without slices; listing it anyway over-approximates safely.
+      return serviceImpact(store, [...services.values()], owners, permissive, out);
+    }
+    case 'TrafficTarget': {
+      if (permissive) return out; // permissive views ignore TrafficTargets
+      for (const tt of both<TrafficTargetObj>()) {
+        out.add(identityKey({ namespace: tt.spec.destination.namespace, serviceAccount: tt.spec.destination.name }));
+        for (const s of tt.spec.sources) out.add(identityKey({ namespace: s.namespace, serviceAccount: s.name }));
+      }
+      return out;
+    }
+    case 'HTTPRouteGroup':
+    case 'TCPRoute':
+    case 'UDPRoute': {
+      const ref = change.old ?? change.new;
+      if (!ref) return out;
+      const ns = ref.metadata.namespace ?? '';
+      const name = ref.metadata.name;
+      if (!permissive)
+        for (const tt of store.list('TrafficTarget', ns))
+          if (isActiveTarget(tt) && tt.spec.rules.some((r) => r.kind === change.kind && r.name === name))
+            out.add(identityKey({ namespace: tt.spec.destination.namespace, serviceAccount: tt.spec.destination.name }));
+      if (change.kind === 'HTTPRouteGroup')
+        for (const split of store.list('TrafficSplit', ns))
+          if (split.spec.matches?.some((m) => m.name === name)) {
+            if (permissive) return 'all';
+            addSplitClients(store, split, out);
+          }
+      return out;
+    }
+    case 'TrafficSplit': {
+      if (permissive) return 'all';
+      for (const split of both<TrafficSplitObj>()) {
+        addSplitClients(store, split, out);
+        // The winner for this root may have changed: clients of any split on the same root.
+        for (const other of store.list('TrafficSplit', split.metadata.namespace)) if (other.spec.service === split.spec.service) addSplitClients(store, other, out);
+      }
+      return out;
+    }
+  }
+}
+
+function pushId(ids: Identity[], id: Identity | undefined): void {
+  if (id) ids.push(id);
+}
+
+function addNamed(store: MeshStore, m: Map<string, ServiceObj>, ns: string, name: string | undefined): void {
+  if (!name) return;
+  const s = store.get('Service', ns, name);
+  if (s) m.set(`${ns}/${name}`, s);
+}
+
+function endpointsReferencing(store: MeshStore, pod: PodObj): EndpointsObj[] {
+  const ips = new Set(podIPs(pod));
+  return store.list('Endpoints').filter((e) =>
+    (e.subsets ?? []).some((sub) =>
+      [...(sub.addresses ?? []), ...(sub.notReadyAddresses ?? [])].some((a) => ips.has(a.ip) || (a.targetRef?.name === pod.metadata.name && (a.targetRef.namespace ?? e.metadata.namespace) === pod.metadata.namespace)),
+    ),
+  );
+}
+
+/** Sources of active TrafficTargets whose destination is one of `owners`. */
+function reachersOf(store: MeshStore, owners: Iterable<string>, out: Set<string>): void {
+  const byNs = new Map<string, Set<string>>();
+  for (const o of owners) {
+    const ns = o.slice(0, o.indexOf('/'));
+    let s = byNs.get(ns);
+    if (!s) byNs.set(ns, (s = new Set()));
+    s.add(o.slice(o.indexOf('/') + 1));
+  }
+  for (const [ns, sas] of byNs)
+    for (const tt of store.list('TrafficTarget', ns))
+      if (isActiveTarget(tt) && sas.has(tt.spec.destination.name)) for (const s of tt.spec.sources) out.add(identityKey({ namespace: s.namespace, serviceAccount: s.name }));
+}
+
+/** Clients whose view of a split's root can depend on it: those who reach any of its backends. */
+function addSplitClients(store: MeshStore, split: TrafficSplitObj, out: Set<string>): void {
+  const owners = new Set<string>();
+  for (const b of split.spec.backends) {
+    const svc = store.get('Service', split.metadata.namespace, b.service);
+    if (svc) for (const id of buildServiceModel(store, svc).identities) owners.add(identityKey(id));
+  }
+  reachersOf(store, owners, out);
+}
+
+/**
+ * A change to these services (their ports, endpoints or the identities behind them): their owners (before
+ * and after) see new inbound/local data; every client that may reach them, directly or through a split on
+ * them or that they back, sees new outbound data.
+ */
+function serviceImpact(store: MeshStore, services: readonly ServiceObj[], extraOwners: readonly Identity[], permissive: boolean, out: Set<string>): Affected {
+  const owners = new Set(extraOwners.map(identityKey));
+  for (const o of owners) out.add(o);
+  if (services.length === 0) return out;
+  if (permissive) return 'all';
+  for (const svc of services) for (const id of buildServiceModel(store, svc).identities) owners.add(identityKey(id));
+  for (const o of owners) out.add(o);
+  reachersOf(store, owners, out);
+  for (const svc of services)
+    for (const split of store.list('TrafficSplit', svc.metadata.namespace))
+      if (split.spec.service === svc.metadata.name || split.spec.backends.some((b) => b.service === svc.metadata.name)) addSplitClients(store, split, out);
+  return out;
+}

@@ -1,0 +1,123 @@
+/**
+ * Catalog: pure SMI policy over the mesh store. `viewFor` answers what one identity may reach and who may
+ * reach it; views are cached per identity and only the identities a change affects are recomputed.
+ */
+import { identityKey } from '@trellis/plugin-sdk';
+import type { Identity, ProxyView } from '@trellis/plugin-sdk';
+import { podServiceAccount } from '../store/index.ts';
+import type { MeshConfigSettings, MeshStore, StoreChange, TrafficTargetObj } from '../store/index.ts';
+import { computeAffected } from './affected.ts';
+import type { Affected } from './affected.ts';
+import { buildServiceModel, sortIdentities } from './model.ts';
+import type { ServiceModel } from './model.ts';
+import { computeView, isActiveTarget } from './views.ts';
+import type { ViewIndexes } from './views.ts';
+
+const WORKLOAD_KINDS = new Set(['Service', 'Pod', 'EndpointSlice', 'Endpoints']);
+
+export class Catalog {
+  private readonly views = new Map<string, ProxyView>();
+  private readonly affectedByChange = new WeakMap<StoreChange, Affected>();
+  private models: { services: Map<string, ServiceModel>; servicesOf: Map<string, string[]> } | undefined;
+  private targets: { bySource: Map<string, TrafficTargetObj[]>; byDestination: Map<string, TrafficTargetObj[]> } | undefined;
+  private settingsCache: MeshConfigSettings | undefined;
+  private readonly unsubscribe: () => void;
+  /** Views computed (not served from cache) since construction: a figure for tests and benchmarks. */
+  computed = 0;
+
+  constructor(private readonly store: MeshStore) {
+    this.unsubscribe = store.onChange((c) => this.onChange(c));
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+  }
+
+  settings(): MeshConfigSettings {
+    return (this.settingsCache ??= this.store.meshSettings());
+  }
+
+  /** Trust domain from the MeshConfig in effect (default `cluster.local`). */
+  trustDomain(): string {
+    return this.settings().trustDomain;
+  }
+
+  /** Every identity that has pods or a ServiceAccount, sorted by key. */
+  identities(): Identity[] {
+    const ids: Identity[] = this.store.list('ServiceAccount').map((sa) => ({ namespace: sa.metadata.namespace, serviceAccount: sa.metadata.name }));
+    for (const p of this.store.list('Pod')) ids.push({ namespace: p.metadata.namespace, serviceAccount: podServiceAccount(p) });
+    return sortIdentities(ids);
+  }
+
+  viewFor(identity: Identity): ProxyView {
+    const key = identityKey(identity);
+    const cached = this.views.get(key);
+    if (cached) return cached;
+    const view = computeView(this.indexes(), identity);
+    this.computed++;
+    this.views.set(key, view);
+    return view;
+  }
+
+  /**
+   * The identities (`identityKey`) whose views `change` alters, or 'all'. For a change the store emitted, the
+   * answer computed when it happened is returned (later changes do not blur it).
+   */
+  affected(change: StoreChange): Set<string> | 'all' {
+    return this.affectedByChange.get(change) ?? computeAffected(this.store, change);
+  }
+
+  private onChange(change: StoreChange): void {
+    const affected = computeAffected(this.store, change);
+    this.affectedByChange.set(change, affected);
+    if (WORKLOAD_KINDS.has(change.kind)) this.models = undefined;
+    if (change.kind === 'TrafficTarget') this.targets = undefined;
+    if (change.kind === 'MeshConfig') this.settingsCache = undefined;
+    if (affected === 'all') this.views.clear();
+    else for (const k of affected) this.views.delete(k);
+  }
+
+  private indexes(): ViewIndexes {
+    if (!this.models) {
+      const services = new Map<string, ServiceModel>();
+      const servicesOf = new Map<string, string[]>();
+      for (const svc of this.store.list('Service')) {
+        const k = `${svc.metadata.namespace}/${svc.metadata.name}`;
+        const m = buildServiceModel(this.store, svc);
+        services.set(k, m);
+        for (const id of m.identities) {
+          const ik = identityKey(id);
+          const l = servicesOf.get(ik);
+          if (l) l.push(k);
+          else servicesOf.set(ik, [k]);
+        }
+      }
+      this.models = { services, servicesOf };
+    }
+    if (!this.targets) {
+      const bySource = new Map<string, TrafficTargetObj[]>();
+      const byDestination = new Map<string, TrafficTargetObj[]>();
+      const push = (m: Map<string, TrafficTargetObj[]>, k: string, tt: TrafficTargetObj): void => {
+        const l = m.get(k);
+        if (l) {
+          if (!l.includes(tt)) l.push(tt);
+        } else m.set(k, [tt]);
+      };
+      const all = this.store.list('TrafficTarget').filter(isActiveTarget);
+      all.sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+      for (const tt of all) {
+        push(byDestination, identityKey({ namespace: tt.spec.destination.namespace, serviceAccount: tt.spec.destination.name }), tt);
+        for (const s of tt.spec.sources) push(bySource, identityKey({ namespace: s.namespace, serviceAccount: s.name }), tt);
+      }
+      this.targets = { bySource, byDestination };
+    }
+    return {
+      store: this.store,
+      settings: this.settings(),
+      services: this.models.services,
+      servicesOf: this.models.servicesOf,
+      targetsBySource: this.targets.bySource,
+      targetsByDestination: this.targets.byDestination,
+    };
+  }
+}

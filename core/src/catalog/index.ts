@@ -1,0 +1,5 @@
+export { Catalog } from './catalog.ts';
+export type { Affected } from './affected.ts';
+export { hostnames, fqdn } from './hostnames.ts';
+export { protocolOf, isHttpLike } from './protocol.ts';
+export { WILDCARD_MATCH, fullMatch, requestMatches } from './routes.ts';

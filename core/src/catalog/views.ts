@@ -1,0 +1,185 @@
+/**
+ * Pure view computation: what one identity may reach (outbound) and who may reach it (inbound), from a
+ * snapshot of indexes over the store. Every list is sorted so equal states give equal views.
+ */
+import { identityKey } from '@trellis/plugin-sdk';
+import type { HttpMatch, Identity, InboundPort, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
+import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
+import { hostnames } from './hostnames.ts';
+import { compareEndpoints, sortIdentities } from './model.ts';
+import type { ServiceModel } from './model.ts';
+import { isHttpLike } from './protocol.ts';
+import { WILDCARD_MATCH, matchKey, toHttpMatch } from './routes.ts';
+
+/** Indexes the view computation reads; the catalog rebuilds the parts a change touches. */
+export interface ViewIndexes {
+  readonly store: MeshStore;
+  readonly settings: MeshConfigSettings;
+  /** Every Service, by `ns/name`. */
+  readonly services: ReadonlyMap<string, ServiceModel>;
+  /** identityKey -> `ns/name` of services it is behind. */
+  readonly servicesOf: ReadonlyMap<string, readonly string[]>;
+  /** Active TrafficTargets (destination in their own namespace) by source / destination identityKey. */
+  readonly targetsBySource: ReadonlyMap<string, readonly TrafficTargetObj[]>;
+  readonly targetsByDestination: ReadonlyMap<string, readonly TrafficTargetObj[]>;
+}
+
+const svcKey = (ns: string, name: string): string => `${ns}/${name}`;
+const subjectId = (s: { namespace: string; name: string }): Identity => ({ namespace: s.namespace, serviceAccount: s.name });
+
+export function isActiveTarget(tt: TrafficTargetObj): boolean {
+  return tt.spec.destination.namespace === tt.metadata.namespace;
+}
+
+/** Keys of the services `id` may reach directly (SMI: a TrafficTarget allows it to one identity behind them). */
+export function directlyReachable(ix: ViewIndexes, id: Identity): Set<string> {
+  if (ix.settings.permissive) return new Set(ix.services.keys());
+  const out = new Set<string>();
+  for (const tt of ix.targetsBySource.get(identityKey(id)) ?? [])
+    for (const s of ix.servicesOf.get(identityKey(subjectId(tt.spec.destination))) ?? []) out.add(s);
+  return out;
+}
+
+export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
+  const key = identityKey(id);
+  const reachable = directlyReachable(ix, id);
+  // Split roots whose backends this identity reaches become reachable too, with the split.
+  const splits = new Map<string, TrafficSplitObj>();
+  for (const m of ix.services.values()) {
+    const ns = m.svc.metadata.namespace;
+    const split = ix.store.splitFor(ns, m.svc.metadata.name);
+    if (!split) continue;
+    if (split.spec.backends.some((b) => reachable.has(svcKey(ns, b.service)))) splits.set(svcKey(ns, m.svc.metadata.name), split);
+  }
+  const outbound: OutboundService[] = [];
+  for (const sk of [...new Set([...reachable, ...splits.keys()])].sort()) {
+    const m = ix.services.get(sk);
+    if (!m) continue;
+    const split = splits.get(sk);
+    for (const { port, endpoints } of m.ports) {
+      const policy = split ? splitPolicy(ix, split, port.port, reachable) : undefined;
+      outbound.push({
+        service: port,
+        clusterName: `${port.namespace}/${port.name}|${port.targetPort}`,
+        hostnames: hostnames(port, port.port, id.namespace),
+        endpoints,
+        identities: m.identities,
+        ...(policy && { split: policy }),
+      });
+    }
+  }
+  const inbound: InboundPort[] = [];
+  const local = new Map<string, MeshEndpoint>();
+  const targets = ix.settings.permissive ? [] : (ix.targetsByDestination.get(key) ?? []);
+  for (const sk of ix.servicesOf.get(key) ?? []) {
+    const m = ix.services.get(sk);
+    if (!m) continue;
+    for (const { port, endpoints } of m.ports) {
+      for (const e of endpoints) if (e.identity && identityKey(e.identity) === key) local.set(`${e.ip}|${e.port}|${e.podName ?? ''}`, e);
+      inbound.push({
+        service: port,
+        localClusterName: `${port.namespace}/${port.name}|${port.targetPort}|local`,
+        hostnames: hostnames(port, port.port, port.namespace),
+        routes: isHttpLike(port.protocol) ? inboundRoutes(ix, targets, port.targetPort) : [],
+        tcpPolicies: ix.settings.permissive ? [] : targets.map((tt) => tcpPolicy(ix, tt)).sort((a, b) => a.name.localeCompare(b.name)),
+      });
+    }
+  }
+  inbound.sort((a, b) => a.localClusterName.localeCompare(b.localClusterName) || a.service.port - b.service.port);
+  return {
+    identity: { namespace: id.namespace, serviceAccount: id.serviceAccount },
+    trustDomain: ix.settings.trustDomain,
+    permissive: ix.settings.permissive,
+    egress: ix.settings.egress,
+    outbound,
+    inbound,
+    localEndpoints: [...local.values()].sort(compareEndpoints),
+  };
+}
+
+/**
+ * The split on one root port. A backend gets traffic only on its port whose number equals the root's port
+ * (SMI's port rule) and only when this client may reach it (otherwise the destination would refuse it and
+ * the client would have no cluster for it). v1alpha4 `matches` limit the split to matching requests; when
+ * none of the referenced HTTPRouteGroups exists the split applies to nothing and is left out.
+ */
+function splitPolicy(ix: ViewIndexes, split: TrafficSplitObj, rootPort: number, reachable: ReadonlySet<string>): SplitPolicy | undefined {
+  const ns = split.metadata.namespace;
+  const backends: WeightedBackend[] = [];
+  for (const b of split.spec.backends) {
+    const sk = svcKey(ns, b.service);
+    if (!reachable.has(sk)) continue;
+    const p = ix.services.get(sk)?.ports.find((x) => x.port.port === rootPort)?.port;
+    if (p) backends.push({ service: p, weight: b.weight, clusterName: `${p.namespace}/${p.name}|${p.targetPort}` });
+  }
+  if (backends.reduce((n, b) => n + b.weight, 0) === 0) return undefined;
+  let matches: HttpMatch[] = [];
+  if (split.spec.matches?.length) {
+    for (const ref of split.spec.matches) {
+      const g = ix.store.get('HTTPRouteGroup', ns, ref.name);
+      if (g) matches.push(...g.spec.matches.map(toHttpMatch));
+    }
+    if (matches.length === 0) return undefined;
+    matches = dedupeMatches(matches);
+  }
+  backends.sort((a, b) => a.clusterName.localeCompare(b.clusterName));
+  return { splitName: `${ns}/${split.metadata.name}`, backends, matches };
+}
+
+function dedupeMatches(ms: HttpMatch[]): HttpMatch[] {
+  const m = new Map<string, HttpMatch>();
+  for (const x of ms) m.set(matchKey(x), x);
+  return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+}
+
+/**
+ * HTTP routes of one local port: each HTTPRouteGroup match a TrafficTarget allows (all of the group's matches
+ * when the rule names none), and a wildcard route for targets whose TCPRoute/UDPRoute covers this port (port
+ * access implies every request). Routes equal across targets merge with the union of their sources.
+ */
+function inboundRoutes(ix: ViewIndexes, targets: readonly TrafficTargetObj[], targetPort: number): InboundRoute[] {
+  if (ix.settings.permissive) return [{ match: WILDCARD_MATCH, principals: 'any' }];
+  const merged = new Map<string, { match: HttpMatch; principals: Identity[] }>();
+  const add = (match: HttpMatch, principals: Identity[]): void => {
+    const k = matchKey(match);
+    const cur = merged.get(k);
+    if (cur) cur.principals.push(...principals);
+    else merged.set(k, { match, principals: [...principals] });
+  };
+  for (const tt of targets) {
+    const principals = tt.spec.sources.map(subjectId);
+    const ns = tt.metadata.namespace;
+    for (const rule of tt.spec.rules) {
+      if (rule.kind === 'HTTPRouteGroup') {
+        const g = ix.store.get('HTTPRouteGroup', ns, rule.name);
+        for (const m of g?.spec.matches ?? []) if (!rule.matches || rule.matches.includes(m.name)) add(toHttpMatch(m), principals);
+      } else {
+        const r = ix.store.get(rule.kind, ns, rule.name);
+        const ports = r?.spec.matches?.ports ?? [];
+        if (r && (ports.length === 0 || ports.includes(targetPort))) add(WILDCARD_MATCH, principals);
+      }
+    }
+  }
+  return [...merged.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, r]) => ({ match: r.match, principals: sortIdentities(r.principals) }));
+}
+
+/** OSM's network RBAC: one ALLOW policy per TrafficTarget; ports from its TCPRoute/UDPRoute rules, else any. */
+function tcpPolicy(ix: ViewIndexes, tt: TrafficTargetObj): InboundTcpPolicy {
+  const portRules = tt.spec.rules.filter((r) => r.kind !== 'HTTPRouteGroup');
+  let ports: number[] | 'any' = portRules.length === 0 ? 'any' : [];
+  for (const rule of portRules) {
+    if (ports === 'any') break;
+    if (rule.kind === 'HTTPRouteGroup') continue;
+    const r = ix.store.get(rule.kind, tt.metadata.namespace, rule.name);
+    if (!r) continue; // a missing route allows nothing
+    const p = r.spec.matches?.ports ?? [];
+    ports = p.length === 0 ? 'any' : [...ports, ...p];
+  }
+  return {
+    name: `${tt.metadata.namespace}/${tt.metadata.name}`,
+    principals: sortIdentities(tt.spec.sources.map(subjectId)),
+    ports: ports === 'any' ? 'any' : [...new Set(ports)].sort((a, b) => a - b),
+  };
+}

@@ -1,0 +1,294 @@
+/**
+ * Structural validation of incoming objects, one kind at a time (no cross-object checks here: objects arrive
+ * in any order). Returns the normalized object to store or the precise reason (field and why) it is refused.
+ */
+import { apiGroup, parseDuration } from '@trellis/plugin-sdk';
+import type { KubeObject } from '@trellis/plugin-sdk';
+import { KNOWN_KINDS, NAMESPACED } from './kinds.ts';
+import type { MeshConfigSettings, MeshKind } from './kinds.ts';
+import { DEFAULT_MESH_SETTINGS } from './kinds.ts';
+import { re2Problem } from './re2.ts';
+
+export type Validation =
+  | { readonly outcome: 'accepted' | 'ignored'; readonly kind: MeshKind; readonly obj: KubeObject; readonly reason?: string }
+  | { readonly outcome: 'invalid'; readonly kind: MeshKind; readonly reason: string }
+  | { readonly outcome: 'unknown'; readonly reason: string };
+
+class Invalid extends Error {}
+
+const HTTP_METHODS = new Set(['*', 'GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAME = /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function bad(field: string, why: string): never {
+  throw new Invalid(`${field}: ${why}`);
+}
+
+function rec(v: unknown, field: string, optional = false): Rec | undefined {
+  if (v === undefined && optional) return undefined;
+  if (!isRec(v)) bad(field, v === undefined ? 'is required' : 'must be a map');
+  return v;
+}
+
+function list(v: unknown, field: string, opts: { optional?: boolean; min?: number } = {}): unknown[] {
+  if (v === undefined || v === null) {
+    if (opts.optional) return [];
+    bad(field, 'is required');
+  }
+  if (!Array.isArray(v)) bad(field, 'must be a list');
+  if (opts.min !== undefined && v.length < opts.min) bad(field, `must have at least ${opts.min} item(s)`);
+  return v;
+}
+
+function str(v: unknown, field: string, pattern?: RegExp): string {
+  if (typeof v !== 'string' || v === '') bad(field, v === undefined ? 'is required' : 'must be a non-empty string');
+  if (pattern && !pattern.test(v)) bad(field, `"${v}" is not a valid name`);
+  return v;
+}
+
+function optStr(v: unknown, field: string): string | undefined {
+  return v === undefined ? undefined : str(v, field);
+}
+
+function port(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) bad(field, `must be a port number 1-65535, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function regex(v: unknown, field: string): string | undefined {
+  if (v === undefined) return undefined;
+  const s = typeof v === 'string' ? v : bad(field, 'must be a string');
+  const problem = re2Problem(s);
+  if (problem) bad(field, problem);
+  return s;
+}
+
+/** What kind (if any) `apiVersion`/`kind` name. */
+export function kindOf(obj: { apiVersion?: unknown; kind?: unknown }): MeshKind | undefined {
+  if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') return undefined;
+  const group = apiGroup(obj.apiVersion);
+  const version = obj.apiVersion.slice(obj.apiVersion.indexOf('/') + 1);
+  const versions = KNOWN_KINDS[group]?.[obj.kind as MeshKind];
+  return versions?.includes(version) ? (obj.kind as MeshKind) : undefined;
+}
+
+export function validateObject(input: KubeObject): Validation {
+  const kind = kindOf(input);
+  if (!kind) return { outcome: 'unknown', reason: `unknown kind ${String(input.apiVersion)}/${String(input.kind)}: ignored` };
+  try {
+    const meta = rec(input.metadata, 'metadata') ?? {};
+    str(meta.name, 'metadata.name', NAME);
+    let obj: KubeObject = input;
+    if (NAMESPACED.has(kind)) {
+      // Like `kubectl apply`, a namespaced object without a namespace lands in `default`.
+      const ns = meta.namespace === undefined ? 'default' : str(meta.namespace, 'metadata.namespace', DNS_LABEL);
+      obj = { ...input, metadata: { ...input.metadata, namespace: ns } };
+    } else if (meta.namespace !== undefined && kind !== 'MeshConfig') {
+      bad('metadata.namespace', `${kind} is cluster-scoped`);
+    }
+    return check(kind, obj);
+  } catch (err) {
+    if (err instanceof Invalid) return { outcome: 'invalid', kind, reason: err.message };
+    throw err;
+  }
+}
+
+function check(kind: MeshKind, obj: KubeObject): Validation {
+  const ns = obj.metadata.namespace ?? '';
+  switch (kind) {
+    case 'Service': {
+      const spec = rec(obj.spec, 'spec') ?? {};
+      list(spec.ports, 'spec.ports', { optional: true }).forEach((p, i) => {
+        const f = `spec.ports[${i}]`;
+        const r = rec(p, f) ?? {};
+        port(r.port, `${f}.port`);
+        optStr(r.name, `${f}.name`);
+        optStr(r.appProtocol, `${f}.appProtocol`);
+        if (r.targetPort !== undefined && typeof r.targetPort !== 'string') port(r.targetPort, `${f}.targetPort`);
+      });
+      if (spec.selector !== undefined) rec(spec.selector, 'spec.selector');
+      return { outcome: 'accepted', kind, obj };
+    }
+    case 'EndpointSlice': {
+      list(obj.endpoints, 'endpoints', { optional: true }).forEach((e, i) => {
+        const r = rec(e, `endpoints[${i}]`) ?? {};
+        list(r.addresses, `endpoints[${i}].addresses`).forEach((a, j) => str(a, `endpoints[${i}].addresses[${j}]`));
+        if (r.targetRef !== undefined) str(rec(r.targetRef, `endpoints[${i}].targetRef`)?.name, `endpoints[${i}].targetRef.name`);
+      });
+      list(obj.ports, 'ports', { optional: true }).forEach((p, i) => {
+        const r = rec(p, `ports[${i}]`) ?? {};
+        if (r.port !== undefined) port(r.port, `ports[${i}].port`);
+      });
+      return { outcome: 'accepted', kind, obj };
+    }
+    case 'Endpoints': {
+      list(obj.subsets, 'subsets', { optional: true }).forEach((s, i) => {
+        const r = rec(s, `subsets[${i}]`) ?? {};
+        for (const key of ['addresses', 'notReadyAddresses'])
+          list(r[key], `subsets[${i}].${key}`, { optional: true }).forEach((a, j) => str(rec(a, `subsets[${i}].${key}[${j}]`)?.ip, `subsets[${i}].${key}[${j}].ip`));
+        list(r.ports, `subsets[${i}].ports`, { optional: true }).forEach((p, j) => port(rec(p, `subsets[${i}].ports[${j}]`)?.port, `subsets[${i}].ports[${j}].port`));
+      });
+      return { outcome: 'accepted', kind, obj };
+    }
+    case 'Pod': {
+      const spec = rec(obj.spec, 'spec', true);
+      if (spec?.serviceAccountName !== undefined) str(spec.serviceAccountName, 'spec.serviceAccountName', NAME);
+      const status = rec(obj.status, 'status', true);
+      if (status?.podIP !== undefined) str(status.podIP, 'status.podIP');
+      return { outcome: 'accepted', kind, obj };
+    }
+    case 'Namespace':
+    case 'ServiceAccount':
+      return { outcome: 'accepted', kind, obj };
+    case 'TrafficTarget':
+      return trafficTarget(obj, ns);
+    case 'HTTPRouteGroup':
+      return httpRouteGroup(obj);
+    case 'TCPRoute':
+    case 'UDPRoute': {
+      const spec = rec(obj.spec, 'spec') ?? {};
+      const m = rec(spec.matches, 'spec.matches', true);
+      if (m) {
+        optStr(m.name, 'spec.matches.name');
+        list(m.ports, 'spec.matches.ports', { optional: true }).forEach((p, i) => port(p, `spec.matches.ports[${i}]`));
+      }
+      return { outcome: 'accepted', kind, obj };
+    }
+    case 'TrafficSplit':
+      return trafficSplit(obj);
+    case 'MeshConfig':
+      meshConfigSettings(obj);
+      return { outcome: 'accepted', kind, obj };
+  }
+}
+
+function subject(v: unknown, field: string, defaultNs: string): { kind: 'ServiceAccount'; name: string; namespace: string } {
+  const r = rec(v, field) ?? {};
+  if (r.kind !== 'ServiceAccount') bad(`${field}.kind`, `must be ServiceAccount, got ${JSON.stringify(r.kind)}`);
+  const name = str(r.name, `${field}.name`, NAME);
+  const namespace = r.namespace === undefined ? defaultNs : str(r.namespace, `${field}.namespace`, DNS_LABEL);
+  return { kind: 'ServiceAccount', name, namespace };
+}
+
+function trafficTarget(obj: KubeObject, ns: string): Validation {
+  const spec = rec(obj.spec, 'spec') ?? {};
+  const destination = subject(spec.destination, 'spec.destination', ns);
+  const sources = list(spec.sources, 'spec.sources', { min: 1 }).map((s, i) => subject(s, `spec.sources[${i}]`, ns));
+  const rules = list(spec.rules, 'spec.rules', { min: 1 }).map((r, i) => {
+    const f = `spec.rules[${i}]`;
+    const rr = rec(r, f) ?? {};
+    if (rr.kind !== 'HTTPRouteGroup' && rr.kind !== 'TCPRoute' && rr.kind !== 'UDPRoute')
+      bad(`${f}.kind`, `unknown rule kind ${JSON.stringify(rr.kind)} (HTTPRouteGroup, TCPRoute or UDPRoute)`);
+    const name = str(rr.name, `${f}.name`, NAME);
+    const matches = rr.matches === undefined ? undefined : list(rr.matches, `${f}.matches`).map((m, j) => str(m, `${f}.matches[${j}]`));
+    return matches ? { kind: rr.kind, name, matches } : { kind: rr.kind, name };
+  });
+  const out = { ...obj, spec: { ...spec, destination, sources, rules } };
+  if (destination.namespace !== ns)
+    return {
+      outcome: 'ignored',
+      kind: 'TrafficTarget',
+      obj: out,
+      reason: `spec.destination.namespace: "${destination.namespace}" differs from the TrafficTarget's namespace "${ns}" (access is enforced in the destination's namespace)`,
+    };
+  return { outcome: 'accepted', kind: 'TrafficTarget', obj: out };
+}
+
+function headersOf(v: unknown, field: string): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  // The spec text writes a map, smi-sdk-go's CRD a list of one-entry maps: accept both.
+  const maps = Array.isArray(v) ? v.map((m, i) => rec(m, `${field}[${i}]`) ?? {}) : [rec(v, field) ?? {}];
+  const out: Record<string, string> = {};
+  for (const m of maps)
+    for (const [k, val] of Object.entries(m)) {
+      const re = regex(val, `${field}.${k}`);
+      if (re !== undefined) out[k.toLowerCase()] = re;
+    }
+  return out;
+}
+
+function httpRouteGroup(obj: KubeObject): Validation {
+  const spec = rec(obj.spec, 'spec') ?? {};
+  const seen = new Set<string>();
+  const matches = list(spec.matches, 'spec.matches', { min: 1 }).map((m, i) => {
+    const f = `spec.matches[${i}]`;
+    const r = rec(m, f) ?? {};
+    const name = str(r.name, `${f}.name`);
+    if (seen.has(name)) bad(`${f}.name`, `duplicate match name "${name}"`);
+    seen.add(name);
+    const pathRegex = regex(r.pathRegex, `${f}.pathRegex`);
+    const methods =
+      r.methods === undefined
+        ? undefined
+        : list(r.methods, `${f}.methods`).map((x, j) => {
+            const mm = str(x, `${f}.methods[${j}]`).toUpperCase();
+            if (!HTTP_METHODS.has(mm)) bad(`${f}.methods[${j}]`, `unknown HTTP method "${mm}"`);
+            return mm;
+          });
+    const headers = headersOf(r.headers, `${f}.headers`);
+    return { name, ...(pathRegex !== undefined && { pathRegex }), ...(methods && { methods }), ...(headers && { headers }) };
+  });
+  return { outcome: 'accepted', kind: 'HTTPRouteGroup', obj: { ...obj, spec: { ...spec, matches } } };
+}
+
+function trafficSplit(obj: KubeObject): Validation {
+  const spec = rec(obj.spec, 'spec') ?? {};
+  const root = str(spec.service, 'spec.service', NAME);
+  const seen = new Set<string>();
+  const backends = list(spec.backends, 'spec.backends', { min: 1 }).map((b, i) => {
+    const f = `spec.backends[${i}]`;
+    const r = rec(b, f) ?? {};
+    const service = str(r.service, `${f}.service`, NAME);
+    if (seen.has(service)) bad(`${f}.service`, `backend "${service}" is listed twice`);
+    seen.add(service);
+    const w = r.weight;
+    if (typeof w !== 'number' || !Number.isInteger(w)) bad(`${f}.weight`, `must be an integer, got ${JSON.stringify(w)}`);
+    if (w < 0) bad(`${f}.weight`, `must not be negative, got ${w}`);
+    return { service, weight: w };
+  });
+  if (backends.every((b) => b.weight === 0)) bad('spec.backends', 'every weight is 0: the split would send traffic nowhere');
+  // A root may be one of its backends; a split whose only weighted backend is its root splits nothing.
+  if (backends.filter((b) => b.weight > 0).every((b) => b.service === root))
+    bad('spec.backends', `the split references only itself (every weighted backend is the root service "${root}")`);
+  let matches: { kind: 'HTTPRouteGroup'; name: string }[] | undefined;
+  if (spec.matches !== undefined) {
+    if (obj.apiVersion.endsWith('/v1alpha2')) bad('spec.matches', 'matches need split.smi-spec.io/v1alpha4');
+    matches = list(spec.matches, 'spec.matches').map((m, i) => {
+      const r = rec(m, `spec.matches[${i}]`) ?? {};
+      if (r.kind !== 'HTTPRouteGroup') bad(`spec.matches[${i}].kind`, `must be HTTPRouteGroup, got ${JSON.stringify(r.kind)}`);
+      return { kind: 'HTTPRouteGroup' as const, name: str(r.name, `spec.matches[${i}].name`, NAME) };
+    });
+  }
+  return { outcome: 'accepted', kind: 'TrafficSplit', obj: { ...obj, spec: { ...spec, service: root, backends, ...(matches && { matches }) } } };
+}
+
+/** Reads a (validated or not) MeshConfig's settings; throws `Invalid` on a bad field. */
+export function meshConfigSettings(obj: KubeObject): MeshConfigSettings {
+  const spec = rec(obj.spec, 'spec', true) ?? {};
+  const traffic = rec(spec.traffic, 'spec.traffic', true) ?? {};
+  const cert = rec(spec.certificate, 'spec.certificate', true) ?? {};
+  const bool = (v: unknown, f: string, d: boolean): boolean => (v === undefined ? d : typeof v === 'boolean' ? v : bad(f, 'must be true or false'));
+  let validity = DEFAULT_MESH_SETTINGS.serviceCertValidityMs;
+  if (cert.serviceCertValidityDuration !== undefined) {
+    const ms = typeof cert.serviceCertValidityDuration === 'string' ? parseDuration(cert.serviceCertValidityDuration) : undefined;
+    if (ms === undefined || ms <= 0) bad('spec.certificate.serviceCertValidityDuration', `must be a duration like 24h, got ${JSON.stringify(cert.serviceCertValidityDuration)}`);
+    validity = ms;
+  }
+  let bits = DEFAULT_MESH_SETTINGS.certKeyBitSize;
+  if (cert.certKeyBitSize !== undefined) {
+    const b = cert.certKeyBitSize;
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 2048 || b > 4096) bad('spec.certificate.certKeyBitSize', `must be an integer 2048-4096, got ${JSON.stringify(b)}`);
+    bits = b;
+  }
+  const trustDomain = cert.trustDomain === undefined ? DEFAULT_MESH_SETTINGS.trustDomain : str(cert.trustDomain, 'spec.certificate.trustDomain', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+  return {
+    permissive: bool(traffic.enablePermissiveTrafficPolicyMode, 'spec.traffic.enablePermissiveTrafficPolicyMode', DEFAULT_MESH_SETTINGS.permissive),
+    egress: bool(traffic.enableEgress, 'spec.traffic.enableEgress', DEFAULT_MESH_SETTINGS.egress),
+    trustDomain,
+    serviceCertValidityMs: validity,
+    certKeyBitSize: bits,
+  };
+}
