@@ -1,0 +1,21 @@
+/** The xDS transport: resource encoding, snapshot cache and the ADS server (SotW + delta, mTLS identity). */
+export { createResourceFactory, contentVersion } from './resources/factory.ts';
+export type { ResourceFactoryOptions } from './resources/factory.ts';
+export { checkStrict } from './resources/strict.ts';
+export type { MessageRule } from './resources/strict.ts';
+export { xdsRoot, lookupMessage, messageType, typeNameOf } from './resources/protos.ts';
+export { Snapshot, aggregateVersion, preciseNow } from './cache/snapshot.ts';
+export { SnapshotCache, defaultNodeHash } from './cache/snapshot-cache.ts';
+export type { NodeHash, SetSnapshotResult, SnapshotListener } from './cache/snapshot-cache.ts';
+export { checkConsistency, edsNamesOf, rdsNamesOf } from './cache/consistency.ts';
+export { XdsServer, DEFAULT_ADS_ADDRESS, SUGGESTED_PLAINTEXT_ADDRESS, defaultSecretAllowed } from './server/xds-server.ts';
+export type { BoundPorts, XdsServerLimits, XdsServerOptions } from './server/xds-server.ts';
+export type { XdsHooks } from './server/hooks.ts';
+export { ProxyRegistry } from './server/registry.ts';
+export type { ProxyInfo, TypeStatus } from './server/registry.ts';
+export { redactResource } from './server/redact.ts';
+export { createDebouncer } from './server/debouncer.ts';
+export type { DebounceOptions, Debouncer } from './server/debouncer.ts';
+export { TokenBucket, KeyedConcurrencyLimiter } from './server/limits.ts';
+export { adsServiceDefinition } from './server/codec.ts';
+export { identityFromCertificate, resolveNodeIdentity } from './server/identity.ts';

@@ -1,0 +1,103 @@
+import { TypeUrls } from '@trellis/plugin-sdk';
+import type { XdsResource } from '@trellis/plugin-sdk';
+import { aggregateVersion } from '../cache/snapshot.ts';
+import type { Snapshot } from '../cache/snapshot.ts';
+import { discoveryResponse, type DiscoveryRequest__Output, type SotwCall } from './codec.ts';
+import { AdsStream, pushOrder, wildcardCapable, type StreamEnv, type Transport } from './stream-base.ts';
+
+interface SotwTypeState {
+  names: Set<string>;
+  wildcard: boolean;
+  /** Version/nonce of our last response; requests quoting another nonce are stale. */
+  sentVersion: string;
+  sentNonce: string;
+  sent: readonly XdsResource[];
+  /** The name set changed: answer even if the version did not. */
+  force: boolean;
+  /** The version a (re)connecting client says it holds, before we sent anything. */
+  clientVersion: string;
+}
+
+/** A state-of-the-world ADS stream (`StreamAggregatedResources`). */
+export class SotwStream extends AdsStream {
+  readonly #types = new Map<string, SotwTypeState>();
+
+  constructor(env: StreamEnv, call: SotwCall, transport: Transport) {
+    super(env, call, transport, 'sotw');
+    call.on('data', (req: DiscoveryRequest__Output) => {
+      try {
+        this.#onRequest(req);
+      } catch (err) {
+        this.log.error('bad ADS request', { error: (err as Error).message });
+      }
+    });
+  }
+
+  #onRequest(req: DiscoveryRequest__Output): void {
+    if (this.isClosed) return;
+    if (!this.node && !this.establish(req.node)) return;
+    const typeUrl = req.type_url ?? '';
+    if (!typeUrl) return this.log.warn('request without type_url ignored');
+    // Secrets never leave over plaintext: the subscription is not even recorded.
+    if (typeUrl === TypeUrls.secret && this.transport === 'plaintext') return;
+    const nonce = req.response_nonce ?? '';
+    let st = this.#types.get(typeUrl);
+    if (!st) {
+      st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '' };
+      this.#types.set(typeUrl, st);
+    } else if (nonce !== st.sentNonce) {
+      return; // stale: answers a response that has been superseded
+    }
+    if (nonce) {
+      if (req.error_detail) this.recordNack(typeUrl, req.version_info ?? '', nonce, req.error_detail);
+      else this.recordAck(typeUrl, req.version_info ?? '');
+    }
+    const names = new Set(req.resource_names ?? []);
+    const first = this.status(typeUrl).subscribed.length === 0 && st.names.size === 0 && !st.wildcard;
+    const wildcard = wildcardCapable(typeUrl) && (names.has('*') || (names.size === 0 && (first || st.wildcard)));
+    names.delete('*');
+    if (wildcard !== st.wildcard || names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) {
+      st.names = names;
+      st.wildcard = wildcard;
+      st.force = true;
+      this.status(typeUrl).subscribed = wildcard ? ['*', ...names] : [...names];
+    }
+    if (st.force) this.requestPush();
+  }
+
+  protected push(snapshot: Snapshot): boolean {
+    let writable = true;
+    for (const typeUrl of pushOrder(this.#types.keys())) {
+      const st = this.#types.get(typeUrl)!;
+      const all = st.wildcard
+        ? snapshot.resources(typeUrl)
+        : [...st.names].flatMap((n) => snapshot.get(typeUrl, n) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1));
+      const resources = all.filter((r) => this.allowed(typeUrl, r));
+      const version = aggregateVersion(resources);
+      if (!st.force && version === st.sentVersion) continue;
+      st.force = false;
+      if (!st.sentNonce && st.clientVersion === version) {
+        // Reconnect: the proxy already holds exactly this; nothing to send.
+        st.sentVersion = version;
+        st.sent = resources;
+        continue;
+      }
+      const nonce = this.nextNonce();
+      const bytes = discoveryResponse.encode({
+        version_info: version,
+        type_url: typeUrl,
+        nonce,
+        resources: resources.map((r) => ({ type_url: typeUrl, value: r.body })),
+      });
+      st.sentVersion = version;
+      st.sentNonce = nonce;
+      st.sent = resources;
+      writable = this.write(typeUrl, bytes, version, nonce) && writable;
+    }
+    return writable;
+  }
+
+  sentResources(): Map<string, readonly XdsResource[]> {
+    return new Map([...this.#types].map(([t, st]) => [t, st.sent]));
+  }
+}

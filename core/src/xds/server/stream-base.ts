@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import type { PeerCertificate } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { TypeUrls, formatNodeId, identityKey } from '@trellis/plugin-sdk';
+import type { Logger, NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
+import type { Snapshot } from '../cache/snapshot.ts';
+import { preciseNow } from '../cache/snapshot.ts';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { Node__Output } from '../generated/envoy/config/core/v3/Node.ts';
+import type { Status__Output } from '../generated/google/rpc/Status.ts';
+import type { XdsHooks } from './hooks.ts';
+import { identityFromCertificate, resolveNodeIdentity } from './identity.ts';
+import type { KeyedConcurrencyLimiter } from './limits.ts';
+import type { ProxyInfo, ProxyRegistry, RegisteredStream, TypeStatus } from './registry.ts';
+import { typeLabel, type XdsMetrics } from './xds-metrics.ts';
+
+/** Everything a stream shares with its server. */
+export interface StreamEnv {
+  cache: SnapshotCache;
+  registry: ProxyRegistry;
+  limiter: KeyedConcurrencyLimiter;
+  metrics: XdsMetrics;
+  hooks: XdsHooks;
+  logger: Logger;
+  secretAllowed: (node: NodeIdentity, name: string) => boolean;
+  onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
+  onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
+  closed: (stream: AdsStream) => void;
+}
+
+export type Transport = 'mtls' | 'plaintext';
+
+/** The order SotW pushes go out in: CDS before EDS, LDS before RDS (Envoy's warming rules). */
+const ORDER: readonly string[] = [TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.listener, TypeUrls.route, TypeUrls.secret];
+
+export function pushOrder(typeUrls: Iterable<string>): string[] {
+  const rank = (t: string) => {
+    const i = ORDER.indexOf(t);
+    return i < 0 ? ORDER.length : i;
+  };
+  return [...typeUrls].sort((a, b) => rank(a) - rank(b));
+}
+
+/** LDS and CDS treat an empty first subscription as "everything" (legacy wildcard). */
+export function wildcardCapable(typeUrl: string): boolean {
+  return typeUrl === TypeUrls.listener || typeUrl === TypeUrls.cluster;
+}
+
+interface StreamCall {
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate };
+  getPeer(): string;
+  write(chunk: unknown): boolean;
+  end(): unknown;
+  emit(event: 'error', err: Partial<grpc.StatusObject>): boolean;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/**
+ * What SotW and delta streams share: identity on the first request, registry entry, snapshot watch, push
+ * scheduling with bounded concurrency and no queue (a push always sends the latest snapshot), backpressure.
+ */
+export abstract class AdsStream implements RegisteredStream {
+  readonly id = randomUUID();
+  readonly connectedSince = new Date().toISOString();
+  node: NodeIdentity | undefined;
+  nodeId = '';
+  key = '';
+  protected snapshot: Snapshot | undefined;
+  protected log: Logger;
+  #unwatch: (() => void) | undefined;
+  #nonce = 0;
+  #closed = false;
+  #blocked = false;
+  #dirty = false;
+  readonly #status = new Map<string, TypeStatus>();
+
+  constructor(
+    protected readonly env: StreamEnv,
+    protected readonly call: StreamCall,
+    readonly transport: Transport,
+    readonly protocol: 'sotw' | 'delta',
+  ) {
+    this.log = env.logger.child({ stream: this.id });
+    call.on('end', () => {
+      this.close();
+      call.end();
+    });
+    call.on('error', () => this.close());
+    call.on('close', () => this.close());
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Identity from the certificate (mTLS) or node.id (plaintext); false when the stream was rejected. */
+  protected establish(nodeMsg: Node__Output | undefined): boolean {
+    let proven: NodeIdentity | undefined;
+    if (this.transport === 'mtls') {
+      const cert = identityFromCertificate(this.call.getAuthContext().sslPeerCertificate);
+      if (!cert.ok) return this.reject(grpc.status.UNAUTHENTICATED, cert.message, cert.reason);
+      proven = cert.node;
+    }
+    const res = resolveNodeIdentity(nodeMsg?.id, proven);
+    if (!res.ok) {
+      const code = res.reason === 'invalid_node' ? grpc.status.INVALID_ARGUMENT : grpc.status.PERMISSION_DENIED;
+      return this.reject(code, res.message, res.reason);
+    }
+    const node = res.node;
+    this.node = node;
+    this.nodeId = formatNodeId(node);
+    this.key = this.env.cache.keyOf(node);
+    this.log = this.env.logger.child({ proxy: this.nodeId, stream: this.id });
+    this.env.registry.add(this.id, this);
+    this.env.metrics.connections.inc({ transport: this.transport });
+    this.#unwatch = this.env.cache.watch(this.key, (s) => {
+      this.snapshot = s;
+      this.requestPush();
+    });
+    this.snapshot = this.env.cache.getSnapshot(this.key);
+    this.env.hooks.onStreamOpen?.(node);
+    this.log.debug('ADS stream open', { transport: this.transport, protocol: this.protocol, key: this.key });
+    if (this.env.onNodeConnected) {
+      Promise.resolve()
+        .then(() => this.env.onNodeConnected?.(node))
+        .catch((err: unknown) => this.log.error('onNodeConnected failed', { error: (err as Error).message }));
+    }
+    return true;
+  }
+
+  /** Ends the stream with a status; counts it under `trellis_xds_rejected_streams_total{reason}`. */
+  reject(code: grpc.status, details: string, reason: string): false {
+    this.env.metrics.rejected.inc({ reason });
+    this.env.logger.warn('ADS stream rejected', { reason, details, peer: this.call.getPeer() });
+    this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
+    this.close();
+    return false;
+  }
+
+  /** Ends the stream normally (server shutdown). */
+  end(): void {
+    if (this.#closed) return;
+    this.call.end();
+    this.close();
+  }
+
+  protected close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch?.();
+    this.env.closed(this);
+    if (!this.node) return;
+    const node = this.node;
+    this.env.registry.remove(this.id);
+    this.env.metrics.connections.dec({ transport: this.transport });
+    this.env.hooks.onStreamClose?.(node);
+    this.log.debug('ADS stream closed');
+    if (this.env.onNodeDisconnected) {
+      Promise.resolve()
+        .then(() => this.env.onNodeDisconnected?.(node))
+        .catch((err: unknown) => this.log.error('onNodeDisconnected failed', { error: (err as Error).message }));
+    }
+  }
+
+  protected nextNonce(): string {
+    return (++this.#nonce).toString(36);
+  }
+
+  /** Schedules a push of the latest snapshot; at most one is pending per stream. */
+  protected requestPush(): void {
+    if (this.#closed || !this.node) return;
+    if (this.#blocked) {
+      this.#dirty = true;
+      return;
+    }
+    this.env.limiter.schedule(this.id, () => this.#runPush());
+  }
+
+  async #runPush(): Promise<void> {
+    if (this.#closed || !this.snapshot || !this.node) return;
+    const started = performance.now();
+    let writable = true;
+    try {
+      writable = this.push(this.snapshot);
+    } catch (err) {
+      this.log.error('push failed', { error: (err as Error).message });
+    }
+    this.env.metrics.pushDuration.observe((performance.now() - started) / 1000);
+    if (!writable && !this.#closed) {
+      // A slow proxy: stop pushing until its buffer drains, then send whatever is latest by then.
+      this.#blocked = true;
+      await Promise.race([once(this.call as unknown as NodeJS.EventEmitter, 'drain'), once(this.call as unknown as NodeJS.EventEmitter, 'close')]);
+      this.#blocked = false;
+      if (this.#dirty) {
+        this.#dirty = false;
+        this.requestPush();
+      }
+    }
+  }
+
+  /** Writes what changed for every subscribed type; returns false when the transport buffer is full. */
+  protected abstract push(snapshot: Snapshot): boolean;
+
+  /** Resources of a type this node may receive (secrets: only its own identity's, never over plaintext). */
+  protected allowed(typeUrl: string, r: XdsResource): boolean {
+    if (typeUrl !== TypeUrls.secret) return true;
+    return this.transport === 'mtls' && this.node !== undefined && this.env.secretAllowed(this.node, r.name);
+  }
+
+  protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): boolean {
+    const ok = this.call.write(bytes);
+    const sentAt = preciseNow();
+    const st = this.status(typeUrl);
+    st.lastSent = { version, nonce, at: new Date(sentAt).toISOString() };
+    this.env.metrics.pushes.inc({ type: typeLabel(typeUrl) });
+    if (this.node) {
+      const generatedAt = this.snapshot?.generatedAt;
+      this.env.hooks.onPush?.({ node: this.node, typeUrl, version, nonce, ...(generatedAt === undefined ? {} : { generatedAt }), sentAt });
+    }
+    return ok;
+  }
+
+  protected recordAck(typeUrl: string, version: string): void {
+    const at = preciseNow();
+    this.status(typeUrl).lastAcked = { version, at: new Date(at).toISOString() };
+    if (this.node) this.env.hooks.onAck?.({ node: this.node, typeUrl, version, at });
+  }
+
+  protected recordNack(typeUrl: string, version: string, nonce: string, detail: Status__Output): void {
+    const at = preciseNow();
+    const message = detail.message ?? `code ${detail.code ?? '?'}`;
+    this.status(typeUrl).lastNack = { version, nonce, message, at: new Date(at).toISOString() };
+    this.env.metrics.nacks.inc({ type: typeLabel(typeUrl) });
+    this.log.warn('proxy rejected xDS response', { type: typeUrl, version, nonce, message });
+    if (this.node) this.env.hooks.onNack?.({ node: this.node, typeUrl, version, message, at });
+  }
+
+  protected status(typeUrl: string): TypeStatus {
+    let st = this.#status.get(typeUrl);
+    if (!st) this.#status.set(typeUrl, (st = { subscribed: [] }));
+    return st;
+  }
+
+  info(): ProxyInfo {
+    const node = this.node!;
+    return {
+      streamId: this.id,
+      nodeId: this.nodeId,
+      node,
+      kind: node.kind,
+      identity: identityKey(node),
+      protocol: this.protocol,
+      transport: this.transport,
+      peer: this.call.getPeer(),
+      snapshotKey: this.key,
+      connectedSince: this.connectedSince,
+      types: Object.fromEntries(this.#status),
+    };
+  }
+
+  abstract sentResources(): Map<string, readonly XdsResource[]>;
+}

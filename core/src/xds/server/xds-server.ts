@@ -1,0 +1,167 @@
+import * as grpc from '@grpc/grpc-js';
+import { ErrorCodes, SecretValue, TrellisError, identityKey } from '@trellis/plugin-sdk';
+import type { Logger, Metrics, NodeIdentity } from '@trellis/plugin-sdk';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { adsServiceDefinition, type DeltaCall, type SotwCall } from './codec.ts';
+import { DeltaStream } from './delta.ts';
+import type { XdsHooks } from './hooks.ts';
+import { KeyedConcurrencyLimiter, TokenBucket } from './limits.ts';
+import { ProxyRegistry } from './registry.ts';
+import { SotwStream } from './sotw.ts';
+import type { AdsStream, StreamEnv, Transport } from './stream-base.ts';
+import { XdsMetrics } from './xds-metrics.ts';
+
+export const DEFAULT_ADS_ADDRESS = '0.0.0.0:15128';
+export const SUGGESTED_PLAINTEXT_ADDRESS = '127.0.0.1:15129';
+
+export interface XdsServerLimits {
+  /** Open streams at most (both listeners); more are refused with RESOURCE_EXHAUSTED. Default 10000. */
+  maxStreams?: number;
+  /** New streams per second (token bucket); more are refused with RESOURCE_EXHAUSTED. Default 1000. */
+  connectionsPerSecond?: number;
+  /** Token bucket size. Default 2 x connectionsPerSecond. */
+  connectionBurst?: number;
+  /** Streams being pushed to at once. Default 64. */
+  pushConcurrency?: number;
+}
+
+export interface XdsServerOptions {
+  cache: SnapshotCache;
+  /** mTLS ADS listener, default `0.0.0.0:15128` (port 0 picks a free port). Needs `tls`. */
+  address?: string;
+  /** Server certificate and the CA that client certificates must chain to. */
+  tls?: { caPem: string; certPem: string; keyPem: string | SecretValue };
+  /**
+   * Optional plaintext listener (suggested `127.0.0.1:15129`): development / same-host mode for proxyless gRPC,
+   * since @grpc/grpc-js-xds cannot use TLS to a control plane. Identity comes from `node.id` unverified, so it
+   * never serves Secret resources.
+   */
+  plaintextAddress?: string;
+  limits?: XdsServerLimits;
+  logger?: Logger;
+  metrics?: Metrics;
+  hooks?: XdsHooks;
+  /** Called when a proxy's stream is established; the server answers once `cache` has its snapshot. */
+  onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
+  onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
+  /** Which Secret names a node may receive. Default: names ending in `:<ns>/<sa>` of its own identity. */
+  secretAllowed?: (node: NodeIdentity, name: string) => boolean;
+}
+
+export interface BoundPorts {
+  /** The mTLS port, when `tls` was given. */
+  port?: number;
+  plaintextPort?: number;
+}
+
+export function defaultSecretAllowed(node: NodeIdentity, name: string): boolean {
+  return name.endsWith(`:${identityKey(node)}`);
+}
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
+
+/**
+ * The Aggregated Discovery Service (state of the world and delta) over @grpc/grpc-js: an mTLS listener whose
+ * client certificates prove proxy identity, and an optional plaintext one for same-host proxyless gRPC.
+ */
+export class XdsServer {
+  readonly registry = new ProxyRegistry();
+  readonly #opts: XdsServerOptions;
+  readonly #servers: grpc.Server[] = [];
+  readonly #streams = new Set<AdsStream>();
+  readonly #bucket: TokenBucket;
+  readonly #maxStreams: number;
+  readonly #env: StreamEnv;
+  #stopping = false;
+
+  constructor(options: XdsServerOptions) {
+    if (!options.tls && !options.plaintextAddress)
+      throw new TrellisError(ErrorCodes.CONFIG_INVALID, 'xDS server: give `tls` for the mTLS listener and/or a `plaintextAddress`');
+    this.#opts = options;
+    const limits = options.limits ?? {};
+    const rate = limits.connectionsPerSecond ?? 1000;
+    this.#bucket = new TokenBucket(rate, limits.connectionBurst ?? Math.max(1, rate * 2));
+    this.#maxStreams = limits.maxStreams ?? 10_000;
+    const logger = (options.logger ?? silentLogger).child({ component: 'xds' });
+    this.#env = {
+      cache: options.cache,
+      registry: this.registry,
+      limiter: new KeyedConcurrencyLimiter(limits.pushConcurrency ?? 64),
+      metrics: new XdsMetrics(options.metrics),
+      hooks: options.hooks ?? {},
+      logger,
+      secretAllowed: options.secretAllowed ?? defaultSecretAllowed,
+      ...(options.onNodeConnected ? { onNodeConnected: options.onNodeConnected } : {}),
+      ...(options.onNodeDisconnected ? { onNodeDisconnected: options.onNodeDisconnected } : {}),
+      closed: (s) => this.#streams.delete(s),
+    };
+  }
+
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  async start(): Promise<BoundPorts> {
+    const ports: BoundPorts = {};
+    const { tls } = this.#opts;
+    if (tls) {
+      const key = tls.keyPem instanceof SecretValue ? tls.keyPem.reveal() : tls.keyPem;
+      const creds = grpc.ServerCredentials.createSsl(Buffer.from(tls.caPem), [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(key) }], true);
+      ports.port = await this.#listen(this.#opts.address ?? DEFAULT_ADS_ADDRESS, creds, 'mtls');
+    }
+    if (this.#opts.plaintextAddress) {
+      ports.plaintextPort = await this.#listen(this.#opts.plaintextAddress, grpc.ServerCredentials.createInsecure(), 'plaintext');
+      this.#env.logger.warn('plaintext xDS listener enabled (development / same-host mode; no secrets served)', {
+        address: this.#opts.plaintextAddress,
+      });
+    }
+    return ports;
+  }
+
+  async #listen(address: string, creds: grpc.ServerCredentials, transport: Transport): Promise<number> {
+    const server = new grpc.Server({ 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
+    server.addService(adsServiceDefinition, {
+      StreamAggregatedResources: (call: SotwCall) => this.#open(() => new SotwStream(this.#env, call, transport), call),
+      DeltaAggregatedResources: (call: DeltaCall) => this.#open(() => new DeltaStream(this.#env, call, transport), call),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, creds, (err, p) => (err ? reject(new TrellisError(ErrorCodes.CONFIG_INVALID, `xDS server cannot listen on ${address}: ${err.message}`, { cause: err })) : resolve(p))),
+    );
+    this.#servers.push(server);
+    return port;
+  }
+
+  #open(make: () => AdsStream, call: SotwCall | DeltaCall): void {
+    const refuse = (reason: string, details: string) => {
+      this.#env.metrics.rejected.inc({ reason });
+      this.#env.logger.warn('ADS stream refused', { reason, details, peer: call.getPeer() });
+      call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() });
+    };
+    if (this.#stopping) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'xDS server is shutting down' });
+    if (this.#streams.size >= this.#maxStreams) return refuse('max_streams', `xDS server is at its limit of ${this.#maxStreams} streams; retry later or use another replica`);
+    if (!this.#bucket.tryTake()) return refuse('rate_limited', 'xDS server is accepting new streams at its rate limit; retry with backoff');
+    this.#streams.add(make());
+  }
+
+  /** Ends every stream and stops listening; connections still open after `graceMs` are cut. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.#stopping = true;
+    for (const s of [...this.#streams]) s.end();
+    await Promise.all(
+      this.#servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              server.forceShutdown();
+              resolve();
+            }, graceMs);
+            server.tryShutdown(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+    this.#servers.length = 0;
+  }
+}
