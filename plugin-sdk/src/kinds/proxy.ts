@@ -39,3 +39,9 @@ export interface ProxyPlugin extends Lifecycle {
   /** Files for `trellis bootstrap <kind>`. */
   bootstrap?(req: BootstrapRequest): BootstrapFile[] | Promise<BootstrapFile[]>;
 }
+
+/**
+ * File names of a workload's certificate material in a bootstrap directory. `trellis bootstrap grpc` writes
+ * them and `trellis agent` rewrites them on rotation, so both must agree. @public
+ */
+export const WORKLOAD_CERT_FILES = { certificate: 'cert.pem', privateKey: 'key.pem', ca: 'ca.pem' } as const;
