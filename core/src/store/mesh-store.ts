@@ -316,8 +316,7 @@ export class MeshStore {
   private clearErrors(source: string, file?: string): void {
     if (file === undefined) this.errors.delete(source);
     else this.errors.set(source, (this.errors.get(source) ?? []).filter((e) => e.file !== file));
-    // Rejections of this source's objects from that file are re-reported when the file is read again.
-    for (const [k, r] of this.rejections) if (r.source === source && (file === undefined || r.origin?.file === file)) this.rejections.delete(k);
+    // Rejected objects are not errors of the file: they stay listed until the object is fixed or deleted.
   }
 
   private effective(key: string): Layer | undefined {

@@ -1,0 +1,194 @@
+import { mkdtemp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { objectKeyString, keyOf } from '@trellis/plugin-sdk';
+import type { KubeObject, Logger, ObjectKey, ObjectOrigin, SourceError, SourceSink } from '@trellis/plugin-sdk';
+import plugin, { FileSource, fileSourceConfig, parseManifest } from './index.ts';
+
+/** A sink that keeps what a store would hold, plus every call, for assertions. */
+class RecordingSink implements SourceSink {
+  readonly objects = new Map<string, { obj: KubeObject; origin?: ObjectOrigin }>();
+  readonly errors: Omit<SourceError, 'source'>[] = [];
+  readonly ops: string[] = [];
+  apply(obj: KubeObject, origin?: ObjectOrigin): void {
+    this.ops.push(`apply ${obj.metadata.name}`);
+    this.objects.set(objectKeyString(keyOf(obj)), { obj, ...(origin && { origin }) });
+  }
+  delete(key: ObjectKey): void {
+    this.ops.push(`delete ${key.name}`);
+    this.objects.delete(objectKeyString(key));
+  }
+  replaceAll(objects: readonly { obj: KubeObject; origin?: ObjectOrigin }[]): void {
+    this.ops.push(`replaceAll ${objects.length}`);
+    this.objects.clear();
+    for (const o of objects) this.objects.set(objectKeyString(keyOf(o.obj)), o);
+  }
+  reportError(err: Omit<SourceError, 'source'>): void {
+    this.errors.push(err);
+  }
+  clearErrors(file?: string): void {
+    for (let i = this.errors.length - 1; i >= 0; i--) if (file === undefined || this.errors[i]?.file === file) this.errors.splice(i, 1);
+  }
+  names(): string[] {
+    return [...this.objects.values()].map((o) => o.obj.metadata.name).sort();
+  }
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+
+const sa = (name: string, ns = 'demo') => `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n`;
+
+let dir: string;
+let sources: FileSource[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'trellis-file-source-'));
+});
+afterEach(async () => {
+  for (const s of sources) s.stop();
+  sources = [];
+  await rm(dir, { recursive: true, force: true });
+});
+
+function source(sink: RecordingSink, watch = true): FileSource {
+  const s = new FileSource({ dir, watch, debounceMs: 20, sink, logger: silent, pollMs: 50 });
+  sources.push(s);
+  return s;
+}
+
+describe('parseManifest', () => {
+  it('reads multi-document YAML with line numbers and keeps going past an invalid document', () => {
+    const text = [sa('one'), '---', 'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: [unclosed\n', '---', '# comment', sa('two'), '---', 'kind: Pod\nmetadata: {name: x}\n', '---', ''].join('\n');
+    const r = parseManifest(text, 'a.yaml');
+    expect(r.objects.map((o) => [o.obj.metadata.name, o.line])).toEqual([
+      ['one', 1],
+      ['two', 14],
+    ]);
+    expect(r.problems).toHaveLength(2);
+    expect(r.problems[0]?.message).toMatch(/^invalid YAML \(line 12, column \d+\)/);
+    expect(r.problems[0]?.line).toBe(8);
+    expect(r.problems[1]).toEqual({ line: 21, message: 'apiVersion: is required' });
+  });
+
+  it('reads JSON objects, arrays and List documents', () => {
+    const list = { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'a' } }] };
+    expect(parseManifest(JSON.stringify(list), 'x.json').objects.map((o) => o.obj.metadata.name)).toEqual(['a']);
+    expect(parseManifest('{', 'x.json').problems[0]?.message).toMatch(/^invalid JSON/);
+  });
+});
+
+describe('FileSource', () => {
+  it('reads *.yaml, *.yml and *.json recursively, skips other and dot files, and is ready after the first read', async () => {
+    await mkdir(join(dir, 'sub/deeper'), { recursive: true });
+    await writeFile(join(dir, 'a.yaml'), `${sa('a')}---\n${sa('b')}`);
+    await writeFile(join(dir, 'sub/c.yml'), sa('c'));
+    await writeFile(join(dir, 'sub/deeper/d.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'd', namespace: 'demo' } }));
+    await writeFile(join(dir, 'notes.txt'), sa('ignored'));
+    await writeFile(join(dir, '.a.yaml.swp'), sa('ignored2'));
+    const sink = new RecordingSink();
+    const s = source(sink, false);
+    expect(s.readiness().ready).toBe(false);
+    await s.start();
+    expect(s.readiness()).toEqual({ ready: true });
+    expect(sink.names()).toEqual(['a', 'b', 'c', 'd']);
+    expect(sink.ops).toEqual(['replaceAll 4']);
+    expect([...sink.objects.values()].find((o) => o.obj.metadata.name === 'b')?.origin).toEqual({ source: 'file', file: 'a.yaml', line: 7 });
+  });
+
+  it('reports an invalid YAML document mid-file with file and line and keeps the rest', async () => {
+    await writeFile(join(dir, 'mesh.yaml'), `${sa('a')}---\nkind: [\n---\n${sa('b')}`);
+    await writeFile(join(dir, 'other.yaml'), sa('c'));
+    const sink = new RecordingSink();
+    await source(sink, false).start();
+    expect(sink.names()).toEqual(['a', 'b', 'c']);
+    expect(sink.errors).toHaveLength(1);
+    expect(sink.errors[0]).toMatchObject({ file: 'mesh.yaml', line: 7 });
+  });
+
+  it('applies only the difference when a file is edited, and clears the file`s errors once fixed', async () => {
+    await writeFile(join(dir, 'a.yaml'), `${sa('a')}---\n${sa('b')}---\nkind: [\n`);
+    await writeFile(join(dir, 'other.yaml'), sa('c'));
+    const sink = new RecordingSink();
+    const s = source(sink);
+    await s.start();
+    expect(sink.errors).toHaveLength(1);
+    await writeFile(join(dir, 'a.yaml'), `${sa('a')}---\n${sa('b2')}`);
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'b2', 'c']), { timeout: 5000, interval: 20 });
+    expect(sink.ops.slice(1)).toEqual(['delete b', 'apply b2']);
+    expect(sink.errors).toEqual([]);
+  });
+
+  it("handles editors' atomic saves (write a temp file, rename it over the original)", async () => {
+    await writeFile(join(dir, 'a.yaml'), sa('a'));
+    const sink = new RecordingSink();
+    await source(sink).start();
+    await writeFile(join(dir, '.a.yaml.tmp'), `${sa('a')}---\n${sa('z')}`);
+    await rename(join(dir, '.a.yaml.tmp'), join(dir, 'a.yaml'));
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'z']), { timeout: 5000, interval: 20 });
+    expect(sink.ops.slice(1)).toEqual(['apply z']);
+  });
+
+  it('deletes the objects of a deleted file and of a removed directory; a renamed file keeps its objects', async () => {
+    await mkdir(join(dir, 'sub'));
+    await writeFile(join(dir, 'a.yaml'), sa('a'));
+    await writeFile(join(dir, 'b.yaml'), sa('b'));
+    await writeFile(join(dir, 'sub/c.yaml'), sa('c'));
+    const sink = new RecordingSink();
+    await source(sink).start();
+    await rm(join(dir, 'b.yaml'));
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'c']), { timeout: 5000, interval: 20 });
+    await rm(join(dir, 'sub'), { recursive: true });
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a']), { timeout: 5000, interval: 20 });
+    await rename(join(dir, 'a.yaml'), join(dir, 'renamed.yaml'));
+    await vi.waitFor(() => expect(sink.objects.get('/ServiceAccount/demo/a')?.origin?.file).toBe('renamed.yaml'), { timeout: 5000, interval: 20 });
+    expect(sink.names()).toEqual(['a']);
+    expect(sink.ops).not.toContain('delete a');
+  });
+
+  it('picks up files in a directory created after start', async () => {
+    const sink = new RecordingSink();
+    await source(sink).start();
+    await mkdir(join(dir, 'later'));
+    await writeFile(join(dir, 'later/x.yaml'), sa('x'));
+    await vi.waitFor(() => expect(sink.names()).toEqual(['x']), { timeout: 5000, interval: 20 });
+  });
+
+  it('uses the first file (by path) when an object is defined twice, and reports the duplicate', async () => {
+    await writeFile(join(dir, 'a.yaml'), sa('x'));
+    await writeFile(join(dir, 'b.yaml'), `${sa('y')}---\n${sa('x')}`);
+    const sink = new RecordingSink();
+    await source(sink, false).start();
+    expect(sink.objects.get('/ServiceAccount/demo/x')?.origin?.file).toBe('a.yaml');
+    expect(sink.errors).toEqual([{ file: 'b.yaml', line: 7, message: 'ServiceAccount demo/x is also defined in a.yaml; that definition is used' }]);
+  });
+});
+
+describe('plugin lifecycle (conformance: create / start / ready / stop / stop again)', () => {
+  it('creates from config relative to baseDir, starts, is ready, stops twice, and sees no change after stop', async () => {
+    await mkdir(join(dir, 'mesh'));
+    await writeFile(join(dir, 'mesh/a.yaml'), sa('a'));
+    const parsed = fileSourceConfig.parse({ dir: 'mesh', debounce: '10ms' }, [], { baseDir: dir });
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.value).toEqual({ dir: join(dir, 'mesh'), watch: true, debounce: 10 });
+    expect(plugin.name).toBe('file');
+    expect(plugin.kind).toBe('source');
+    const sink = new RecordingSink();
+    const inst = await plugin.create({ config: parsed.value, deps: {}, logger: silent, mesh: { name: 't', trustDomain: 'cluster.local' }, baseDir: dir, sink });
+    expect(inst.readiness?.().ready).toBe(false);
+    await inst.start?.();
+    expect(inst.readiness?.().ready).toBe(true);
+    expect(sink.names()).toEqual(['a']);
+    await inst.stop?.();
+    await inst.stop?.();
+    await writeFile(join(dir, 'mesh/b.yaml'), sa('b'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sink.names()).toEqual(['a']);
+  });
+
+  it('rejects a config whose dir is not a directory', () => {
+    const r = fileSourceConfig.parse({ dir: 'nope' }, [], { baseDir: dir });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0]?.path).toEqual(['dir']);
+  });
+});

@@ -1,0 +1,31 @@
+/**
+ * `use: file` — a directory of Kubernetes-style YAML/JSON as a mesh source (the embedded default).
+ * Config: `dir` (a directory, relative to the config file), `watch` (default true), `debounce` (default 100ms).
+ */
+import { definePlugin, s } from '@trellis/plugin-sdk';
+import { isAbsolute, resolve } from 'node:path';
+import { FileSource } from './internal/file-source.ts';
+
+export { FileSource } from './internal/file-source.ts';
+export type { FileSourceOptions } from './internal/file-source.ts';
+export { parseManifest } from './internal/parse.ts';
+
+export const fileSourceConfig = s.object({
+  dir: s.path({ mustBe: 'directory', description: 'directory of manifests (*.yaml, *.yml, *.json), read recursively' }),
+  watch: s.default(s.boolean({ description: 'watch for changes' }), true),
+  debounce: s.default(s.duration({ description: 'quiet time before a rescan after file events' }), 100),
+});
+
+export default definePlugin({
+  name: 'file',
+  kind: 'source',
+  version: '0.1.0',
+  coreRange: '^0.1.0',
+  stability: 'beta',
+  description: 'Reads Kubernetes-style manifests from a directory and watches it for changes.',
+  configSchema: fileSourceConfig,
+  create(ctx) {
+    const dir = isAbsolute(ctx.config.dir) ? ctx.config.dir : resolve(ctx.baseDir, ctx.config.dir);
+    return new FileSource({ dir, watch: ctx.config.watch, debounceMs: ctx.config.debounce, sink: ctx.sink, logger: ctx.logger, source: 'file' });
+  },
+});

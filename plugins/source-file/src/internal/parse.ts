@@ -1,0 +1,83 @@
+/**
+ * Parsing one manifest file into objects with line numbers: multi-document YAML (`---`), JSON, and
+ * Kubernetes `List` documents. Problems are returned, never thrown, so one bad document skips only itself.
+ */
+import { LineCounter, parseAllDocuments } from 'yaml';
+import type { KubeObject } from '@trellis/plugin-sdk';
+
+export interface ParsedObject {
+  readonly obj: KubeObject;
+  readonly line: number;
+}
+
+export interface ParseProblem {
+  readonly line?: number;
+  readonly message: string;
+}
+
+export interface ParsedFile {
+  readonly objects: ParsedObject[];
+  readonly problems: ParseProblem[];
+}
+
+const isRec = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Checks the shape every object needs before the store can key it. */
+function shapeProblem(v: unknown): string | undefined {
+  if (!isRec(v)) return 'a document must be a map (a Kubernetes object)';
+  if (typeof v.apiVersion !== 'string' || v.apiVersion === '') return 'apiVersion: is required';
+  if (typeof v.kind !== 'string' || v.kind === '') return 'kind: is required';
+  if (!isRec(v.metadata)) return `${v.kind}: metadata: is required`;
+  if (typeof v.metadata.name !== 'string' || v.metadata.name === '') return `${v.kind}: metadata.name: is required`;
+  if (v.metadata.namespace !== undefined && typeof v.metadata.namespace !== 'string') return `${v.kind}/${v.metadata.name}: metadata.namespace: must be a string`;
+  return undefined;
+}
+
+function collect(value: unknown, line: number, out: ParsedFile): void {
+  if (value === null || value === undefined) return; // empty document
+  if (isRec(value) && value.kind === 'List' && Array.isArray(value.items)) {
+    for (const item of value.items) collect(item, line, out);
+    return;
+  }
+  const problem = shapeProblem(value);
+  if (problem) out.problems.push({ line, message: problem });
+  else out.objects.push({ obj: value as unknown as KubeObject, line });
+}
+
+export function parseManifest(text: string, fileName: string): ParsedFile {
+  const out: ParsedFile = { objects: [], problems: [] };
+  if (fileName.endsWith('.json')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      out.problems.push({ line: 1, message: `invalid JSON: ${(err as Error).message}` });
+      return out;
+    }
+    for (const v of Array.isArray(value) ? value : [value]) collect(v, 1, out);
+    return out;
+  }
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  for (const doc of 'empty' in docs ? [] : docs) {
+    // The document's first content line (after `---` and comments).
+    const start = doc.contents?.range[0] ?? doc.range[0];
+    const line = lines.linePos(start).line;
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0]!;
+      // Report the document's first line (where the object starts); the parser's position goes in the message.
+      const at = lines.linePos(e.pos[0]);
+      out.problems.push({ line, message: `invalid YAML (line ${at.line}, column ${at.col}): ${e.message.split('\n')[0] ?? e.message}; document skipped` });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      out.problems.push({ line, message: `invalid YAML: ${(err as Error).message}` });
+      continue;
+    }
+    collect(value, line, out);
+  }
+  return out;
+}
