@@ -213,6 +213,34 @@ describe('state-of-the-world ADS over mTLS', () => {
     conn2.close();
   });
 
+  it('removes a cluster only after the route update that stops using it is ACKed', async () => {
+    const n = node('sa-mbb', 'ns-a');
+    const key = cache.keyOf(n);
+    const conn = await connect(n);
+    const s = conn.sotw();
+    s.send({ node: { id: formatNodeId(n) }, type_url: TypeUrls.cluster });
+    s.send({ type_url: TypeUrls.route, resource_names: ['r'] });
+    const cds = await s.next();
+    const rds = await s.next();
+    expect([cds.type_url, rds.type_url]).toEqual([TypeUrls.cluster, TypeUrls.route]);
+    s.send({ type_url: TypeUrls.cluster, version_info: cds.version_info, response_nonce: cds.nonce });
+    s.send({ type_url: TypeUrls.route, resource_names: ['r'], version_info: rds.version_info, response_nonce: rds.nonce });
+    await until(() => server.registry.describe(formatNodeId(n))?.types[TypeUrls.route]?.lastAcked !== undefined);
+
+    const route2 = f.create(TypeUrls.route, 'r', { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'] }] });
+    cache.setSnapshot(key, new Snapshot([cluster('a'), cla('a'), listener, route2]));
+    // b stays while the new route is not ACKed, so CDS is unchanged and not resent: the route goes first
+    const rds2 = await s.next();
+    expect(rds2.type_url).toBe(TypeUrls.route);
+    expect(s.buffered).toBe(0);
+    s.send({ type_url: TypeUrls.route, resource_names: ['r'], version_info: rds2.version_info, response_nonce: rds2.nonce });
+    const cds3 = await s.next();
+    expect(cds3.type_url).toBe(TypeUrls.cluster);
+    expect(names(cds3.resources, TypeUrls.cluster)).toEqual(['a']);
+    s.end();
+    conn.close();
+  });
+
   it('waits for the snapshot and orders CDS before EDS, LDS before RDS', async () => {
     const conn = await connect(LATE);
     const s = conn.sotw();

@@ -16,7 +16,14 @@ interface SotwTypeState {
   force: boolean;
   /** The version a (re)connecting client says it holds, before we sent anything. */
   clientVersion: string;
+  /** Nonce of the last response the client ACKed. */
+  ackedNonce: string;
+  /** Clusters kept in the last CDS response only because routes still pointing at them were not yet ACKed. */
+  deferredRemoval: boolean;
 }
+
+/** CDS removals wait until the routes that stop using those clusters are ACKed (make before break). */
+const REFERRERS = [TypeUrls.listener, TypeUrls.route];
 
 /** A state-of-the-world ADS stream (`StreamAggregatedResources`). */
 export class SotwStream extends AdsStream {
@@ -43,14 +50,22 @@ export class SotwStream extends AdsStream {
     const nonce = req.response_nonce ?? '';
     let st = this.#types.get(typeUrl);
     if (!st) {
-      st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '' };
+      st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '', ackedNonce: '', deferredRemoval: false };
       this.#types.set(typeUrl, st);
     } else if (nonce !== st.sentNonce) {
       return; // stale: answers a response that has been superseded
     }
     if (nonce) {
       if (req.error_detail) this.recordNack(typeUrl, req.version_info ?? '', nonce, req.error_detail);
-      else this.recordAck(typeUrl, req.version_info ?? '');
+      else {
+        st.ackedNonce = nonce;
+        this.recordAck(typeUrl, req.version_info ?? '');
+        const cds = this.#types.get(TypeUrls.cluster);
+        if (cds?.deferredRemoval && (REFERRERS as readonly string[]).includes(typeUrl)) {
+          cds.force = true;
+          this.requestPush();
+        }
+      }
     }
     const names = new Set(req.resource_names ?? []);
     const first = this.status(typeUrl).subscribed.length === 0 && st.names.size === 0 && !st.wildcard;
@@ -69,10 +84,16 @@ export class SotwStream extends AdsStream {
     let writable = true;
     for (const typeUrl of pushOrder(this.#types.keys())) {
       const st = this.#types.get(typeUrl)!;
-      const all = st.wildcard
-        ? snapshot.resources(typeUrl)
-        : [...st.names].flatMap((n) => snapshot.get(typeUrl, n) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1));
-      const resources = all.filter((r) => this.allowed(typeUrl, r));
+      let resources = this.#select(snapshot, typeUrl, st);
+      st.deferredRemoval = false;
+      if (typeUrl === TypeUrls.cluster && this.#referrersUnsettled(snapshot)) {
+        const kept = new Set(resources.map((r) => r.name));
+        const removed = st.sent.filter((r) => !kept.has(r.name) && (st.wildcard || st.names.has(r.name)));
+        if (removed.length > 0) {
+          resources = [...resources, ...removed].sort((a, b) => (a.name < b.name ? -1 : 1));
+          st.deferredRemoval = true;
+        }
+      }
       const version = aggregateVersion(resources);
       if (!st.force && version === st.sentVersion) continue;
       st.force = false;
@@ -95,6 +116,22 @@ export class SotwStream extends AdsStream {
       writable = this.write(typeUrl, bytes, version, nonce) && writable;
     }
     return writable;
+  }
+
+  #select(snapshot: Snapshot, typeUrl: string, st: SotwTypeState): readonly XdsResource[] {
+    const all = st.wildcard
+      ? snapshot.resources(typeUrl)
+      : [...st.names].flatMap((n) => snapshot.get(typeUrl, n) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return all.filter((r) => this.allowed(typeUrl, r));
+  }
+
+  /** Whether a listener or route update is about to go out or has not been ACKed yet. */
+  #referrersUnsettled(snapshot: Snapshot): boolean {
+    return REFERRERS.some((t) => {
+      const st = this.#types.get(t);
+      if (!st) return false;
+      return st.ackedNonce !== st.sentNonce || aggregateVersion(this.#select(snapshot, t, st)) !== st.sentVersion;
+    });
   }
 
   sentResources(): Map<string, readonly XdsResource[]> {
