@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import { WORKLOAD_CERT_FILES, formatNodeId } from '@trellis/plugin-sdk';
+import type { BootstrapFile, BootstrapRequest } from '@trellis/plugin-sdk';
+import { CERT_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE } from './internal/names.ts';
+
+export interface GrpcBootstrapOptions {
+  /** How often grpc-js-xds re-reads the certificate files (a Duration string). Default `1s`. */
+  readonly refreshInterval?: string;
+}
+
+/** File names in the bootstrap directory; the certificate files are the SDK's (the agent rewrites them). */
+export const BOOTSTRAP_FILES = {
+  bootstrap: 'bootstrap.json',
+  cert: WORKLOAD_CERT_FILES.certificate,
+  key: WORKLOAD_CERT_FILES.privateKey,
+  ca: WORKLOAD_CERT_FILES.ca,
+} as const;
+
+/** The bootstrap object grpc-js-xds reads (`GRPC_XDS_BOOTSTRAP` file or the test-only channel option). */
+export function bootstrapConfig(req: Omit<BootstrapRequest, 'certificate'>, options: GrpcBootstrapOptions = {}): Record<string, unknown> {
+  return {
+    xds_servers: [{ server_uri: req.controllerAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    node: { id: formatNodeId(req.node), locality: {} },
+    server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE,
+    certificate_providers: {
+      [CERT_PROVIDER_INSTANCE]: {
+        plugin_name: 'file_watcher',
+        config: {
+          certificate_file: join(req.outDir, BOOTSTRAP_FILES.cert),
+          private_key_file: join(req.outDir, BOOTSTRAP_FILES.key),
+          ca_certificate_file: join(req.outDir, BOOTSTRAP_FILES.ca),
+          refresh_interval: options.refreshInterval ?? '1s',
+        },
+      },
+    },
+  };
+}
+
+/**
+ * `bootstrap.json` plus the workload certificate chain, its key (0600) and the trust bundle. grpc-js-xds
+ * cannot use TLS to the control plane, so `controllerAddress` must be the controller's plaintext ADS listener.
+ */
+export function grpcBootstrap(req: BootstrapRequest, options: GrpcBootstrapOptions = {}): BootstrapFile[] {
+  const c = req.certificate;
+  return [
+    { path: BOOTSTRAP_FILES.bootstrap, content: `${JSON.stringify(bootstrapConfig(req, options), null, 2)}\n`, mode: 0o644 },
+    { path: BOOTSTRAP_FILES.cert, content: c.chainPem, mode: 0o644 },
+    { path: BOOTSTRAP_FILES.key, content: c.privateKey.reveal(), mode: 0o600 },
+    { path: BOOTSTRAP_FILES.ca, content: c.trustBundlePem, mode: 0o644 },
+  ];
+}

@@ -1,0 +1,144 @@
+/**
+ * Client side of a proxyless node: one api_listener per name a client may dial (`xds:///<name>`), an RDS
+ * RouteConfiguration per service port (shared by its listeners), EDS clusters with mTLS, and endpoints.
+ */
+import { TypeUrls } from '@trellis/plugin-sdk';
+import type { HttpMatch, OutboundService, Protocol, ProxyView, RetryPolicy } from '@trellis/plugin-sdk';
+import { fqdn, outboundRouteName } from './names.ts';
+import { upstreamTls } from './tls.ts';
+import { AnyTypes, routerFilter, type Obj } from './types.ts';
+
+export interface ResourceSpec {
+  readonly typeUrl: string;
+  readonly name: string;
+  readonly value: Obj;
+}
+
+/** Protocols a gRPC channel can speak (HTTP/2 underneath); TCP/UDP ports are not dialable over xDS. */
+const DIALABLE: ReadonlySet<Protocol> = new Set<Protocol>(['grpc', 'http2', 'http']);
+
+/** gRPC status names grpc-js accepts in `retry_on`; Envoy's HTTP-level conditions do not apply. */
+const GRPC_RETRY_ON = new Set(['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable']);
+
+export function clientResources(view: ProxyView): ResourceSpec[] {
+  const dialable = view.outbound.filter((o) => DIALABLE.has(o.service.protocol));
+  const byCluster = new Map(dialable.map((o) => [o.clusterName, o]));
+  const out: ResourceSpec[] = [];
+  // A port-less name (`svc.ns`) could mean any port of a multi-port service: the lowest port gets it.
+  const ordered = [...dialable].sort((a, b) => a.service.port - b.service.port || a.clusterName.localeCompare(b.clusterName));
+  const listenerNames = new Set<string>();
+  for (const o of ordered) {
+    const routeName = outboundRouteName(o.service);
+    for (const host of o.hostnames) {
+      if (listenerNames.has(host)) continue;
+      listenerNames.add(host);
+      out.push({ typeUrl: TypeUrls.listener, name: host, value: apiListener(host, routeName) });
+    }
+    out.push({ typeUrl: TypeUrls.route, name: routeName, value: routeConfig(routeName, o, byCluster) });
+  }
+  const clusters = new Map<string, OutboundService>();
+  for (const o of dialable) if (!clusters.has(o.clusterName)) clusters.set(o.clusterName, o);
+  for (const [name, o] of [...clusters.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push({ typeUrl: TypeUrls.cluster, name, value: cluster(name, o, view.trustDomain) });
+    out.push({ typeUrl: TypeUrls.endpoint, name, value: loadAssignment(name, o) });
+  }
+  return out;
+}
+
+function apiListener(name: string, routeName: string): Obj {
+  return {
+    name,
+    api_listener: {
+      api_listener: {
+        '@type': AnyTypes.hcm,
+        stat_prefix: name,
+        rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: routeName },
+        http_filters: [routerFilter],
+      },
+    },
+  };
+}
+
+function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<string, OutboundService>): Obj {
+  const extras = routeExtras(o);
+  const routes: Obj[] = [];
+  const backends = (o.split?.backends ?? []).filter((b) => b.weight > 0 && byCluster.has(b.clusterName));
+  if (o.split && backends.length > 0) {
+    const weighted = { weighted_clusters: { clusters: backends.map((b) => ({ name: b.clusterName, weight: b.weight })) }, ...extras };
+    if (o.split.matches.length === 0) routes.push({ name: `split:${o.split.splitName}`, match: { prefix: '' }, route: weighted });
+    else
+      for (const m of o.split.matches) {
+        const match = routeMatch(m);
+        if (match) routes.push({ name: `split:${o.split.splitName}:${m.name}`, match, route: weighted });
+      }
+  }
+  routes.push({ name: 'default', match: { prefix: '' }, route: { cluster: o.clusterName, ...extras } });
+  return {
+    name,
+    virtual_hosts: [{ name: `outbound_virtual-host|${fqdn(o.service)}`, domains: ['*'], routes }],
+  };
+}
+
+/**
+ * An SMI match as a gRPC route match, or undefined when no gRPC call can match it: every gRPC call is a POST,
+ * so a match restricted to other methods never applies. The path regex is whole-path (gRPC and Envoy
+ * `safe_regex` semantics), as the catalog defines it.
+ */
+export function routeMatch(m: HttpMatch): Obj | undefined {
+  if (!m.methods.includes('*') && !m.methods.includes('POST')) return undefined;
+  const headers = m.headers.map((h) => ({ name: headerName(h.name), string_match: { safe_regex: { regex: h.valueRegex } } }));
+  return { safe_regex: { regex: m.pathRegex }, ...(headers.length > 0 && { headers }) };
+}
+
+/** OSM's convention: the HTTP/1 `host` header is the HTTP/2 `:authority` pseudo-header. */
+export function headerName(name: string): string {
+  return name.toLowerCase() === 'host' ? ':authority' : name.toLowerCase();
+}
+
+function routeExtras(o: OutboundService): Obj {
+  const extras: Obj = {};
+  if (o.timeoutMs !== undefined && o.timeoutMs > 0) extras.timeout = duration(o.timeoutMs);
+  const retry = o.retry && retryPolicy(o.retry);
+  if (retry) extras.retry_policy = retry;
+  return extras;
+}
+
+function retryPolicy(r: RetryPolicy): Obj | undefined {
+  const on = r.retryOn.filter((x) => GRPC_RETRY_ON.has(x));
+  if (on.length === 0 || r.attempts <= 0) return undefined;
+  return {
+    retry_on: on.join(','),
+    num_retries: { value: r.attempts },
+    ...(r.perTryTimeoutMs !== undefined && r.perTryTimeoutMs > 0 && { per_try_timeout: duration(r.perTryTimeoutMs) }),
+  };
+}
+
+function duration(ms: number): Obj {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
+
+function cluster(name: string, o: OutboundService, trustDomain: string): Obj {
+  return {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
+    lb_policy: 'ROUND_ROBIN',
+    transport_socket: upstreamTls(o.identities, trustDomain, fqdn(o.service)),
+  };
+}
+
+/** Ready endpoints, deduplicated by address (grpc-js rejects duplicate addresses), in one locality. */
+function loadAssignment(name: string, o: OutboundService): Obj {
+  const seen = new Set<string>();
+  const lb: Obj[] = [];
+  for (const e of o.endpoints) {
+    const key = `${e.ip}|${e.port}`;
+    if (!e.ready || seen.has(key)) continue;
+    seen.add(key);
+    lb.push({ endpoint: { address: { socket_address: { address: e.ip, port_value: e.port } } }, health_status: 'HEALTHY' });
+  }
+  return {
+    cluster_name: name,
+    endpoints: lb.length > 0 ? [{ locality: {}, lb_endpoints: lb, load_balancing_weight: { value: 1 } }] : [],
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Server-side HTTP RBAC from the catalog's inbound policy. A gRPC method `/package.Service/Method` is the HTTP
+ * path; every gRPC call is a POST. Principals are SPIFFE IDs: grpc-js matches `principal_name` against the
+ * peer's URI SANs whenever it has any, and workload certificates carry the SPIFFE ID as URI SAN.
+ */
+import { spiffeId } from '@trellis/plugin-sdk';
+import type { HttpMatch, Identity, InboundPort, InboundTcpPolicy } from '@trellis/plugin-sdk';
+import { headerName } from './client.ts';
+import { AnyTypes, type Obj } from './types.ts';
+
+const isHttpLike = (p: InboundPort): boolean => p.service.protocol === 'http' || p.service.protocol === 'http2' || p.service.protocol === 'grpc';
+
+/**
+ * The RBAC filter for one bound port: ALLOW with one policy per (service port, route) or TCP policy; no
+ * policy means deny everything (SMI's default). Permissive: any authenticated (mTLS) peer.
+ */
+export function rbacFilter(ports: readonly InboundPort[], boundPort: number, permissive: boolean, trustDomain: string): Obj {
+  const policies: Record<string, Obj> = {};
+  if (permissive) {
+    policies['permissive'] = { permissions: [{ any: true }], principals: [{ authenticated: {} }] };
+  } else {
+    for (const p of ports) {
+      const svc = `${p.service.namespace}/${p.service.name}|${p.service.port}`;
+      if (isHttpLike(p)) {
+        p.routes.forEach((r, i) => {
+          policies[`${svc}|route-${i}:${r.match.name}`] = { permissions: [permission(r.match)], principals: principals(r.principals, trustDomain) };
+        });
+      } else {
+        for (const t of p.tcpPolicies) if (allowsPort(t, boundPort)) policies[`${svc}|tcp:${t.name}`] = { permissions: [{ any: true }], principals: principals(t.principals, trustDomain) };
+      }
+    }
+  }
+  const sorted = Object.fromEntries(Object.entries(policies).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { name: 'envoy.filters.http.rbac', typed_config: { '@type': AnyTypes.rbac, rules: { action: 'ALLOW', policies: sorted } } };
+}
+
+function allowsPort(t: InboundTcpPolicy, port: number): boolean {
+  return t.ports === 'any' || t.ports.includes(port);
+}
+
+function principals(ids: readonly Identity[] | 'any', trustDomain: string): Obj[] {
+  if (ids === 'any') return [{ authenticated: {} }];
+  // An empty list would be invalid (PGV min_items 1) and must allow nobody: not_id(any) matches no one.
+  if (ids.length === 0) return [{ not_id: { any: true } }];
+  return ids.map((id) => ({ authenticated: { principal_name: { exact: spiffeId(id, trustDomain) } } }));
+}
+
+/** Path (whole-match RE2), methods, and headers of one SMI match, ANDed. */
+export function permission(m: HttpMatch): Obj {
+  const rules: Obj[] = [];
+  if (m.pathRegex !== '.*') rules.push({ url_path: { path: { safe_regex: { regex: m.pathRegex } } } });
+  if (!m.methods.includes('*')) {
+    const methods = m.methods.map((x) => ({ header: { name: ':method', string_match: { exact: x } } }));
+    rules.push(methods.length === 1 ? (methods[0] as Obj) : { or_rules: { rules: methods } });
+  }
+  for (const h of m.headers) rules.push({ header: { name: headerName(h.name), string_match: { safe_regex: { regex: h.valueRegex } } } });
+  if (rules.length === 0) return { any: true };
+  return rules.length === 1 ? (rules[0] as Obj) : { and_rules: { rules } };
+}

@@ -1,0 +1,47 @@
+/** TLS contexts built from bootstrap certificate-provider instances (grpc-js-xds has no SDS). */
+import { spiffeId } from '@trellis/plugin-sdk';
+import type { Identity } from '@trellis/plugin-sdk';
+import { CERT_PROVIDER_INSTANCE } from './names.ts';
+import { AnyTypes, type Obj } from './types.ts';
+
+const provider = { instance_name: CERT_PROVIDER_INSTANCE };
+
+/**
+ * Client side: present our workload certificate, trust the mesh CA, and accept only a server whose URI SAN is
+ * the SPIFFE ID of one of the identities behind the service. With no identity known, nothing may match: an
+ * empty matcher list would accept any mesh certificate, so a never-matching SAN stands in.
+ */
+export function upstreamTls(identities: readonly Identity[], trustDomain: string, sni: string): Obj {
+  const sans = identities.map((id) => ({ exact: spiffeId(id, trustDomain) }));
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': AnyTypes.upstreamTls,
+      common_tls_context: {
+        tls_certificate_provider_instance: provider,
+        combined_validation_context: {
+          default_validation_context: {
+            match_subject_alt_names: sans.length > 0 ? sans : [{ exact: `spiffe://${trustDomain}/trellis/no-identity` }],
+            ca_certificate_provider_instance: provider,
+          },
+        },
+      },
+      sni,
+    },
+  };
+}
+
+/** Server side: require a client certificate from the mesh CA; RBAC then decides who it is. */
+export function downstreamTls(): Obj {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': AnyTypes.downstreamTls,
+      common_tls_context: {
+        tls_certificate_provider_instance: provider,
+        validation_context: { ca_certificate_provider_instance: provider },
+      },
+      require_client_certificate: true,
+    },
+  };
+}
