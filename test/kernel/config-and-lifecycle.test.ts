@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, runCli, startMesh, silentLogger, defaultParts, effectiveConfig } from '@trellis/core';
-import { certsFixture, futurePlugin, recordingProxy, recordingSource } from './fixtures.ts';
+import { ConfigError, loadConfig, parseConfig, runCli, startMesh, silentLogger, effectiveConfig } from '@trellis/core';
+import { certsFixture, futurePlugin, kernelOnlyParts, recordingProxy, recordingSource } from './fixtures.ts';
 import { events } from './plugins/events.ts';
 
 let dir: string;
@@ -100,7 +100,7 @@ describe('lifecycle', () => {
 
   it('starts plugins in dependency order and stops them in reverse', async () => {
     const cfg = await config(`    - { use: ${recordingSource}, name: a, config: { id: a } }\n    - { use: ${recordingSource}, name: b, config: { id: b } }`);
-    const mesh = await startMesh({ config: cfg, parts: defaultParts, logger: silentLogger(), adminAddress: false });
+    const mesh = await startMesh({ config: cfg, parts: kernelOnlyParts, logger: silentLogger(), adminAddress: false });
     expect(mesh.ready()).toBe(true);
     await mesh.stop();
     await mesh.stop(); // idempotent
@@ -118,7 +118,7 @@ describe('lifecycle', () => {
 
   it('fails startup with a clear message when a plugin throws in start, stopping what already started', async () => {
     const cfg = await config(`    - { use: ${recordingSource}, name: a, config: { id: a } }\n    - { use: ${recordingSource}, name: broken, config: { id: broken, failStart: true } }`);
-    await expect(startMesh({ config: cfg, parts: defaultParts, logger: silentLogger(), adminAddress: false })).rejects.toThrow(
+    await expect(startMesh({ config: cfg, parts: kernelOnlyParts, logger: silentLogger(), adminAddress: false })).rejects.toThrow(
       /plugin "broken" \(plugins\.sources\[1\]\) failed to start: the upstream API refused the connection/,
     );
     expect(events).toEqual(['start:fixture-certs', 'start:a', 'start:broken', 'stop:a', 'stop:fixture-certs']);
@@ -126,7 +126,7 @@ describe('lifecycle', () => {
 
   it('bounds shutdown by the grace period when a plugin hangs in stop', async () => {
     const cfg = await config(`    - { use: ${recordingSource}, name: slow, config: { id: slow, slowStopMs: 5000 } }`);
-    const mesh = await startMesh({ config: cfg, parts: defaultParts, logger: silentLogger(), adminAddress: false });
+    const mesh = await startMesh({ config: cfg, parts: kernelOnlyParts, logger: silentLogger(), adminAddress: false });
     const t0 = Date.now();
     await mesh.stop();
     expect(Date.now() - t0).toBeLessThan(3000);

@@ -6,3 +6,22 @@ export const certsFixture = here('./plugins/fixture-certs.ts');
 export const recordingSource = here('./plugins/recording-source.ts');
 export const recordingProxy = here('./plugins/recording-proxy.ts');
 export const futurePlugin = here('./plugins/future-plugin.ts');
+
+import type { CorePartsFactory } from '@trellis/core';
+import { RecordingSink } from '@trellis/plugin-sdk/testing';
+
+/** Kernel tests exercise plugins and lifecycle alone: no store, certificates or xDS behind them. */
+export const kernelOnlyParts: CorePartsFactory = () => {
+  const sink = new RecordingSink();
+  return {
+    sinkFor: () => sink,
+    resources: {
+      create: () => {
+        throw new Error('kernel tests build no xDS resources');
+      },
+    },
+    early: [],
+    late: [],
+    debugPages: [],
+  };
+};

@@ -2,10 +2,10 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, startMesh, silentLogger, type Mesh, type CorePartsFactory } from '@trellis/core';
-import { runPluginConformance, RecordingSink } from '@trellis/plugin-sdk/testing';
+import { loadConfig, startMesh, silentLogger, type Mesh } from '@trellis/core';
+import { runPluginConformance, type RecordingSink } from '@trellis/plugin-sdk/testing';
 import hello from 'trellis-plugin-hello';
-import { certsFixture } from './fixtures.ts';
+import { certsFixture, kernelOnlyParts } from './fixtures.ts';
 
 describe('a third-party plugin package', () => {
   let mesh: Mesh | undefined;
@@ -40,15 +40,8 @@ describe('a third-party plugin package', () => {
       ['hello', 'source', '1.0.0'],
       ['fixture-certs', 'certificates', '0.0.1'],
     ]);
-    const sink = new RecordingSink();
-    const parts: CorePartsFactory = () => ({
-      sinkFor: () => sink,
-      resources: { create: () => { throw new Error('unused'); } },
-      early: [],
-      late: [],
-      debugPages: [],
-    });
-    mesh = await startMesh({ config, parts, logger: silentLogger(), adminAddress: '127.0.0.1:0' });
+    mesh = await startMesh({ config, parts: kernelOnlyParts, logger: silentLogger(), adminAddress: '127.0.0.1:0' });
+    const sink = mesh.sink('hello') as RecordingSink;
     expect(mesh.ready()).toBe(true);
     expect([...sink.objects.keys()]).toEqual(['/Namespace//shop']);
     expect(mesh.metrics.exposition()).toContain('trellis_hello_namespaces_applied_total 1');

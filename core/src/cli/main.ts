@@ -1,12 +1,22 @@
 import { isTrellisError } from '@trellis/plugin-sdk';
 import { helpText, parse, UsageError, type CliIO, type Command } from './args.ts';
+import { agentCommand } from './commands/agent.ts';
+import { bootstrapCommand } from './commands/bootstrap.ts';
 import { configPrintCommand } from './commands/config-print.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
 
-const COMMANDS: readonly Command[] = [controllerCommand, validateCommand, pluginsCommand, configPrintCommand, versionCommand];
+const COMMANDS: readonly Command[] = [
+  controllerCommand,
+  validateCommand,
+  bootstrapCommand,
+  agentCommand,
+  pluginsCommand,
+  configPrintCommand,
+  versionCommand,
+];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

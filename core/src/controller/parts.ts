@@ -1,24 +1,168 @@
-import type { KubeObject, SourceSink, XdsResourceFactory } from '@trellis/plugin-sdk';
-import { keyOf, objectKeyString } from '@trellis/plugin-sdk';
+import { createServiceRef, parseIdentityKey, type CertificatesPlugin, type ProxyPlugin, type Readiness } from '@trellis/plugin-sdk';
+import type { DebugPage } from '../admin/debug.ts';
+import { Catalog } from '../catalog/index.ts';
+import { CertificateManager, certificateRotated } from '../certs/index.ts';
+import type { Component } from '../kernel/lifecycle.ts';
 import type { CoreParts, CorePartsFactory } from '../kernel/mesh.ts';
+import { MeshStore } from '../store/index.ts';
+import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
+import { MeshController } from './controller.ts';
 
-// Interim wiring until the store, catalog, certificates and xDS rooms land: objects are kept per source.
-export const defaultParts: CorePartsFactory = (): CoreParts => {
-  const objects = new Map<string, KubeObject>();
-  const sink: SourceSink = {
-    apply: (obj) => void objects.set(objectKeyString(keyOf(obj)), obj),
-    delete: (key) => void objects.delete(objectKeyString(key)),
-    replaceAll: (list) => {
-      objects.clear();
-      for (const { obj } of list) objects.set(objectKeyString(keyOf(obj)), obj);
-    },
-    reportError: () => undefined,
-    clearErrors: () => undefined,
+/** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
+export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
+
+/** DNS names on the controller's ADS serving certificate. */
+export const CONTROLLER_SERVER_NAMES = ['trellis-controller', 'localhost'];
+
+/** The core's own services other core parts can reach through the container. */
+export interface ControllerHandle {
+  readonly store: MeshStore;
+  readonly catalog: Catalog;
+  readonly cache: SnapshotCache;
+  certificates(): CertificateManager;
+  server(): XdsServer;
+  controller(): MeshController;
+  ports(): BoundPorts;
+}
+
+/**
+ * Wires the store, catalog, certificate manager, snapshot cache, controller and xDS server, and hands the
+ * kernel what plugins need (source sinks, the resource factory) plus the core components in start order.
+ */
+export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: ControllerHandle } => {
+  const { config, logger, bus, metrics } = ctx;
+  const store = new MeshStore({ bus, logger: logger.child({ component: 'store' }), metrics });
+  const catalog = new Catalog(store);
+  const cache = new SnapshotCache();
+  const resources = createResourceFactory();
+  let certs: CertificateManager | undefined;
+  let server: XdsServer | undefined;
+  let controller: MeshController | undefined;
+  let ports: BoundPorts = {};
+  const unsubscribers: (() => void)[] = [];
+
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`${what} is not started`);
+    return v;
   };
-  const resources: XdsResourceFactory = {
-    create: () => {
-      throw new Error('xDS resources are not available yet');
+
+  const certificatesComponent: Component = {
+    name: 'certificate-manager',
+    type: 'core',
+    origin: 'core',
+    async start() {
+      const provider = ctx.instances('certificates')[0]?.instance as CertificatesPlugin | undefined;
+      if (!provider) throw new Error('no certificates plugin is configured');
+      const c = config.settings.certificates;
+      certs = new CertificateManager({
+        provider,
+        bus,
+        logger: logger.child({ component: 'certs' }),
+        metrics,
+        trustDomain: config.settings.mesh.trustDomain,
+        validityMs: c.validity,
+        keyType: c.keyType,
+        renewBefore: c.renewBefore,
+        jitter: c.jitter,
+      });
+      await certs.start();
     },
+    async stop() {
+      certs?.stop();
+    },
+    readiness: (): Readiness => certs?.readiness() ?? { ready: false, reason: 'not started' },
   };
-  return { sinkFor: () => sink, resources, early: [], late: [], debugPages: [] };
+
+  const xdsComponent: Component = {
+    name: 'xds-server',
+    type: 'core',
+    origin: 'core',
+    async start() {
+      const manager = need(certs, 'the certificate manager');
+      const backends = new Map<string, ProxyPlugin>();
+      for (const { name, instance } of ctx.instances('proxy')) {
+        const p = instance as ProxyPlugin;
+        if (backends.has(p.nodeKind)) throw new Error(`proxy plugins "${name}" and another both serve node kind "${p.nodeKind}"`);
+        backends.set(p.nodeKind, p);
+      }
+      const xds = config.settings.xds;
+      const mc = new MeshController({
+        catalog,
+        cache,
+        resources,
+        backends,
+        certificates: manager,
+        logger: logger.child({ component: 'controller' }),
+        metrics,
+        debounce: { quietMs: xds.debounce.quiet, maxDelayMs: xds.debounce.max },
+      });
+      controller = mc;
+      unsubscribers.push(store.onChange((change) => mc.onStoreChange(change)));
+      unsubscribers.push(
+        bus.subscribe(certificateRotated, (e) => {
+          if (e.kind === 'workload') mc.onCertificateRotated(e.identity);
+        }, { name: 'controller' }),
+      );
+      const serverCert = await manager.server(CONTROLLER_SERVER_NAMES);
+      server = new XdsServer({
+        cache,
+        address: xds.address,
+        tls: { caPem: serverCert.trustBundlePem, certPem: serverCert.chainPem, keyPem: serverCert.privateKey },
+        ...(xds.plaintextAddress ? { plaintextAddress: xds.plaintextAddress } : {}),
+        limits: { maxStreams: xds.maxStreams, connectionsPerSecond: xds.connectionsPerSecond, pushConcurrency: xds.pushConcurrency },
+        logger,
+        metrics,
+        onNodeConnected: (node) => mc.nodeConnected(node),
+        onNodeDisconnected: (node) => mc.nodeDisconnected(node),
+      });
+      ports = await server.start();
+    },
+    async stop() {
+      for (const u of unsubscribers.splice(0)) u();
+      controller?.stop();
+      await server?.stop(Math.min(5000, config.settings.shutdown.grace));
+    },
+    readiness: (): Readiness => (server ? { ready: true } : { ready: false, reason: 'ADS not listening yet' }),
+  };
+
+  const debugPages: DebugPage[] = [
+    {
+      name: 'policies',
+      get: () => ({ policies: store.policyStatuses(), sourceErrors: store.sourceErrors(), ignored: store.ignoredObjects() }),
+    },
+    {
+      name: 'proxies',
+      get: () => server?.registry.list() ?? [],
+      getOne: (id) => server?.registry.describe(id),
+    },
+    { name: 'certs', get: () => certs?.debugCerts() ?? [] },
+    {
+      name: 'views',
+      get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),
+      getOne: (id) => {
+        const identity = parseIdentityKey(id);
+        return identity ? catalog.viewFor(identity) : undefined;
+      },
+    },
+  ];
+
+  const handle: ControllerHandle = {
+    store,
+    catalog,
+    cache,
+    certificates: () => need(certs, 'the certificate manager'),
+    server: () => need(server, 'the xDS server'),
+    controller: () => need(controller, 'the controller'),
+    ports: () => ports,
+  };
+  ctx.container.register(controllerRef, handle);
+
+  return {
+    sinkFor: (name) => store.sinkFor(name),
+    resources,
+    early: [certificatesComponent],
+    late: [xdsComponent],
+    debugPages,
+    handle,
+  };
 };

@@ -28,7 +28,7 @@ class PinoLogger implements Logger {
 /** One JSON object per line on stderr (stdout stays free for CLI output). */
 export function createLogger(opts: { level?: LogLevel; destination?: pino.DestinationStream } = {}): Logger {
   const p = pino(
-    { level: opts.level ?? 'info', base: { component: 'core' }, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime },
+    { level: opts.level ?? 'info', base: undefined, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime },
     opts.destination ?? pino.destination({ fd: 2, sync: false }),
   );
   return new PinoLogger(p);

@@ -91,6 +91,7 @@ const KIND_ORDER: readonly PluginKind[] = ['certificates', 'source', 'proxy', 'o
 export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger({ level: config.settings.log.level });
+  const kernelLog = logger.child({ component: 'kernel' });
   const metrics = new MetricsRegistry();
   const bus = new Bus(logger.child({ component: 'bus' }), metrics);
   const container = new ServiceContainer();
@@ -176,7 +177,7 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
     throw err;
   }
   await lifecycle.start();
-  logger.info('mesh started', { mesh: mesh.name, plugins: ordered.map((p) => p.instanceName) });
+  kernelLog.info('mesh started', { mesh: mesh.name, plugins: ordered.map((p) => p.instanceName) });
 
   return {
     bus,
@@ -192,7 +193,7 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
     status: () => lifecycle.status(),
     ready: () => lifecycle.status().every((s) => s.ready),
     stop: async () => {
-      logger.info('stopping mesh', { graceMs: config.settings.shutdown.grace });
+      kernelLog.info('stopping mesh', { graceMs: config.settings.shutdown.grace });
       await lifecycle.stop(config.settings.shutdown.grace);
     },
   };

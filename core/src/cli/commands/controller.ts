@@ -16,11 +16,11 @@ export const controllerCommand: Command = {
       let stopping = false;
       const onSignal = (sig: NodeJS.Signals) => {
         if (stopping) {
-          mesh.logger.warn('second signal: exiting now', { signal: sig });
+          mesh.logger.child({ component: 'cli' }).warn('second signal: exiting now', { signal: sig });
           process.exit(130);
         }
         stopping = true;
-        mesh.logger.info('signal received; shutting down', { signal: sig });
+        mesh.logger.child({ component: 'cli' }).info('signal received; shutting down', { signal: sig });
         mesh.stop().then(resolve, resolve);
       };
       process.once('SIGINT', onSignal);

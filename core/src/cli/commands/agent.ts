@@ -1,0 +1,61 @@
+import { identityKey, parseIdentityKey, WORKLOAD_CERT_FILES, type IssuedCertificate } from '@trellis/plugin-sdk';
+import { certificateRotated } from '../../certs/index.ts';
+import { loadConfig } from '../../config/load.ts';
+import { createLogger } from '../../kernel/logger.ts';
+import { requireString, UsageError, type Command } from '../args.ts';
+import { openCertificates } from '../plugin-host.ts';
+import { writeFilesAtomically } from '../write-files.ts';
+
+const certFiles = (c: IssuedCertificate) => [
+  { path: WORKLOAD_CERT_FILES.certificate, content: c.chainPem, mode: 0o644 },
+  { path: WORKLOAD_CERT_FILES.privateKey, content: c.privateKey.reveal(), mode: 0o600 },
+  { path: WORKLOAD_CERT_FILES.ca, content: c.trustBundlePem, mode: 0o644 },
+];
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: "Keep a workload's certificate files fresh: re-issue before expiry (and on CA changes) and rewrite them atomically.",
+  usage: 'trellis agent --identity <ns>/<sa> --config FILE --dir DIR [--once]',
+  options: {
+    identity: { type: 'string', short: 'i' },
+    config: { type: 'string', short: 'c' },
+    dir: { type: 'string', short: 'd' },
+    once: { type: 'boolean' },
+  },
+  async run(values, _pos, io) {
+    const idText = requireString(values, 'identity', this);
+    const identity = parseIdentityKey(idText);
+    if (!identity) throw new UsageError(`--identity must be <namespace>/<serviceaccount>, got "${idText}"`);
+    const dir = requireString(values, 'dir', this);
+    const config = await loadConfig(requireString(values, 'config', this));
+    const logger = createLogger({ level: config.settings.log.level }).child({ component: 'agent', identity: identityKey(identity) });
+    const certs = await openCertificates(config, logger);
+    const write = async () => {
+      const cert = await certs.manager.workload(identity);
+      await writeFilesAtomically(dir, certFiles(cert));
+      logger.info('certificate written', { serial: cert.serialNumber, notAfter: cert.notAfter.toISOString(), dir });
+    };
+    try {
+      await write();
+      if (values.once) {
+        io.out(`wrote ${WORKLOAD_CERT_FILES.certificate}, ${WORKLOAD_CERT_FILES.privateKey}, ${WORKLOAD_CERT_FILES.ca} to ${dir}\n`);
+        return 0;
+      }
+      certs.bus.subscribe(
+        certificateRotated,
+        async (e) => {
+          if (e.kind === 'workload' && e.identity && identityKey(e.identity) === identityKey(identity)) await write();
+        },
+        { name: 'agent' },
+      );
+      io.err(`trellis agent keeping ${dir} fresh for ${identityKey(identity)}; Ctrl-C to stop\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    } finally {
+      await certs.close();
+    }
+    return 0;
+  },
+};
