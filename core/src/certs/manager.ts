@@ -1,0 +1,344 @@
+import { X509Certificate } from 'node:crypto';
+import {
+  ErrorCodes,
+  TrellisError,
+  formatNodeId,
+  identityKey,
+  principalName,
+  spiffeId,
+  type CertificateRequest,
+  type CertificatesPlugin,
+  type Counter,
+  type EventBus,
+  type Gauge,
+  type Histogram,
+  type Identity,
+  type IssuedCertificate,
+  type KeyType,
+  type Logger,
+  type Metrics,
+  type NodeIdentity,
+  type Readiness,
+} from '@trellis/plugin-sdk';
+import { certificateRotated, type CertificateKind } from './topics.ts';
+
+export interface CertificateManagerOptions {
+  readonly provider: CertificatesPlugin;
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly trustDomain: string;
+  /** Validity of issued certificates (default 24h). */
+  readonly validityMs?: number;
+  readonly keyType?: KeyType;
+  /** Re-issue when this fraction of the validity is left (default 0.2). */
+  readonly renewBefore?: number;
+  /** Random extra lead, as a fraction of the validity, so certificates do not all renew at once (default 0.05). */
+  readonly jitter?: number;
+  /** How often the provider's trust bundle is polled for an issuer change (default 30s; 0 disables). */
+  readonly bundlePollMs?: number;
+  /** Backoff of failed rotations (default 1s doubling up to 60s). */
+  readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export interface CertificateDebugEntry {
+  readonly key: string;
+  readonly kind: CertificateKind;
+  readonly subject: string;
+  readonly identity?: Identity;
+  readonly serialNumber: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly issuerId: string;
+  readonly rotationFailing: boolean;
+}
+
+interface Entry {
+  readonly key: string;
+  readonly kind: CertificateKind;
+  readonly identity?: Identity;
+  readonly request: CertificateRequest;
+  cert?: IssuedCertificate;
+  issuerFingerprint?: string;
+  inflight?: Promise<IssuedCertificate>;
+  timer?: NodeJS.Timeout;
+  failures: number;
+}
+
+const MAX_TIMER_MS = 2_147_000_000; // setTimeout's 32-bit limit
+
+/**
+ * Issues, caches and rotates the mesh's certificates through the configured provider. Concurrent requests
+ * for one certificate share one issuance; a failed rotation keeps the current certificate serving until it
+ * expires while retrying with backoff (and raises `trellis_certificates_rotation_failing`).
+ */
+export class CertificateManager {
+  readonly #o: Required<Omit<CertificateManagerOptions, 'retry'>> & { retryBase: number; retryMax: number };
+  readonly #entries = new Map<string, Entry>();
+  readonly #log: Logger;
+  readonly #issued: Counter;
+  readonly #rotations: Counter;
+  readonly #errors: Counter;
+  readonly #duration: Histogram;
+  readonly #failing: Gauge;
+  #bundleKey: string | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #polling: Promise<void> | undefined;
+  #running = false;
+
+  constructor(opts: CertificateManagerOptions) {
+    this.#o = {
+      provider: opts.provider,
+      bus: opts.bus,
+      logger: opts.logger,
+      metrics: opts.metrics,
+      trustDomain: opts.trustDomain,
+      validityMs: opts.validityMs ?? 24 * 3_600_000,
+      keyType: opts.keyType ?? 'ecdsa-p256',
+      renewBefore: opts.renewBefore ?? 0.2,
+      jitter: opts.jitter ?? 0.05,
+      bundlePollMs: opts.bundlePollMs ?? 30_000,
+      retryBase: opts.retry?.baseDelayMs ?? 1_000,
+      retryMax: opts.retry?.maxDelayMs ?? 60_000,
+      now: opts.now ?? Date.now,
+      random: opts.random ?? Math.random,
+    };
+    if (!(this.#o.renewBefore > 0 && this.#o.renewBefore < 1)) throw new RangeError(`renewBefore must be within (0, 1), got ${this.#o.renewBefore}`);
+    if (!(this.#o.jitter >= 0 && this.#o.renewBefore + this.#o.jitter < 1)) throw new RangeError(`jitter must be >= 0 and renewBefore + jitter < 1, got ${this.#o.jitter}`);
+    this.#log = opts.logger.child({ component: 'certificates' });
+    const m = opts.metrics;
+    this.#issued = m.counter({ name: 'trellis_certificates_issued_total', help: 'Certificates issued, by kind.', labelNames: ['kind'] });
+    this.#rotations = m.counter({ name: 'trellis_certificates_rotations_total', help: 'Cached certificates replaced before expiry or on an issuer change.', labelNames: ['kind'] });
+    this.#errors = m.counter({ name: 'trellis_certificates_errors_total', help: 'Failed issuances, by kind.', labelNames: ['kind'] });
+    this.#duration = m.histogram({
+      name: 'trellis_certificates_issuance_duration_seconds',
+      help: 'Time the provider took to issue a certificate.',
+      labelNames: ['kind'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    });
+    this.#failing = m.gauge({ name: 'trellis_certificates_rotation_failing', help: 'Certificates whose rotation is failing (alert when > 0).' });
+    this.#failing.set(0);
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    if (this.#o.bundlePollMs > 0) {
+      this.#pollTimer = setInterval(() => void this.checkTrustBundle(), this.#o.bundlePollMs);
+      this.#pollTimer.unref();
+    }
+    for (const e of this.#entries.values()) if (e.cert && !e.timer) this.#schedule(e, this.#renewDelay(e.cert));
+    // The first bundle sets the baseline; a provider not ready yet is retried by the poll.
+    await this.checkTrustBundle();
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    this.#pollTimer = undefined;
+    for (const e of this.#entries.values()) {
+      if (e.timer) clearTimeout(e.timer);
+      e.timer = undefined;
+    }
+  }
+
+  readiness(): Readiness {
+    return this.#o.provider.readiness?.() ?? { ready: true };
+  }
+
+  /** The workload certificate of an identity: CN = DNS SAN = `<sa>.<ns>.<td>`, URI SAN = its SPIFFE ID. */
+  workload(identity: Identity): Promise<IssuedCertificate> {
+    const td = this.#o.trustDomain;
+    const name = principalName(identity, td);
+    return this.#get(`workload:${identityKey(identity)}`, 'workload', identity, {
+      commonName: shortCn(name),
+      dnsNames: [name],
+      uris: [spiffeId(identity, td)],
+    });
+  }
+
+  /** A proxy's xDS client certificate: DNS SAN = the full node id (too long for a CN), URI SAN = SPIFFE ID. */
+  bootstrap(node: NodeIdentity): Promise<IssuedCertificate> {
+    const id = formatNodeId(node);
+    const identity: Identity = { namespace: node.namespace, serviceAccount: node.serviceAccount };
+    const name = principalName(identity, node.trustDomain);
+    return this.#get(`bootstrap:${id}`, 'bootstrap', identity, {
+      commonName: name.length <= 64 ? name : node.uuid,
+      dnsNames: [id],
+      uris: [spiffeId(identity, node.trustDomain)],
+    });
+  }
+
+  /** The controller's own serving certificate (ADS). */
+  server(dnsNames: readonly string[]): Promise<IssuedCertificate> {
+    if (dnsNames.length === 0) return Promise.reject(new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, 'server certificate: dnsNames must not be empty'));
+    const names = [...new Set(dnsNames)].sort();
+    return this.#get(`server:${names.join(',')}`, 'server', undefined, { commonName: shortCn(names[0] ?? ''), dnsNames: names, uris: [] });
+  }
+
+  /** What `/debug/certs` shows: never keys. */
+  debugCerts(): CertificateDebugEntry[] {
+    const out: CertificateDebugEntry[] = [];
+    for (const e of this.#entries.values()) {
+      if (!e.cert) continue;
+      e.issuerFingerprint ??= fingerprint(e.cert.issuingCaPem);
+      out.push({
+        key: e.key,
+        kind: e.kind,
+        subject: e.request.commonName,
+        ...(e.identity ? { identity: e.identity } : {}),
+        serialNumber: e.cert.serialNumber,
+        notBefore: e.cert.notBefore.toISOString(),
+        notAfter: e.cert.notAfter.toISOString(),
+        issuerId: e.issuerFingerprint,
+        rotationFailing: e.failures > 0,
+      });
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** Polls the provider's trust bundle; a changed issuer or root set re-issues every cached certificate. */
+  checkTrustBundle(): Promise<void> {
+    this.#polling ??= this.#checkTrustBundle().finally(() => {
+      this.#polling = undefined;
+    });
+    return this.#polling;
+  }
+
+  async #checkTrustBundle(): Promise<void> {
+    let key: string;
+    try {
+      const b = await this.#o.provider.trustBundle();
+      key = `${b.issuerId}|${b.roots.map(fingerprint).join(',')}`;
+    } catch (err) {
+      this.#log.warn('trust bundle unavailable', { error: errorText(err) });
+      return;
+    }
+    const previous = this.#bundleKey;
+    this.#bundleKey = key;
+    if (previous === undefined || previous === key) return;
+    this.#log.info('issuer or trust bundle changed; re-issuing every certificate', { certificates: this.#entries.size });
+    const entries = [...this.#entries.values()].filter((e) => e.cert);
+    // Bounded concurrency so a root change does not queue thousands of issuances at once.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(16, entries.length) }, async () => {
+        while (next < entries.length) {
+          const e = entries[next++];
+          if (e) await this.#rotate(e);
+        }
+      }),
+    );
+  }
+
+  #get(key: string, kind: CertificateKind, identity: Identity | undefined, names: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>): Promise<IssuedCertificate> {
+    let e = this.#entries.get(key);
+    if (!e) {
+      e = { key, kind, ...(identity ? { identity } : {}), request: { ...names, validityMs: this.#o.validityMs, keyType: this.#o.keyType }, failures: 0 };
+      this.#entries.set(key, e);
+    }
+    if (e.cert && e.cert.notAfter.getTime() > this.#o.now()) return Promise.resolve(e.cert);
+    return this.#issue(e);
+  }
+
+  /** One issuance per entry at a time; callers arriving meanwhile share it. */
+  #issue(e: Entry): Promise<IssuedCertificate> {
+    e.inflight ??= (async () => {
+      const started = performance.now();
+      try {
+        const cert = await this.#o.provider.issue(e.request);
+        this.#duration.observe((performance.now() - started) / 1000, { kind: e.kind });
+        this.#issued.inc({ kind: e.kind });
+        e.cert = cert;
+        e.issuerFingerprint = undefined;
+        this.#schedule(e, this.#renewDelay(cert));
+        return cert;
+      } catch (err) {
+        this.#errors.inc({ kind: e.kind });
+        if (!e.cert) this.#entries.delete(e.key); // nothing cached: the next caller retries
+        throw err instanceof TrellisError ? err : new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `issuing the ${e.kind} certificate ${e.key}: ${errorText(err)}`, { cause: err });
+      } finally {
+        e.inflight = undefined;
+      }
+    })();
+    return e.inflight;
+  }
+
+  async #rotate(e: Entry): Promise<void> {
+    if (!this.#running || this.#entries.get(e.key) !== e) return;
+    const old = e.cert;
+    try {
+      const cert = await this.#issue(e);
+      if (old && cert.serialNumber === old.serialNumber) return;
+      this.#rotations.inc({ kind: e.kind });
+      if (e.failures > 0) this.#log.info('certificate rotation recovered', { cert: e.key, failures: e.failures });
+      e.failures = 0;
+      this.#updateFailing();
+      this.#log.debug('certificate rotated', { cert: e.key, serial: cert.serialNumber, notAfter: cert.notAfter.toISOString() });
+      await this.#o.bus.publish(certificateRotated, {
+        ...(e.identity ? { identity: e.identity } : {}),
+        kind: e.kind,
+        key: e.key,
+        serialNumber: cert.serialNumber,
+        notAfter: cert.notAfter,
+      });
+    } catch (err) {
+      e.failures++;
+      this.#updateFailing();
+      const delay = Math.min(this.#o.retryMax, this.#o.retryBase * 2 ** Math.min(e.failures - 1, 30)) * (0.5 + this.#o.random() / 2);
+      this.#log.warn('certificate rotation failed; the current certificate keeps serving', {
+        cert: e.key,
+        failures: e.failures,
+        notAfter: old?.notAfter.toISOString(),
+        retryInMs: Math.round(delay),
+        error: errorText(err),
+      });
+      if (old) e.cert = old;
+      this.#schedule(e, delay);
+    }
+  }
+
+  #renewDelay(cert: IssuedCertificate): number {
+    const start = cert.notBefore.getTime();
+    const end = cert.notAfter.getTime();
+    const validity = Math.max(0, end - start);
+    const lead = validity * (this.#o.renewBefore + this.#o.jitter * this.#o.random());
+    return Math.max(0, end - lead - this.#o.now());
+  }
+
+  #schedule(e: Entry, delayMs: number): void {
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = undefined;
+    if (!this.#running) return;
+    e.timer = setTimeout(() => {
+      e.timer = undefined;
+      void this.#rotate(e);
+    }, Math.min(delayMs, MAX_TIMER_MS));
+    e.timer.unref();
+  }
+
+  #updateFailing(): void {
+    let n = 0;
+    for (const e of this.#entries.values()) if (e.failures > 0) n++;
+    this.#failing.set(n);
+  }
+}
+
+function shortCn(name: string): string {
+  return name.length <= 64 ? name : name.slice(0, 64);
+}
+
+function fingerprint(pem: string): string {
+  try {
+    return new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+  } catch {
+    return 'unparseable';
+  }
+}
+
+/** Error text for logs: the message only (a provider error never carries a key; SecretValue guards the rest). */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

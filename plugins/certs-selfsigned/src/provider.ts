@@ -1,0 +1,148 @@
+import { resolve } from 'node:path';
+import {
+  ErrorCodes,
+  KEY_TYPES,
+  SecretValue,
+  TrellisError,
+  type CertificateRequest,
+  type CertificatesPlugin,
+  type IssuedCertificate,
+  type KeyType,
+  type Logger,
+  type Readiness,
+  type TrustBundle,
+} from '@trellis/plugin-sdk';
+import { load, loadOrCreate, rotateRoot, stateVersion, type CaOptions, type CaState, type RootRotationPhase } from './internal/ca-store.ts';
+import { generateKey, signCertificate } from './internal/x509.ts';
+
+export interface SelfSignedOptions {
+  /** Absolute state directory. */
+  readonly stateDir: string;
+  readonly caValidityMs: number;
+  readonly keyType: KeyType;
+  readonly commonName: string;
+  readonly logger?: Logger;
+}
+
+export interface SelfSignedProvider extends CertificatesPlugin {
+  /** One root-rotation step on the shared state directory (see docs/certificates.md). */
+  rotateRoot(phase: RootRotationPhase): Promise<TrustBundle>;
+}
+
+const fail = (message: string, cause?: unknown): TrellisError =>
+  new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `selfsigned: ${message}`, cause === undefined ? {} : { cause });
+
+function validate(req: CertificateRequest): void {
+  if (!req.commonName || req.commonName.length > 64)
+    throw fail(`commonName "${req.commonName.slice(0, 80)}" must be 1-64 characters (X.509 limit), got ${req.commonName.length}`);
+  if (!Number.isFinite(req.validityMs) || req.validityMs <= 0) throw fail(`validityMs must be > 0, got ${req.validityMs}`);
+  if (!KEY_TYPES.includes(req.keyType)) throw fail(`keyType must be one of ${KEY_TYPES.join(', ')}, got ${JSON.stringify(req.keyType)}`);
+  for (const d of req.dnsNames) if (!/^[A-Za-z0-9*]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(d)) throw fail(`dnsNames: "${d}" is not a DNS name`);
+  for (const u of req.uris) if (!/^[a-z][a-z0-9+.-]*:[\x21-\x7e]+$/i.test(u)) throw fail(`uris: "${u}" is not a URI`);
+}
+
+/** The mesh's own CA, persisted in a state directory shared by every process of the mesh (CLI and controller). */
+export function createSelfSignedProvider(opts: SelfSignedOptions): SelfSignedProvider {
+  const dir = resolve(opts.stateDir);
+  const caOpts: CaOptions = { keyType: opts.keyType, validityMs: opts.caValidityMs, commonName: opts.commonName };
+  let state: CaState | undefined;
+  let loading: Promise<CaState> | undefined;
+  let lastError: string | undefined;
+
+  const ensure = async (): Promise<CaState> => {
+    if (state) return state;
+    loading ??= loadOrCreate(dir, caOpts)
+      .then((s) => {
+        state = s;
+        lastError = undefined;
+        return s;
+      })
+      .catch((err: unknown) => {
+        lastError = `CA state in ${dir}: ${(err as Error).message}`;
+        throw new TrellisError(ErrorCodes.CERT_PROVIDER_UNAVAILABLE, `selfsigned: ${lastError}`, { cause: err });
+      })
+      .finally(() => {
+        loading = undefined;
+      });
+    return loading;
+  };
+
+  /** Picks up a rotation made by another process (the CLI) sharing the directory. */
+  const refresh = async (): Promise<CaState> => {
+    const s = await ensure();
+    if ((await stateVersion(dir)) === s.version) return s;
+    try {
+      state = await load(dir);
+      opts.logger?.info('CA state reloaded', { stateDir: dir, issuer: state.issuing.fingerprint, roots: state.roots.length });
+    } catch (err) {
+      opts.logger?.warn('CA state changed but does not load; keeping the previous one', { stateDir: dir, error: (err as Error).message });
+    }
+    return state ?? s;
+  };
+
+  const bundleOf = (s: CaState): TrustBundle => ({ roots: s.roots.map((r) => r.certPem), issuerId: s.issuing.fingerprint });
+
+  return {
+    async start() {
+      const s = await ensure();
+      opts.logger?.info('self-signed CA ready', { stateDir: dir, issuer: s.issuing.fingerprint, roots: s.roots.length });
+    },
+    stop() {
+      // Nothing to release; idempotent by construction.
+    },
+    readiness(): Readiness {
+      if (state) return { ready: true };
+      return { ready: false, reason: lastError ?? `CA not loaded yet from ${dir}` };
+    },
+    async trustBundle() {
+      return bundleOf(await refresh());
+    },
+    async rotateRoot(phase) {
+      try {
+        await ensure();
+        await rotateRoot(dir, phase, caOpts);
+      } catch (err) {
+        if (err instanceof TrellisError) throw err;
+        throw new TrellisError(ErrorCodes.CERT_PROVIDER_UNAVAILABLE, `selfsigned: root rotation ${phase} in ${dir}: ${(err as Error).message}`, { cause: err });
+      }
+      const s = await refresh();
+      opts.logger?.info('root rotation step done', { phase, issuer: s.issuing.fingerprint, roots: s.roots.length });
+      return bundleOf(s);
+    },
+    async issue(req): Promise<IssuedCertificate> {
+      validate(req);
+      const s = await ensure();
+      const ca = s.issuing;
+      let key;
+      try {
+        key = await generateKey(req.keyType);
+      } catch (err) {
+        throw fail(`generating a ${req.keyType} key: ${(err as Error).message}`, err);
+      }
+      // X.509 times have seconds precision; never outlive the CA.
+      const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const caEnd = new Date(ca.cert.validTo).getTime();
+      const notAfter = new Date(Math.min(notBefore.getTime() + Math.ceil(req.validityMs / 1000) * 1000, caEnd));
+      const cert = signCertificate({
+        subjectKey: key,
+        commonName: req.commonName,
+        dnsNames: req.dnsNames,
+        uris: req.uris,
+        notBefore,
+        notAfter,
+        isCa: false,
+        issuer: { key: ca.key, subjectDer: ca.subjectDer, spkiDer: ca.spkiDer },
+      });
+      return {
+        certificatePem: cert.pem,
+        chainPem: cert.pem,
+        privateKey: new SecretValue(key.export({ type: 'pkcs8', format: 'pem' }) as string),
+        issuingCaPem: ca.certPem,
+        trustBundlePem: s.roots.map((r) => r.certPem).join(''),
+        serialNumber: cert.serialHex,
+        notBefore,
+        notAfter,
+      };
+    },
+  };
+}
