@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { TypeUrls, formatNodeId, spiffeId } from '@trellis/plugin-sdk';
 import type { NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
+import { MetricsRegistry } from '@trellis/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the xDS room yet
 import { Snapshot, SnapshotCache, XdsServer, createResourceFactory, messageType } from '../../core/src/xds/index.ts';
@@ -57,6 +58,8 @@ let cache: SnapshotCache;
 let port: number;
 let plaintextPort: number;
 const nacks: string[] = [];
+const disconnected: string[] = [];
+const metrics = new MetricsRegistry();
 const certs = new Map<string, { certPem: string; keyPem: string }>();
 
 async function clientCert(n: NodeIdentity) {
@@ -80,7 +83,9 @@ beforeAll(async () => {
     address: '127.0.0.1:0',
     plaintextAddress: '127.0.0.1:0',
     tls: { caPem: ca.caPem, ...serverCert },
+    metrics,
     hooks: { onNack: (e) => nacks.push(e.message) },
+    onNodeDisconnected: (n) => void disconnected.push(formatNodeId(n)),
     onNodeConnected: (n) => {
       const key = cache.keyOf(n);
       if (n.serviceAccount !== 'sa-late' && !cache.getSnapshot(key)) cache.setSnapshot(key, base());
@@ -139,9 +144,14 @@ describe('delta ADS over mTLS', () => {
     s2.send({ type_url: TypeUrls.endpoint, initial_resource_versions: {}, resource_names_subscribe: ['a'] });
     const r2 = await s2.next();
     expect(r2.type_url).toBe(TypeUrls.endpoint);
+    s2.send({ type_url: TypeUrls.endpoint, response_nonce: r2.nonce, error_detail: { code: 3, message: 'delta says no' } });
+    await until(() => server.registry.describe(formatNodeId(n))?.types[TypeUrls.endpoint]?.lastNack?.message === 'delta says no');
     cache.setSnapshot(key, base());
-    s2.end();
+    s2.cancel();
     conn2.close();
+    // a vanished proxy leaves the registry and is reported disconnected
+    await until(() => server.registry.find(formatNodeId(n)).length === 0);
+    expect(disconnected).toContain(formatNodeId(n));
   });
 });
 
@@ -184,6 +194,11 @@ describe('state-of-the-world ADS over mTLS', () => {
     const info = server.registry.describe(formatNodeId(n));
     expect(info?.types[TypeUrls.endpoint]?.lastNack?.message).toContain('resource index 0: bad');
     expect(info?.types[TypeUrls.cluster]?.lastAcked?.version).toBe(cds.version_info);
+    const text = metrics.exposition();
+    expect(text).toMatch(/trellis_xds_nacks_total\{type="endpoint"\} [1-9]/);
+    expect(text).toMatch(/trellis_xds_pushes_total\{type="cluster"\} [1-9]/);
+    expect(text).toMatch(/trellis_xds_connections\{transport="mtls"\} [1-9]/);
+    expect(text).toContain('trellis_xds_push_duration_seconds_bucket');
     s.end();
     conn.close();
   });
@@ -277,6 +292,7 @@ describe('security', () => {
     const status = await s.status;
     expect(status.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(status.details).toContain('does not match the client certificate');
+    expect(metrics.exposition()).toMatch(/trellis_xds_rejected_streams_total\{reason="permission_denied"\} [1-9]/);
     conn.close();
   });
 
@@ -338,5 +354,19 @@ describe('security', () => {
     expect(st.details).toContain('limit of 1 streams');
     c.close();
     await small.stop(500);
+
+    const slow = new XdsServer({ cache, plaintextAddress: '127.0.0.1:0', limits: { connectionsPerSecond: 0.001, connectionBurst: 1 } });
+    const { plaintextPort: p2 } = await slow.start();
+    const c2 = new AdsConnection({ address: `127.0.0.1:${p2}` });
+    const ok = c2.sotw();
+    ok.send({ node: { id: formatNodeId(A) }, type_url: TypeUrls.cluster });
+    await ok.next();
+    const limited = c2.delta();
+    limited.send({ node: { id: formatNodeId(A) }, type_url: TypeUrls.cluster });
+    const st2 = await limited.status;
+    expect(st2.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(st2.details).toContain('rate limit');
+    c2.close();
+    await slow.stop(500);
   });
 });

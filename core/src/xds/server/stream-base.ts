@@ -87,6 +87,7 @@ export abstract class AdsStream implements RegisteredStream {
       call.end();
     });
     call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
     call.on('close', () => this.close());
   }
 
