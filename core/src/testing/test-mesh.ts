@@ -49,6 +49,7 @@ export async function startTestMesh(opts: TestMeshOptions): Promise<TestMesh> {
     apply: (obj: KubeObject) => sink.apply(obj),
     delete: (key: ObjectKey) => sink.delete(key),
     instance: <T>(name: string) => mesh.instance<T>(name),
+    resolve: (ref) => mesh.container.resolve(ref),
     ready: () => mesh.ready(),
     stop: () => mesh.stop(),
   };

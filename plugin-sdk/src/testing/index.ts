@@ -8,3 +8,4 @@ export { MemoryBus, MemoryLogger, MemoryMetrics, RecordingSink } from './fakes.t
 export type { LogLine } from './fakes.ts';
 export { startTestMesh } from './mesh.ts';
 export type { TestMesh, TestMeshOptions } from './mesh.ts';
+export * as objects from './objects.ts';

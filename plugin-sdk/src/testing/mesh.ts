@@ -1,5 +1,6 @@
 import type { KubeObject, ObjectKey } from '../mesh/objects.ts';
 import type { AnyPluginDefinition } from '../plugin.ts';
+import type { ServiceRef } from '../services.ts';
 
 export interface TestMeshOptions {
   /** Plugins to run, with their raw `config` blocks (decoded by their schemas, as from a config file). */
@@ -20,6 +21,8 @@ export interface TestMesh {
   apply(obj: KubeObject): void;
   delete(key: ObjectKey): void;
   instance<T = unknown>(name: string): T | undefined;
+  /** A service from the mesh's container (core services, or the core's own refs such as its controller). */
+  resolve<T>(ref: ServiceRef<T>): T;
   ready(): boolean;
   stop(): Promise<void>;
 }

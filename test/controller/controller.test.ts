@@ -1,0 +1,93 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controllerRef } from '@trellis/core';
+import { coreServices, formatNodeId, TypeUrls, type NodeIdentity } from '@trellis/plugin-sdk';
+import { objects as o, startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
+import selfsigned from '@trellis/plugin-certs-selfsigned';
+import { AdsConnection, type SotwClient } from '../support/ads-client.ts';
+import testBackend from './test-backend.ts';
+
+const http = [{ kind: 'HTTPRouteGroup', name: 'all' }];
+
+describe('controller: store -> catalog -> backend -> ADS', () => {
+  let mesh: TestMesh;
+  let conn: AdsConnection;
+
+  beforeAll(async () => {
+    mesh = await startTestMesh({
+      plugins: [
+        { definition: selfsigned, config: { stateDir: mkdtempSync(join(tmpdir(), 'trellis-ctl-ca-')) } },
+        { definition: testBackend },
+      ],
+      settings: { xds: { address: '127.0.0.1:0', debounce: { quiet: '10ms', max: '100ms' } } },
+      objects: [
+        o.ns('shop'),
+        ...o.workload('shop', 'buyer', '10.0.0.1'),
+        ...o.workload('shop', 'store', '10.0.0.2'),
+        ...o.workload('shop', 'audit', '10.0.0.3'),
+        o.routeGroup('shop', 'all', [{ name: 'any', pathRegex: '.*' }]),
+        o.target('shop', 'buyer-to-store', 'store', ['buyer'], http),
+      ],
+    });
+  });
+  afterAll(async () => {
+    conn?.close();
+    await mesh?.stop();
+  });
+
+  const connect = async (node: NodeIdentity, certNode = node) => {
+    const handle = mesh.resolve(controllerRef);
+    const cert = await handle.certificates().bootstrap(certNode);
+    conn = new AdsConnection({
+      address: `127.0.0.1:${handle.ports().port}`,
+      tls: { caPem: cert.trustBundlePem, certPem: cert.chainPem, keyPem: cert.privateKey.reveal() },
+    });
+    return conn.sotw();
+  };
+  const node = (sa: string): NodeIdentity => ({ uuid: randomUUID(), kind: 'sidecar', namespace: 'shop', serviceAccount: sa, trustDomain: 'cluster.local' });
+  const names = (r: { resources: { value: Buffer | Uint8Array }[] }) => r.resources.length;
+
+  it('serves a connected proxy its policy and pushes only to the identities a change affects', async () => {
+    const buyer = node('buyer');
+    const stream: SotwClient = await connect(buyer);
+    stream.send({ node: { id: formatNodeId(buyer) }, type_url: TypeUrls.cluster });
+    const first = await stream.next(5000);
+    expect(first.type_url).toBe(TypeUrls.cluster);
+    expect(names(first)).toBe(1); // buyer may reach store only
+    stream.send({ type_url: TypeUrls.cluster, version_info: first.version_info, response_nonce: first.nonce });
+
+    const handle = mesh.resolve(controllerRef);
+    const builds = () => (/trellis_snapshot_builds_total\{kind="sidecar"\} (\d+)/.exec(mesh.resolve(coreServices.metrics).exposition())?.[1] ?? '0');
+    const before = builds();
+    // A policy for another identity (audit) must not rebuild buyer's snapshot.
+    mesh.apply(o.target('shop', 'store-to-audit', 'audit', ['store'], http));
+    await handle.controller().settle();
+    expect(builds()).toBe(before);
+
+    // Allowing buyer to reach audit changes buyer's view: a new CDS version with two clusters arrives.
+    mesh.apply(o.target('shop', 'buyer-to-audit', 'audit', ['buyer'], http));
+    const second = await stream.next(5000);
+    expect(names(second)).toBe(2);
+    expect(second.version_info).not.toBe(first.version_info);
+    stream.cancel();
+  });
+
+  it('refuses a stream whose node id disagrees with its certificate', async () => {
+    const stream = await connect(node('buyer'), node('store'));
+    stream.send({ node: { id: formatNodeId(node('buyer')) }, type_url: TypeUrls.cluster });
+    const status = await stream.status;
+    expect(status.code).toBe(7); // PERMISSION_DENIED
+  });
+
+  it("never sends a proxy another identity's secret", async () => {
+    const buyer = node('buyer');
+    const stream = await connect(buyer);
+    stream.send({ node: { id: formatNodeId(buyer) }, type_url: TypeUrls.secret, resource_names: ['service-cert:shop/buyer', 'service-cert:shop/store'] });
+    const r = await stream.next(5000);
+    expect(r.resources).toHaveLength(1);
+    stream.cancel();
+  });
+});
