@@ -5,7 +5,7 @@
 import { identityKey } from '@trellis/plugin-sdk';
 import type { Identity, ProxyView } from '@trellis/plugin-sdk';
 import { podServiceAccount } from '../store/index.ts';
-import type { MeshConfigSettings, MeshStore, StoreChange, TrafficTargetObj } from '../store/index.ts';
+import type { MeshConfigSettings, MeshStore, StoreChange, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { computeAffected } from './affected.ts';
 import type { Affected } from './affected.ts';
 import { buildServiceModel, sortIdentities } from './model.ts';
@@ -21,6 +21,7 @@ export class Catalog {
   private models: { services: Map<string, ServiceModel>; servicesOf: Map<string, string[]> } | undefined;
   private targets: { bySource: Map<string, TrafficTargetObj[]>; byDestination: Map<string, TrafficTargetObj[]> } | undefined;
   private settingsCache: MeshConfigSettings | undefined;
+  private splits: Map<string, TrafficSplitObj> | undefined;
   private readonly unsubscribe: () => void;
   /** Views computed (not served from cache) since construction: a figure for tests and benchmarks. */
   computed = 0;
@@ -73,6 +74,7 @@ export class Catalog {
     if (WORKLOAD_KINDS.has(change.kind)) this.models = undefined;
     if (change.kind === 'TrafficTarget') this.targets = undefined;
     if (change.kind === 'MeshConfig') this.settingsCache = undefined;
+    if (change.kind === 'TrafficSplit') this.splits = undefined;
     if (affected === 'all') this.views.clear();
     else for (const k of affected) this.views.delete(k);
   }
@@ -111,8 +113,16 @@ export class Catalog {
       }
       this.targets = { bySource, byDestination };
     }
+    if (!this.splits) {
+      this.splits = new Map();
+      for (const sp of this.store.list('TrafficSplit')) {
+        const root = `${sp.metadata.namespace}/${sp.spec.service}`;
+        if (!this.splits.has(root)) this.splits.set(root, this.store.splitFor(sp.metadata.namespace, sp.spec.service) ?? sp);
+      }
+    }
     return {
       store: this.store,
+      splitsByRoot: this.splits,
       settings: this.settings(),
       services: this.models.services,
       servicesOf: this.models.servicesOf,

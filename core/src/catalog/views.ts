@@ -22,6 +22,8 @@ export interface ViewIndexes {
   /** Active TrafficTargets (destination in their own namespace) by source / destination identityKey. */
   readonly targetsBySource: ReadonlyMap<string, readonly TrafficTargetObj[]>;
   readonly targetsByDestination: ReadonlyMap<string, readonly TrafficTargetObj[]>;
+  /** The TrafficSplit in effect per root service `ns/name` (store.splitFor). */
+  readonly splitsByRoot: ReadonlyMap<string, TrafficSplitObj>;
 }
 
 const svcKey = (ns: string, name: string): string => `${ns}/${name}`;
@@ -45,11 +47,9 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
   const reachable = directlyReachable(ix, id);
   // Split roots whose backends this identity reaches become reachable too, with the split.
   const splits = new Map<string, TrafficSplitObj>();
-  for (const m of ix.services.values()) {
-    const ns = m.svc.metadata.namespace;
-    const split = ix.store.splitFor(ns, m.svc.metadata.name);
-    if (!split) continue;
-    if (split.spec.backends.some((b) => reachable.has(svcKey(ns, b.service)))) splits.set(svcKey(ns, m.svc.metadata.name), split);
+  for (const [root, split] of ix.splitsByRoot) {
+    const ns = split.metadata.namespace;
+    if (ix.services.has(root) && split.spec.backends.some((b) => reachable.has(svcKey(ns, b.service)))) splits.set(root, split);
   }
   const outbound: OutboundService[] = [];
   for (const sk of [...new Set([...reachable, ...splits.keys()])].sort()) {
