@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { identityKey, parseIdentityKey, WORKLOAD_CERT_FILES, type IssuedCertificate } from '@trellis/plugin-sdk';
 import { certificateRotated } from '../../certs/index.ts';
 import { loadConfig } from '../../config/load.ts';
@@ -26,7 +27,7 @@ export const agentCommand: Command = {
     const idText = requireString(values, 'identity', this);
     const identity = parseIdentityKey(idText);
     if (!identity) throw new UsageError(`--identity must be <namespace>/<serviceaccount>, got "${idText}"`);
-    const dir = requireString(values, 'dir', this);
+    const dir = resolve(requireString(values, 'dir', this));
     const config = await loadConfig(requireString(values, 'config', this));
     const logger = createLogger({ level: config.settings.log.level }).child({ component: 'agent', identity: identityKey(identity) });
     const certs = await openCertificates(config, logger);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import { formatNodeId, parseIdentityKey, type NodeIdentity } from '@trellis/plugin-sdk';
 import { loadConfig, type LoadedConfig } from '../../config/load.ts';
 import { createLogger } from '../../kernel/logger.ts';
@@ -34,7 +35,7 @@ export const bootstrapCommand: Command = {
     const idText = requireString(values, 'identity', this);
     const identity = parseIdentityKey(idText);
     if (!identity) throw new UsageError(`--identity must be <namespace>/<serviceaccount>, got "${idText}"`);
-    const out = requireString(values, 'out', this);
+    const out = resolve(requireString(values, 'out', this));
     const config = await loadConfig(requireString(values, 'config', this));
     const logger = createLogger({ level: 'warn' });
     const backend = await openProxyBackend(config, backendName, logger);

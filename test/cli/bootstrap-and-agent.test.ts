@@ -1,0 +1,69 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '@trellis/core';
+import { parseNodeId } from '@trellis/plugin-sdk';
+
+const work = mkdtempSync(join(tmpdir(), 'trellis-boot-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const config = join(work, 'trellis.yaml');
+writeFileSync(
+  config,
+  `plugins:\n  proxies: [ { use: grpc } ]\n  certificates: { use: selfsigned, config: { stateDir: ./ca } }\nxds: { plaintextAddress: 127.0.0.1:15129 }\n`,
+);
+
+const run = async (args: string[]) => {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+};
+
+describe('trellis bootstrap grpc and trellis agent', () => {
+  const dir = join(work, 'bookbuyer');
+
+  it('writes a bootstrap whose node id, server and certificate files belong to the identity', async () => {
+    const r = await run(['bootstrap', 'grpc', '--identity', 'bookbuyer/bookbuyer', '--config', config, '--out', dir]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const boot = JSON.parse(readFileSync(join(dir, 'bootstrap.json'), 'utf8')) as {
+      node: { id: string };
+      xds_servers: { server_uri: string }[];
+      certificate_providers: { default: { config: { certificate_file: string; private_key_file: string } } };
+    };
+    expect(parseNodeId(boot.node.id)).toMatchObject({ kind: 'grpc', namespace: 'bookbuyer', serviceAccount: 'bookbuyer', trustDomain: 'cluster.local' });
+    expect(boot.xds_servers[0]?.server_uri).toBe('127.0.0.1:15129');
+    expect(boot.certificate_providers.default.config.private_key_file).toBe(join(dir, 'key.pem'));
+    expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
+    const cert = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
+    expect(cert.subjectAltName).toContain('URI:spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer');
+    expect(cert.verify(new X509Certificate(readFileSync(join(dir, 'ca.pem'))).publicKey)).toBe(true);
+  });
+
+  it('agent --once replaces the certificate atomically with a fresh one from the same CA', async () => {
+    const before = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
+    const r = await run(['agent', '--identity', 'bookbuyer/bookbuyer', '--config', config, '--dir', dir, '--once']);
+    expect(r.code).toBe(0);
+    const after = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
+    expect(after.serialNumber).not.toBe(before.serialNumber);
+    expect(after.subjectAltName).toBe(before.subjectAltName);
+    expect(after.verify(new X509Certificate(readFileSync(join(dir, 'ca.pem'))).publicKey)).toBe(true);
+    expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a grpc bootstrap when no plaintext listener is configured, and explains why', async () => {
+    const bare = join(work, 'bare.yaml');
+    writeFileSync(bare, `plugins:\n  proxies: [ { use: grpc } ]\n  certificates: { use: selfsigned, config: { stateDir: ./ca } }\n`);
+    const r = await run(['bootstrap', 'grpc', '--identity', 'a/b', '--config', bare, '--out', join(work, 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('cannot use TLS to the control plane');
+  });
+
+  it('rejects a malformed identity', async () => {
+    const r = await run(['bootstrap', 'grpc', '--identity', 'nope', '--config', config, '--out', join(work, 'y')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--identity must be <namespace>/<serviceaccount>');
+  });
+});
