@@ -1,0 +1,167 @@
+import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
+import type { GenerateContext, OutboundService, ProxyView, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
+import { byString, type Obj } from './internal/common.ts';
+import { inboundListener, outboundListener, prometheusListener } from './internal/listeners.ts';
+import { LruMemo } from './internal/memo.ts';
+import { inboundRouteConfig, outboundRouteConfig } from './internal/routes.ts';
+import { rootCertInboundSecret, rootCertOutboundSecret, serviceCertSecret } from './internal/secrets.ts';
+import { isHttp, rootCertOutboundName } from './names.ts';
+
+export interface EnvoyGeneratorOptions {
+  /** Serve `inbound-prometheus-listener` (15010) and `envoy-metrics-cluster`. Default true. */
+  readonly metrics?: boolean;
+  /** How many shared resources to keep for reuse (least recently used go first). Default 20000. */
+  readonly sharedCapacity?: number;
+}
+
+export interface EnvoyGenerator {
+  generate(view: ProxyView, ctx: GenerateContext): XdsResource[];
+  /** Shared-resource memo: entries held, and reuse counts since creation. */
+  stats(): { size: number; capacity: number; hits: number; misses: number };
+}
+
+/**
+ * Turns one proxy's view into its Envoy resources (OSM's shapes and names). Every resource is looked up by a
+ * content key first: equal inputs give the very same XdsResource object (encoded once), so a service's cluster
+ * and endpoints are shared by every proxy that uses them.
+ */
+export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): EnvoyGenerator {
+  const metrics = options.metrics ?? true;
+  const memo = new LruMemo<XdsResource>(options.sharedCapacity ?? 20_000);
+
+  return {
+    stats: () => ({ size: memo.size, capacity: memo.capacity, hits: memo.hits, misses: memo.misses }),
+    generate(view, ctx) {
+      const f = ctx.resources;
+      const out: XdsResource[] = [];
+      const names = new Set<string>();
+      const push = (r: XdsResource): void => {
+        const id = `${r.typeUrl}|${r.name}`;
+        if (names.has(id)) return;
+        names.add(id);
+        out.push(r);
+      };
+      const add = (typeUrl: string, name: string, key: unknown, build: () => Obj): void => {
+        if (!names.has(`${typeUrl}|${name}`)) push(shared(memo, f, typeUrl, name, key, build));
+      };
+      const client = { namespace: view.identity.namespace, serviceAccount: view.identity.serviceAccount };
+      const outbound = uniqueBy(view.outbound, (s) => s.clusterName).sort((a, b) => byString(a.clusterName, b.clusterName));
+      const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
+
+      // LDS
+      const outKey = { egress: view.egress, chains: outbound.map(outboundChainKey) };
+      const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress));
+      if (outL) push(outL);
+      const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
+      const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', inInput, () => inboundListener(inInput));
+      if (inL) push(inL);
+      if (metrics) add(TypeUrls.listener, 'inbound-prometheus-listener', 'const', prometheusListener);
+
+      // RDS
+      for (const [port, services] of groupBy(outbound.filter((s) => isHttp(s.service)), (s) => s.service.port)) {
+        add(TypeUrls.route, `rds-outbound.${port}`, services.map(outboundRouteKey), () => outboundRouteConfig(port, services));
+      }
+      for (const [targetPort, ports] of groupBy(inbound.filter((p) => isHttp(p.service)), (p) => p.service.targetPort)) {
+        add(TypeUrls.route, `rds-inbound.${targetPort}`, [view.trustDomain, view.permissive, ports], () =>
+          inboundRouteConfig(targetPort, ports, view.trustDomain, view.permissive),
+        );
+      }
+
+      // CDS + EDS
+      for (const svc of outbound) {
+        add(TypeUrls.cluster, svc.clusterName, [identityKey(client), svc.service], () => outboundCluster(svc, client));
+        add(TypeUrls.endpoint, svc.clusterName, svc.endpoints, () => outboundEndpoints(svc));
+      }
+      for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {
+        if (port.service.protocol === 'udp') continue;
+        add(TypeUrls.cluster, port.localClusterName, [port.service.targetPort, port.service.protocol], () => localCluster(port));
+      }
+      if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
+      if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
+
+      // SDS
+      const cert = ctx.certificate;
+      if (cert) {
+        add(TypeUrls.secret, `service-cert:${identityKey(client)}`, [cert.serialNumber, cert.chainPem], () => serviceCertSecret(client, cert));
+        add(TypeUrls.secret, `root-cert-for-mtls-inbound:${identityKey(client)}`, cert.trustBundlePem, () =>
+          rootCertInboundSecret(client, cert.trustBundlePem),
+        );
+        for (const [, services] of groupBy(outbound, (s) => `${s.service.namespace}/${s.service.name}`)) {
+          const first = services[0];
+          if (!first) continue;
+          const ids = uniqueBy(services.flatMap((s) => s.identities), identityKey).sort((a, b) => byString(identityKey(a), identityKey(b)));
+          add(TypeUrls.secret, rootCertOutboundName(first.service), [ids, view.trustDomain, cert.trustBundlePem], () =>
+            rootCertOutboundSecret(first.service, ids, view.trustDomain, cert.trustBundlePem),
+          );
+        }
+      }
+      return out.sort((a, b) => typeOrder(a.typeUrl) - typeOrder(b.typeUrl) || byString(a.name, b.name));
+    },
+  };
+}
+
+/** What an outbound chain depends on: service, cluster, endpoint addresses, split backends. */
+function outboundChainKey(s: OutboundService): unknown {
+  return [s.clusterName, s.service, s.endpoints.map((e) => e.ip), s.split?.backends.map((b) => [b.clusterName, b.weight])];
+}
+
+function outboundRouteKey(s: OutboundService): unknown {
+  return [s.clusterName, s.service, s.hostnames, s.split, s.retry, s.timeoutMs];
+}
+
+function memoKey(typeUrl: string, name: string, key: unknown): string {
+  return `${typeUrl}|${name}|${JSON.stringify(key)}`;
+}
+
+function shared(memo: LruMemo<XdsResource>, f: XdsResourceFactory, typeUrl: string, name: string, key: unknown, build: () => Obj): XdsResource {
+  return memo.getOrCreate(memoKey(typeUrl, name, key), () => f.create(typeUrl, name, build()));
+}
+
+/** For resources that may not exist (a listener without chains): the built object, or undefined. */
+function cachedBuild(
+  memo: LruMemo<XdsResource>,
+  f: XdsResourceFactory,
+  typeUrl: string,
+  slot: string,
+  key: unknown,
+  build: () => Obj | undefined,
+): XdsResource | undefined {
+  const k = memoKey(typeUrl, `?${slot}`, key);
+  let missing = false;
+  const r = memo.getOrCreate(k, () => {
+    const obj = build();
+    if (!obj) {
+      missing = true;
+      return NONE;
+    }
+    return f.create(typeUrl, typeof obj.name === 'string' ? obj.name : slot, obj);
+  });
+  return missing || r === NONE ? undefined : r;
+}
+
+const NONE: XdsResource = Object.freeze({ typeUrl: '', name: '', version: '', body: new Uint8Array(0), value: {} });
+
+function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    const k = key(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function groupBy<T, K extends string | number>(items: readonly T[], key: (t: T) => K): [K, T[]][] {
+  const m = new Map<K, T[]>();
+  for (const t of items) {
+    const k = key(t);
+    const list = m.get(k);
+    if (list) list.push(t);
+    else m.set(k, [t]);
+  }
+  return [...m].sort(([a], [b]) => (typeof a === 'number' && typeof b === 'number' ? a - b : byString(String(a), String(b))));
+}
+
+const TYPE_ORDER: readonly string[] = [TypeUrls.listener, TypeUrls.route, TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.secret];
+const typeOrder = (typeUrl: string): number => TYPE_ORDER.indexOf(typeUrl);

@@ -1,0 +1,78 @@
+import type { Identity, InboundPort, OutboundService } from '@trellis/plugin-sdk';
+import { ClusterNames, MESH_ALPN, Ports, isHttp, rootCertOutboundName, serviceCertName, serviceFqdn } from '../names.ts';
+import { FilterNames, Types, adsSource, byString, downstreamProtocolOptions, singleHostAssignment, tlsParams, type Obj } from './common.ts';
+
+/**
+ * An upstream service's cluster: EDS over ADS, mTLS with the client's own certificate and a validation context
+ * that pins the identities behind the service. Depends on the client identity (its `service-cert` name) and
+ * the service, nothing else, so every proxy of one identity shares it.
+ */
+export function outboundCluster(svc: OutboundService, client: Identity): Obj {
+  const cluster: Obj = {
+    name: svc.clusterName,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: adsSource() },
+    connect_timeout: '1s',
+    lb_policy: 'ROUND_ROBIN',
+    transport_socket: {
+      name: FilterNames.tlsSocket,
+      typed_config: {
+        '@type': Types.upstreamTls,
+        common_tls_context: {
+          tls_params: tlsParams(),
+          alpn_protocols: [MESH_ALPN],
+          tls_certificate_sds_secret_configs: [{ name: serviceCertName(client), sds_config: adsSource() }],
+          validation_context_sds_secret_config: { name: rootCertOutboundName(svc.service), sds_config: adsSource() },
+        },
+        sni: serviceFqdn(svc.service),
+      },
+    },
+  };
+  if (isHttp(svc.service)) cluster.typed_extension_protocol_options = downstreamProtocolOptions();
+  return cluster;
+}
+
+/** The service's endpoints; ready ones only (Envoy has no use for the others), sorted by address. */
+export function outboundEndpoints(svc: OutboundService): Obj {
+  const seen = new Set<string>();
+  const hosts = svc.endpoints
+    .filter((e) => e.ready)
+    .map((e) => ({ ip: e.ip, port: e.port, key: `${e.ip}|${e.port}` }))
+    .filter((e) => (seen.has(e.key) ? false : (seen.add(e.key), true)))
+    .sort((a, b) => byString(a.ip, b.ip) || a.port - b.port);
+  return {
+    cluster_name: svc.clusterName,
+    endpoints:
+      hosts.length === 0
+        ? []
+        : [{ lb_endpoints: hosts.map((h) => ({ endpoint: { address: { socket_address: { address: h.ip, port_value: h.port } } } })) }],
+  };
+}
+
+/** `ns/svc|targetPort|local`: the app itself behind the sidecar. */
+export function localCluster(port: InboundPort): Obj {
+  const cluster: Obj = {
+    name: port.localClusterName,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: singleHostAssignment(port.localClusterName, '127.0.0.1', port.service.targetPort),
+  };
+  if (isHttp(port.service)) cluster.typed_extension_protocol_options = downstreamProtocolOptions();
+  return cluster;
+}
+
+/** Egress passthrough: to wherever the app was connecting (the original destination). */
+export const passthroughCluster = (): Obj => ({
+  name: ClusterNames.passthrough,
+  type: 'ORIGINAL_DST',
+  lb_policy: 'CLUSTER_PROVIDED',
+  connect_timeout: '1s',
+});
+
+/** Envoy's own admin endpoint, for the Prometheus listener. */
+export const metricsCluster = (): Obj => ({
+  name: ClusterNames.metrics,
+  type: 'STATIC',
+  connect_timeout: '1s',
+  load_assignment: singleHostAssignment(ClusterNames.metrics, '127.0.0.1', Ports.admin),
+});

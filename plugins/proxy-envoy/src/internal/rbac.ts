@@ -1,0 +1,60 @@
+import { principalName, spiffeId } from '@trellis/plugin-sdk';
+import type { Identity, InboundRoute, InboundTcpPolicy } from '@trellis/plugin-sdk';
+import { ROUTE_RBAC_POLICY } from '../names.ts';
+import { FilterNames, Types, byString, type Obj } from './common.ts';
+
+/**
+ * The principal names that identify one workload. Envoy matches `authenticated.principal_name` against the
+ * peer certificate's URI SANs when it has any, else its DNS SANs, else the subject: workload certificates carry
+ * the SPIFFE ID as URI SAN (so that one is what matches), and OSM-style certificates only the DNS form
+ * `<sa>.<ns>.<trustDomain>`. Both forms name the same identity, so both are allowed.
+ */
+export function principalNames(id: Identity, trustDomain: string): string[] {
+  return [spiffeId(id, trustDomain), principalName(id, trustDomain)];
+}
+
+function principalIds(ids: readonly Identity[], trustDomain: string): Obj[] {
+  const names = [...new Set(ids.flatMap((id) => principalNames(id, trustDomain)))].sort(byString);
+  return names.map((name) => ({ authenticated: { principal_name: { exact: name } } }));
+}
+
+/** A policy's principals, or undefined when nobody is allowed (a policy needs at least one principal). */
+function principalsOf(ids: readonly Identity[] | 'any', trustDomain: string): Obj[] | undefined {
+  if (ids === 'any') return [{ any: true }];
+  if (ids.length === 0) return undefined;
+  return [{ or_ids: { ids: principalIds(ids, trustDomain) } }];
+}
+
+/** OSM's network RBAC: ALLOW, one policy per TrafficTarget; no policy means nobody gets in. */
+export function networkRbacFilter(policies: readonly InboundTcpPolicy[], trustDomain: string, statPrefix: string): Obj {
+  const out: Record<string, Obj> = {};
+  for (const p of [...policies].sort((a, b) => byString(a.name, b.name))) {
+    const principals = principalsOf(p.principals, trustDomain);
+    if (!principals) continue;
+    const ports = p.ports === 'any' ? [] : [...new Set(p.ports)].sort((a, b) => a - b);
+    if (p.ports !== 'any' && ports.length === 0) continue;
+    const permissions =
+      p.ports === 'any'
+        ? [{ any: true }]
+        : ports.length === 1
+          ? [{ destination_port: ports[0] }]
+          : [{ or_rules: { rules: ports.map((port) => ({ destination_port: port })) } }];
+    out[p.name] = { permissions, principals };
+  }
+  return {
+    name: FilterNames.networkRbac,
+    typed_config: { '@type': Types.networkRbac, stat_prefix: statPrefix, rules: { action: 'ALLOW', policies: out } },
+  };
+}
+
+/** The per-route HTTP RBAC override: only the route's principals may use it. */
+export function routeRbac(route: InboundRoute, trustDomain: string): Obj {
+  const principals = principalsOf(route.principals, trustDomain);
+  const policies = principals ? { [ROUTE_RBAC_POLICY]: { permissions: [{ any: true }], principals } } : {};
+  return {
+    [FilterNames.httpRbac]: { '@type': Types.httpRbacPerRoute, rbac: { rules: { action: 'ALLOW', policies } } },
+  };
+}
+
+/** The HCM's HTTP RBAC filter: allows everything itself; every inbound route overrides it (`routeRbac`). */
+export const httpRbacFilter = (): Obj => ({ name: FilterNames.httpRbac, typed_config: { '@type': Types.httpRbac } });

@@ -1,0 +1,42 @@
+import { principalName, spiffeId } from '@trellis/plugin-sdk';
+import type { Identity, IssuedCertificate, ServiceName } from '@trellis/plugin-sdk';
+import { rootCertInboundName, rootCertOutboundName, serviceCertName } from '../names.ts';
+import { byString, type Obj } from './common.ts';
+
+/** `service-cert:ns/sa`: the proxy's own certificate chain and key. */
+export function serviceCertSecret(id: Identity, cert: IssuedCertificate): Obj {
+  return {
+    name: serviceCertName(id),
+    tls_certificate: {
+      certificate_chain: { inline_string: cert.chainPem },
+      private_key: { inline_string: cert.privateKey.reveal() },
+    },
+  };
+}
+
+/** `root-cert-for-mtls-inbound:ns/sa`: trust the mesh roots; no SAN check here (RBAC checks the peer). */
+export function rootCertInboundSecret(id: Identity, trustBundlePem: string): Obj {
+  return { name: rootCertInboundName(id), validation_context: { trusted_ca: { inline_string: trustBundlePem } } };
+}
+
+/**
+ * `root-cert-for-mtls-outbound:ns/svc`: trust the mesh roots and accept only the identities behind the service
+ * (SPIFFE URI SAN or OSM's DNS SAN). Without known identities it checks the roots only.
+ */
+export function rootCertOutboundSecret(svc: ServiceName, identities: readonly Identity[], trustDomain: string, trustBundlePem: string): Obj {
+  const sans = new Map<string, { san_type: string; matcher: Obj }>();
+  for (const id of identities) {
+    const uri = spiffeId(id, trustDomain);
+    const dns = principalName(id, trustDomain);
+    sans.set(`URI|${uri}`, { san_type: 'URI', matcher: { exact: uri } });
+    sans.set(`DNS|${dns}`, { san_type: 'DNS', matcher: { exact: dns } });
+  }
+  const matchers = [...sans].sort(([a], [b]) => byString(a, b)).map(([, m]) => m);
+  return {
+    name: rootCertOutboundName(svc),
+    validation_context: {
+      trusted_ca: { inline_string: trustBundlePem },
+      ...(matchers.length > 0 ? { match_typed_subject_alt_names: matchers } : {}),
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { Identity, MeshServicePort, ServiceName } from '@trellis/plugin-sdk';
+
+/** OSM's names for the Envoy resources Trellis generates (kept so OSM users find what they know). */
+export const ListenerNames = {
+  outbound: 'outbound-listener',
+  inbound: 'inbound-listener',
+  prometheus: 'inbound-prometheus-listener',
+} as const;
+
+export const ClusterNames = {
+  passthrough: 'passthrough-outbound',
+  metrics: 'envoy-metrics-cluster',
+  /** The static ADS cluster in the bootstrap. */
+  controller: 'trellis-controller',
+} as const;
+
+export const Ports = {
+  outbound: 15001,
+  inbound: 15003,
+  prometheus: 15010,
+  admin: 15000,
+} as const;
+
+/** ALPN the sidecars speak to each other; OSM's value, so Trellis and OSM sidecars interoperate during a migration. */
+export const MESH_ALPN = 'osm';
+
+export const rdsOutboundName = (port: number): string => `rds-outbound.${port}`;
+export const rdsInboundName = (targetPort: number): string => `rds-inbound.${targetPort}`;
+
+export const serviceCertName = (id: Identity): string => `service-cert:${id.namespace}/${id.serviceAccount}`;
+export const rootCertInboundName = (id: Identity): string => `root-cert-for-mtls-inbound:${id.namespace}/${id.serviceAccount}`;
+export const rootCertOutboundName = (svc: ServiceName): string => `root-cert-for-mtls-outbound:${svc.namespace}/${svc.name}`;
+
+/** The Kubernetes service FQDN, used as SNI and inbound server name. */
+export const serviceFqdn = (svc: ServiceName): string => `${svc.name}.${svc.namespace}.svc.cluster.local`;
+
+/** `http` / `tcp` as OSM puts them in filter chain names. */
+export function isHttp(svc: MeshServicePort): boolean {
+  return svc.protocol === 'http' || svc.protocol === 'http2' || svc.protocol === 'grpc';
+}
+export function isTcp(svc: MeshServicePort): boolean {
+  return svc.protocol === 'tcp' || svc.protocol === 'tcp-server-first';
+}
+
+export const outboundChainName = (svc: MeshServicePort): string =>
+  `outbound_${svc.namespace}/${svc.name}_${svc.port}_${svc.protocol}`;
+export const inboundChainName = (svc: MeshServicePort): string =>
+  `inbound_${svc.namespace}/${svc.name}_${svc.targetPort}_${svc.protocol}`;
+export const outboundVirtualHostName = (svc: ServiceName): string => `outbound_virtual-host|${serviceFqdn(svc)}`;
+export const inboundVirtualHostName = (svc: ServiceName): string => `inbound_virtual-host|${serviceFqdn(svc)}`;
+export const EGRESS_CHAIN = 'outbound-egress-filter-chain';
+export const ROUTE_RBAC_POLICY = 'rbac-for-route';
