@@ -46,6 +46,20 @@ const objArb: fc.Arbitrary<KubeObject> = fc.oneof(
         ps.map((i) => ({ name: PORTS[i]!.name, port: PORTS[i]!.targetPort })),
       ),
     )),
+  w(1, fc
+    .tuple(nsArb, pick(SVCS), fc.array(fc.tuple(pick(IPS), fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), fc.boolean()), { maxLength: 3 }))
+    .map(([n, s, eps]): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: s, namespace: n },
+      subsets: [
+        {
+          addresses: eps.filter(([, , ready]) => ready).map(([ip, p]) => ({ ip, ...(p !== undefined && { targetRef: { kind: 'Pod', name: `p${p}` } }) })),
+          notReadyAddresses: eps.filter(([, , ready]) => !ready).map(([ip]) => ({ ip })),
+          ports: [{ name: 'http', port: 8080 }, { name: 'tcp-raw', port: 9090 }],
+        },
+      ],
+    }))),
   w(5, fc
     .tuple(
       nsArb,

@@ -51,6 +51,9 @@ export function computeAffected(store: MeshStore, change: StoreChange): Affected
     case 'Pod': {
       const pods = both<PodObj>();
       const owners: Identity[] = pods.map((p) => ({ namespace: p.metadata.namespace, serviceAccount: podServiceAccount(p) }));
+      // Pods sharing an IP with it: an endpoint found by IP only may have pointed at them before (or now
+      // does not, being ambiguous).
+      for (const p of pods) for (const ip of podIPs(p)) for (const other of store.podsWithIP(ip)) owners.push({ namespace: other.metadata.namespace, serviceAccount: podServiceAccount(other) });
       const services = new Map<string, ServiceObj>();
       for (const p of pods) {
         for (const s of store.servicesSelecting(p)) services.set(`${s.metadata.namespace}/${s.metadata.name}`, s);

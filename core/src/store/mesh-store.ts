@@ -233,6 +233,10 @@ export class MeshStore {
     const v = validateObject(input);
     const rawKey = safeKey(input);
     if (v.outcome === 'unknown') {
+      if (typeof input !== 'object' || input === null) {
+        this.reportError(source, { message: `${v.reason} (${String(input)})`, ...originFields(origin) });
+        return;
+      }
       if (!this.ignored.has(`${source}|${rawKey}`)) this.logger.debug('ignoring object of unknown kind', { source, object: rawKey, reason: v.reason });
       this.ignored.set(`${source}|${rawKey}`, {
         apiVersion: String(input.apiVersion),
@@ -434,6 +438,7 @@ function NAMESPACED_DEFAULT(kind: MeshKind, obj: { metadata?: { namespace?: unkn
 }
 
 function safeKey(obj: KubeObject): string {
+  if (typeof obj !== 'object' || obj === null) return String(obj);
   return `${String(obj.apiVersion)}/${String(obj.kind)}/${String(obj.metadata?.namespace ?? '')}/${String(obj.metadata?.name)}`;
 }
 

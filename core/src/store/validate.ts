@@ -76,6 +76,7 @@ export function kindOf(obj: { apiVersion?: unknown; kind?: unknown }): MeshKind 
 }
 
 export function validateObject(input: KubeObject): Validation {
+  if (!isRec(input)) return { outcome: 'unknown', reason: 'not an object: ignored' };
   const kind = kindOf(input);
   if (!kind) return { outcome: 'unknown', reason: `unknown kind ${String(input.apiVersion)}/${String(input.kind)}: ignored` };
   try {
