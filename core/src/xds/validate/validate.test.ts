@@ -35,7 +35,7 @@ describe('validateConfigDump', () => {
     const clusters = dump.configs.find((c) => c.dynamic_active_clusters)?.dynamic_active_clusters;
     if (!clusters?.[0]) throw new Error('sample changed');
     clusters[0].cluster.connect_timeout = '0s';
-    const problems = validateConfigDump(dump as unknown as Record<string, unknown>);
+    const problems = validateConfigDump(dump);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/dynamic_active_clusters\[0\]\.cluster<envoy\.config\.cluster\.v3\.Cluster>\.connect_timeout: must be > 0s$/);
   });
