@@ -1,0 +1,206 @@
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  ErrorCodes,
+  SecretValue,
+  TrellisError,
+  type CertificateRequest,
+  type CertificatesPlugin,
+  type ErrorCode,
+  type IssuedCertificate,
+  type Logger,
+  type Readiness,
+  type TrustBundle,
+} from '@trellis/plugin-sdk';
+import { send, TransportError, type HttpResponse } from './internal/http.ts';
+
+export type VaultAuth =
+  | { readonly token: string }
+  | { readonly kubernetes: { readonly role: string; readonly jwtPath: string; readonly mount: string } };
+
+export interface VaultOptions {
+  readonly address: string;
+  readonly mount: string;
+  readonly role: string;
+  readonly auth: VaultAuth;
+  readonly namespace?: string;
+  /** PEM of the CA that signed Vault's TLS certificate (the content, not the path). */
+  readonly caPem?: string;
+  readonly timeoutMs: number;
+  readonly retries: { readonly max: number; readonly baseDelayMs: number };
+  /** Upper bound of the background readiness retry delay (default 30s). */
+  readonly maxBackgroundDelayMs?: number;
+  readonly logger?: Logger;
+}
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const pemBlocks = (text: string): string[] => (text.match(CERT_BLOCK) ?? []).map((b) => `${b}\n`);
+const fingerprintOf = (pem: string): string => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+
+function vaultErrors(res: HttpResponse): string {
+  try {
+    const body = JSON.parse(res.text) as { errors?: unknown };
+    if (Array.isArray(body.errors) && body.errors.length) return body.errors.map(String).join('; ');
+  } catch {
+    // not JSON: fall through
+  }
+  return res.text.trim().slice(0, 200) || 'no error text';
+}
+
+/** Vault's PKI secrets engine over its HTTP API. */
+export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
+  const base = opts.address.replace(/\/+$/, '');
+  let token: string | undefined = 'token' in opts.auth ? opts.auth.token : undefined;
+  let bundle: TrustBundle | undefined;
+  let notReady = 'waiting for the first trust bundle from Vault';
+  let stopped = false;
+  let bgTimer: NodeJS.Timeout | undefined;
+
+  const url = (path: string): URL => new URL(`${base}/v1/${path}`);
+
+  async function login(): Promise<string> {
+    if (!('kubernetes' in opts.auth)) throw new Error('unreachable');
+    const k = opts.auth.kubernetes;
+    let jwt: string;
+    try {
+      jwt = (await readFile(k.jwtPath, 'utf8')).trim();
+    } catch (err) {
+      throw new TrellisError(ErrorCodes.CERT_PROVIDER_UNAVAILABLE, `vault: reading the service account token ${k.jwtPath}: ${(err as Error).message}`, { cause: err });
+    }
+    const res = await call('POST', `auth/${k.mount}/login`, { role: k.role, jwt }, ErrorCodes.CERT_PROVIDER_UNAVAILABLE, {
+      authenticated: false,
+      hint: `check the kubernetes auth role "${k.role}" at auth/${k.mount} binds this service account`,
+    });
+    const t = (JSON.parse(res.text) as { auth?: { client_token?: unknown } }).auth?.client_token;
+    if (typeof t !== 'string' || !t) throw new TrellisError(ErrorCodes.CERT_PROVIDER_UNAVAILABLE, `vault ${url(`auth/${k.mount}/login`).href}: the response has no auth.client_token`);
+    opts.logger?.info('logged in to Vault with kubernetes auth', { role: k.role, mount: k.mount });
+    return t;
+  }
+
+  /**
+   * One Vault API call: retries 5xx, timeouts and connection errors with exponential backoff and jitter;
+   * re-logs in once on 403 with kubernetes auth; turns other 4xx into a precise error.
+   */
+  async function call(
+    method: string,
+    path: string,
+    body: unknown,
+    code: ErrorCode,
+    ctx: { authenticated?: boolean; hint?: string } = {},
+  ): Promise<HttpResponse> {
+    const target = url(path);
+    const authenticated = ctx.authenticated ?? true;
+    let relogged = false;
+    let lastReason = '';
+    for (let attempt = 0; attempt <= opts.retries.max; attempt++) {
+      if (attempt > 0) await sleep(opts.retries.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (opts.namespace) headers['x-vault-namespace'] = opts.namespace;
+      if (authenticated) {
+        token ??= await login();
+        headers['x-vault-token'] = token;
+      }
+      let res: HttpResponse;
+      try {
+        res = await send(target, { method, headers, timeoutMs: opts.timeoutMs, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(opts.caPem ? { ca: opts.caPem } : {}) });
+      } catch (err) {
+        if (!(err instanceof TransportError)) throw err;
+        lastReason = err.message;
+        opts.logger?.debug('vault request failed; retrying', { url: target.href, attempt, error: lastReason });
+        continue;
+      }
+      if (res.status >= 200 && res.status < 300) return res;
+      if (res.status >= 500) {
+        lastReason = `${res.status} ${vaultErrors(res)}`;
+        continue;
+      }
+      if (res.status === 403 && authenticated && 'kubernetes' in opts.auth && !relogged) {
+        relogged = true;
+        token = undefined; // the Vault token expired or was revoked: log in again, once
+        attempt--;
+        continue;
+      }
+      const hint = ctx.hint ?? (res.status === 403 ? `check the token's policy allows ${method === 'GET' ? 'read' : 'update'} on ${path}` : undefined);
+      throw new TrellisError(code, `vault ${target.href}: ${res.status} ${vaultErrors(res)}${hint ? ` (${hint})` : ''}`);
+    }
+    throw new TrellisError(ErrorCodes.CERT_PROVIDER_UNAVAILABLE, `vault ${target.href}: unavailable after ${opts.retries.max + 1} attempt(s): ${lastReason}`);
+  }
+
+  async function fetchBundle(): Promise<TrustBundle> {
+    const res = await call('GET', `${opts.mount}/ca_chain`, undefined, ErrorCodes.CERT_PROVIDER_UNAVAILABLE);
+    const roots = pemBlocks(res.text);
+    if (!roots.length) throw new TrellisError(ErrorCodes.CERT_PROVIDER_UNAVAILABLE, `vault ${url(`${opts.mount}/ca_chain`).href}: no certificate in the response (is the PKI mount configured with a CA?)`);
+    bundle = { roots, issuerId: fingerprintOf(roots[0] ?? '') };
+    return bundle;
+  }
+
+  /** Keeps trying to fetch the trust bundle until it works; readiness reports why not meanwhile. */
+  async function untilReady(delayMs: number): Promise<void> {
+    if (stopped || bundle) return;
+    try {
+      const b = await fetchBundle();
+      opts.logger?.info('Vault PKI reachable; trust bundle fetched', { address: base, mount: opts.mount, issuer: b.issuerId });
+    } catch (err) {
+      notReady = (err as Error).message;
+      opts.logger?.warn('Vault not ready; retrying in the background', { reason: notReady, retryInMs: delayMs });
+      if (stopped) return;
+      bgTimer = setTimeout(() => void untilReady(Math.min(delayMs * 2, opts.maxBackgroundDelayMs ?? 30_000)), delayMs);
+      bgTimer.unref();
+    }
+  }
+
+  return {
+    async start() {
+      stopped = false;
+      await untilReady(Math.max(opts.retries.baseDelayMs, 50));
+    },
+    stop() {
+      stopped = true;
+      if (bgTimer) clearTimeout(bgTimer);
+      bgTimer = undefined;
+    },
+    readiness(): Readiness {
+      return bundle ? { ready: true } : { ready: false, reason: notReady };
+    },
+    trustBundle: fetchBundle,
+    async issue(req: CertificateRequest): Promise<IssuedCertificate> {
+      const keyParams = req.keyType === 'ecdsa-p256' ? { key_type: 'ec', key_bits: 256 } : { key_type: 'rsa', key_bits: Number(req.keyType.slice(4)) };
+      const res = await call(
+        'POST',
+        `${opts.mount}/issue/${opts.role}`,
+        {
+          common_name: req.commonName,
+          alt_names: req.dnsNames.join(','),
+          uri_sans: req.uris.join(','),
+          ttl: `${Math.ceil(req.validityMs / 1000)}s`,
+          private_key_format: 'pem',
+          ...keyParams,
+        },
+        ErrorCodes.CERT_ISSUE_FAILED,
+      );
+      const data = (JSON.parse(res.text) as { data?: Record<string, unknown> }).data ?? {};
+      const { certificate, private_key: key, issuing_ca: issuingCa } = data;
+      if (typeof certificate !== 'string' || typeof key !== 'string' || typeof issuingCa !== 'string')
+        throw new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `vault ${url(`${opts.mount}/issue/${opts.role}`).href}: the response lacks data.certificate, data.private_key or data.issuing_ca`);
+      const leaf = new X509Certificate(certificate);
+      const chain = Array.isArray(data.ca_chain) ? data.ca_chain.filter((c): c is string => typeof c === 'string') : [issuingCa];
+      // The chain sent to peers: leaf + intermediates (self-signed roots are for trust bundles).
+      const intermediates = chain.flatMap(pemBlocks).filter((p) => {
+        const c = new X509Certificate(p);
+        return c.subject !== c.issuer;
+      });
+      const trust = bundle ?? (await fetchBundle());
+      return {
+        certificatePem: `${certificate.trim()}\n`,
+        chainPem: [`${certificate.trim()}\n`, ...intermediates].join(''),
+        privateKey: new SecretValue(key),
+        issuingCaPem: `${issuingCa.trim()}\n`,
+        trustBundlePem: trust.roots.join(''),
+        serialNumber: leaf.serialNumber.toUpperCase(),
+        notBefore: new Date(leaf.validFrom),
+        notAfter: new Date(leaf.validTo),
+      };
+    },
+  };
+}
