@@ -117,6 +117,43 @@ export function computeAffected(store: MeshStore, change: StoreChange): Affected
   }
 }
 
+/**
+ * `ns/name` of the services whose model (ports, endpoints, identities) a workload change can alter:
+ * the Service itself; for a Pod, services selecting it (before or after) and those whose endpoints name it
+ * or its IPs; for EndpointSlice/Endpoints, the service they belong to.
+ */
+export function touchedServices(store: MeshStore, change: StoreChange): Set<string> {
+  const out = new Set<string>();
+  const objs = [change.old, change.new].filter((o): o is KubeObject => o !== undefined);
+  for (const o of objs) {
+    const ns = o.metadata.namespace ?? '';
+    switch (change.kind) {
+      case 'Service':
+      case 'Endpoints':
+        out.add(`${ns}/${o.metadata.name}`);
+        break;
+      case 'EndpointSlice': {
+        const svc = o.metadata.labels?.[SERVICE_NAME_LABEL];
+        if (svc) out.add(`${ns}/${svc}`);
+        break;
+      }
+      case 'Pod': {
+        const p = o as PodObj;
+        for (const s of store.servicesSelecting(p)) out.add(`${s.metadata.namespace}/${s.metadata.name}`);
+        for (const sl of store.slicesReferencing(ns, p.metadata.name, podIPs(p))) {
+          const svc = sl.metadata.labels?.[SERVICE_NAME_LABEL];
+          if (svc) out.add(`${sl.metadata.namespace}/${svc}`);
+        }
+        for (const ep of endpointsReferencing(store, p)) out.add(`${ep.metadata.namespace}/${ep.metadata.name}`);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
 function pushId(ids: Identity[], id: Identity | undefined): void {
   if (id) ids.push(id);
 }

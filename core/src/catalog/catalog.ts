@@ -6,7 +6,7 @@ import { identityKey } from '@trellis/plugin-sdk';
 import type { Identity, ProxyView } from '@trellis/plugin-sdk';
 import { podServiceAccount } from '../store/index.ts';
 import type { MeshConfigSettings, MeshStore, StoreChange, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
-import { computeAffected } from './affected.ts';
+import { computeAffected, touchedServices } from './affected.ts';
 import type { Affected } from './affected.ts';
 import { buildServiceModel, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
@@ -71,12 +71,39 @@ export class Catalog {
   private onChange(change: StoreChange): void {
     const affected = computeAffected(this.store, change);
     this.affectedByChange.set(change, affected);
-    if (WORKLOAD_KINDS.has(change.kind)) this.models = undefined;
+    if (WORKLOAD_KINDS.has(change.kind) && this.models) this.updateModels(touchedServices(this.store, change));
     if (change.kind === 'TrafficTarget') this.targets = undefined;
     if (change.kind === 'MeshConfig') this.settingsCache = undefined;
     if (change.kind === 'TrafficSplit') this.splits = undefined;
     if (affected === 'all') this.views.clear();
     else for (const k of affected) this.views.delete(k);
+  }
+
+  /** Rebuilds only the touched services' models and their entries in the identity -> services index. */
+  private updateModels(keys: ReadonlySet<string>): void {
+    const models = this.models;
+    if (!models) return;
+    for (const k of keys) {
+      const old = models.services.get(k);
+      for (const id of old?.identities ?? []) {
+        const ik = identityKey(id);
+        const rest = (models.servicesOf.get(ik) ?? []).filter((x) => x !== k);
+        if (rest.length) models.servicesOf.set(ik, rest);
+        else models.servicesOf.delete(ik);
+      }
+      models.services.delete(k);
+      const slash = k.indexOf('/');
+      const svc = this.store.get('Service', k.slice(0, slash), k.slice(slash + 1));
+      if (!svc) continue;
+      const m = buildServiceModel(this.store, svc);
+      models.services.set(k, m);
+      for (const id of m.identities) {
+        const ik = identityKey(id);
+        const l = models.servicesOf.get(ik);
+        if (l) l.push(k);
+        else models.servicesOf.set(ik, [k]);
+      }
+    }
   }
 
   private indexes(): ViewIndexes {

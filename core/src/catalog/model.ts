@@ -53,7 +53,7 @@ function resolveTargetPort(store: MeshStore, svc: ServiceObj, sp: ServicePortSpe
     if (p !== undefined) return p;
   }
   if (typeof sp.targetPort === 'string') {
-    for (const pod of store.list('Pod', svc.metadata.namespace))
+    for (const pod of store.list('Pod', svc.metadata.namespace).filter((p) => selects(svc, p.metadata.labels ?? {})))
       for (const c of pod.spec?.containers ?? []) for (const cp of c.ports ?? []) if (cp.name === sp.targetPort) return cp.containerPort;
   }
   return sp.port;
