@@ -178,6 +178,9 @@ describe('validation reasons (kind/ns/name, field, why)', () => {
     sink.apply(svc('ns', 'bad', [{ port: 0 }]), { source: 'file', file: 'svc.yaml', line: 1 });
     expect(store.get('Service', 'ns', 'bad')).toBeUndefined();
     expect(store.policyStatuses()).toEqual([]); // not a policy kind
+    expect(store.sourceErrors()).toEqual([{ source: 'file', file: 'svc.yaml', line: 1, message: 'Service ns/bad: spec.ports[0].port: must be a port number 1-65535, got 0' }]);
+    sink.apply(svc('ns', 'bad', [{ port: 80 }]));
+    expect(store.sourceErrors()).toEqual([]);
   });
 });
 

@@ -27,6 +27,7 @@ interface Layer {
 }
 
 interface Rejection {
+  readonly key: string;
   readonly source: string;
   readonly kind: MeshKind;
   readonly namespace: string;
@@ -218,8 +219,17 @@ export class MeshStore {
     return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   }
 
+  /** Source problems, plus rejected objects of non-policy kinds (policy kinds are in `policyStatuses()`). */
   sourceErrors(): SourceError[] {
-    return [...this.errors.values()].flat();
+    const out = [...this.errors.values()].flat();
+    for (const r of this.rejections.values())
+      if (!POLICY_KINDS.has(r.kind))
+        out.push({
+          source: r.source,
+          ...originFields(r.origin),
+          message: `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}: ${r.reason}${this.layers.has(r.key) ? ' (keeping the last good version)' : ''}`,
+        });
+    return out;
   }
 
   /** Objects of unknown kinds that sources delivered, ignored. */
@@ -252,7 +262,7 @@ export class MeshStore {
     const key = objectKeyString({ apiVersion: input.apiVersion, kind: input.kind, name: String(input.metadata?.name), ...(ns !== undefined && { namespace: ns }) });
     if (v.outcome === 'invalid') {
       const prev = this.rejections.get(key);
-      const rej: Rejection = { source, kind: v.kind, namespace: ns ?? '', name: String(input.metadata?.name), reason: v.reason, ...(origin && { origin }) };
+      const rej: Rejection = { key, source, kind: v.kind, namespace: ns ?? '', name: String(input.metadata?.name), reason: v.reason, ...(origin && { origin }) };
       this.rejections.set(key, rej);
       if (prev?.reason !== v.reason) {
         this.sourceErrorsTotal.inc({ source });

@@ -113,7 +113,7 @@ describe('FileSource', () => {
     await s.start();
     expect(sink.errors).toHaveLength(1);
     await writeFile(join(dir, 'a.yaml'), `${sa('a')}---\n${sa('b2')}`);
-    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'b2', 'c']), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'b2', 'c']), { timeout: 15_000, interval: 20 });
     expect(sink.ops.slice(1)).toEqual(['delete b', 'apply b2']);
     expect(sink.errors).toEqual([]);
   });
@@ -124,7 +124,7 @@ describe('FileSource', () => {
     await source(sink).start();
     await writeFile(join(dir, '.a.yaml.tmp'), `${sa('a')}---\n${sa('z')}`);
     await rename(join(dir, '.a.yaml.tmp'), join(dir, 'a.yaml'));
-    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'z']), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'z']), { timeout: 15_000, interval: 20 });
     expect(sink.ops.slice(1)).toEqual(['apply z']);
   });
 
@@ -136,11 +136,11 @@ describe('FileSource', () => {
     const sink = new RecordingSink();
     await source(sink).start();
     await rm(join(dir, 'b.yaml'));
-    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'c']), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a', 'c']), { timeout: 15_000, interval: 20 });
     await rm(join(dir, 'sub'), { recursive: true });
-    await vi.waitFor(() => expect(sink.names()).toEqual(['a']), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(sink.names()).toEqual(['a']), { timeout: 15_000, interval: 20 });
     await rename(join(dir, 'a.yaml'), join(dir, 'renamed.yaml'));
-    await vi.waitFor(() => expect(sink.objects.get('/ServiceAccount/demo/a')?.origin?.file).toBe('renamed.yaml'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(sink.objects.get('/ServiceAccount/demo/a')?.origin?.file).toBe('renamed.yaml'), { timeout: 15_000, interval: 20 });
     expect(sink.names()).toEqual(['a']);
     expect(sink.ops).not.toContain('delete a');
   });
@@ -150,7 +150,7 @@ describe('FileSource', () => {
     await source(sink).start();
     await mkdir(join(dir, 'later'));
     await writeFile(join(dir, 'later/x.yaml'), sa('x'));
-    await vi.waitFor(() => expect(sink.names()).toEqual(['x']), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(sink.names()).toEqual(['x']), { timeout: 15_000, interval: 20 });
   });
 
   it('uses the first file (by path) when an object is defined twice, and reports the duplicate', async () => {
