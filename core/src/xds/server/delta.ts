@@ -1,9 +1,44 @@
+import protobuf from 'protobufjs';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import type { XdsResource } from '@trellis/plugin-sdk';
 import { aggregateVersion } from '../cache/snapshot.ts';
 import type { Snapshot } from '../cache/snapshot.ts';
-import { deltaResponse, type DeltaCall, type DeltaDiscoveryRequest__Output } from './codec.ts';
+import { messageType } from '../resources/protos.ts';
+import { type DeltaCall, type DeltaDiscoveryRequest__Output } from './codec.ts';
 import { AdsStream, pushOrder, wildcardCapable, type StreamEnv, type Transport } from './stream-base.ts';
+
+/** Each resource's `Resource` entry (name, version, Any) is encoded once and shared by every delta stream. */
+const entries = new WeakMap<XdsResource, Uint8Array>();
+let resourceType: protobuf.Type | undefined;
+
+function entryOf(r: XdsResource): Uint8Array {
+  let e = entries.get(r);
+  if (!e) {
+    resourceType ??= messageType('envoy.service.discovery.v3.Resource');
+    e = resourceType.encode({ name: r.name, version: r.version, resource: { type_url: r.typeUrl, value: r.body } }).finish();
+    entries.set(r, e);
+  }
+  return e;
+}
+
+/** DeltaDiscoveryResponse from pre-encoded entries: fields 1 version, 2 resources, 4 type_url, 5 nonce, 6 removed. */
+export function encodeDeltaResponse(version: string, typeUrl: string, nonce: string, changed: readonly XdsResource[], removed: readonly string[]): Uint8Array {
+  const w = protobuf.Writer.create();
+  w.uint32((1 << 3) | 2).string(version);
+  for (const r of changed) w.uint32((2 << 3) | 2).bytes(entryOf(r));
+  w.uint32((4 << 3) | 2).string(typeUrl);
+  w.uint32((5 << 3) | 2).string(nonce);
+  for (const n of removed) w.uint32((6 << 3) | 2).string(n);
+  return w.finish();
+}
+
+/** `system_version_info`: the version of the snapshot's whole type, computed once per snapshot. */
+const typeVersions = new WeakMap<readonly XdsResource[], string>();
+function typeVersion(resources: readonly XdsResource[]): string {
+  let v = typeVersions.get(resources);
+  if (v === undefined) typeVersions.set(resources, (v = aggregateVersion(resources)));
+  return v;
+}
 
 interface DeltaTypeState {
   names: Set<string>;
@@ -91,14 +126,8 @@ export class DeltaStream extends AdsStream {
         st.sent.delete(n);
       }
       const nonce = this.nextNonce();
-      const version = aggregateVersion([...st.sent.values()].sort((a, b) => (a.name < b.name ? -1 : 1)));
-      const bytes = deltaResponse.encode({
-        system_version_info: version,
-        type_url: typeUrl,
-        nonce,
-        resources: changed.map((r) => ({ name: r.name, version: r.version, resource: { type_url: typeUrl, value: r.body } })),
-        removed_resources: removed,
-      });
+      const version = typeVersion(snapshot.resources(typeUrl));
+      const bytes = encodeDeltaResponse(version, typeUrl, nonce, changed, removed);
       // Bounded: a proxy that never ACKs cannot grow this beyond a few entries.
       if (st.inflight.size > 16) st.inflight.delete(st.inflight.keys().next().value!);
       st.inflight.set(nonce, version);

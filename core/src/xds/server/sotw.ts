@@ -1,3 +1,4 @@
+import protobuf from 'protobufjs';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import type { XdsResource } from '@trellis/plugin-sdk';
 import { aggregateVersion } from '../cache/snapshot.ts';
@@ -21,6 +22,18 @@ interface SotwTypeState {
   /** Clusters kept in the last CDS response only because routes still pointing at them were not yet ACKed. */
   deferredRemoval: boolean;
 }
+
+/**
+ * Responses shared by every stream with the same snapshot and subscription, encoded without the nonce: a
+ * stream appends its own nonce field (protobuf allows fields in any order), so N proxies cost one encode.
+ */
+interface SharedResponse {
+  resources: readonly XdsResource[];
+  version: string;
+  body?: Uint8Array;
+}
+const shared = new WeakMap<Snapshot, Map<string, SharedResponse>>();
+const NONCE_FIELD = (5 << 3) | 2;
 
 /** CDS removals wait until the routes that stop using those clusters are ACKed (make before break). */
 const REFERRERS = [TypeUrls.listener, TypeUrls.route];
@@ -84,17 +97,18 @@ export class SotwStream extends AdsStream {
     let writable = true;
     for (const typeUrl of pushOrder(this.#types.keys())) {
       const st = this.#types.get(typeUrl)!;
-      let resources = this.#select(snapshot, typeUrl, st);
+      let response = this.#shared(snapshot, typeUrl, st);
       st.deferredRemoval = false;
       if (typeUrl === TypeUrls.cluster && this.#referrersUnsettled(snapshot)) {
-        const kept = new Set(resources.map((r) => r.name));
+        const kept = new Set(response.resources.map((r) => r.name));
         const removed = st.sent.filter((r) => !kept.has(r.name) && (st.wildcard || st.names.has(r.name)));
         if (removed.length > 0) {
-          resources = [...resources, ...removed].sort((a, b) => (a.name < b.name ? -1 : 1));
+          const resources = [...response.resources, ...removed].sort((a, b) => (a.name < b.name ? -1 : 1));
+          response = { resources, version: aggregateVersion(resources) };
           st.deferredRemoval = true;
         }
       }
-      const version = aggregateVersion(resources);
+      const { resources, version } = response;
       if (!st.force && version === st.sentVersion) continue;
       st.force = false;
       if (!st.sentNonce && st.clientVersion === version) {
@@ -104,18 +118,35 @@ export class SotwStream extends AdsStream {
         continue;
       }
       const nonce = this.nextNonce();
-      const bytes = discoveryResponse.encode({
+      response.body ??= discoveryResponse.encode({
         version_info: version,
         type_url: typeUrl,
-        nonce,
         resources: resources.map((r) => ({ type_url: typeUrl, value: r.body })),
       });
+      const bytes = Buffer.concat([response.body, protobuf.Writer.create().uint32(NONCE_FIELD).string(nonce).finish()]);
       st.sentVersion = version;
       st.sentNonce = nonce;
       st.sent = resources;
       writable = this.write(typeUrl, bytes, version, nonce) && writable;
     }
     return writable;
+  }
+
+  #shared(snapshot: Snapshot, typeUrl: string, st: SotwTypeState): SharedResponse {
+    // Secrets are filtered per node, so they are never shared.
+    if (typeUrl === TypeUrls.secret) {
+      const resources = this.#select(snapshot, typeUrl, st);
+      return { resources, version: aggregateVersion(resources) };
+    }
+    let bySubscription = shared.get(snapshot);
+    if (!bySubscription) shared.set(snapshot, (bySubscription = new Map()));
+    const key = `${typeUrl}\n${st.wildcard ? '*' : [...st.names].sort().join('\n')}`;
+    let entry = bySubscription.get(key);
+    if (!entry) {
+      const resources = this.#select(snapshot, typeUrl, st);
+      bySubscription.set(key, (entry = { resources, version: aggregateVersion(resources) }));
+    }
+    return entry;
   }
 
   #select(snapshot: Snapshot, typeUrl: string, st: SotwTypeState): readonly XdsResource[] {
@@ -130,7 +161,7 @@ export class SotwStream extends AdsStream {
     return REFERRERS.some((t) => {
       const st = this.#types.get(t);
       if (!st) return false;
-      return st.ackedNonce !== st.sentNonce || aggregateVersion(this.#select(snapshot, t, st)) !== st.sentVersion;
+      return st.ackedNonce !== st.sentNonce || this.#shared(snapshot, t, st).version !== st.sentVersion;
     });
   }
 
