@@ -27,7 +27,11 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 /** Every value under `key` anywhere in the object tree. */
 function collect(v: unknown, key: string, out: unknown[] = []): unknown[] {
   if (Array.isArray(v)) for (const x of v) collect(x, key, out);
-  else if (isObj(v)) for (const [k, x] of Object.entries(v)) (k === key ? out.push(x) : undefined, collect(x, key, out));
+  else if (isObj(v))
+    for (const [k, x] of Object.entries(v)) {
+      if (k === key) out.push(x);
+      collect(x, key, out);
+    }
   return out;
 }
 
@@ -52,7 +56,10 @@ function envoyRuntimeChecks(resources: readonly XdsResource[]): string[] {
   const problems: string[] = [];
   const dup = (what: string, keys: string[]) => {
     const seen = new Set<string>();
-    for (const k of keys) (seen.has(k) ? problems.push(`${what}: duplicate ${k}`) : seen.add(k));
+    for (const k of keys) {
+      if (seen.has(k)) problems.push(`${what}: duplicate ${k}`);
+      seen.add(k);
+    }
   };
   for (const r of resources) {
     const v = r.value as { filter_chains?: { name?: string; filter_chain_match?: { destination_port?: number; prefix_ranges?: { address_prefix: string }[]; server_names?: string[] } }[]; virtual_hosts?: { name: string; domains: string[] }[] };
