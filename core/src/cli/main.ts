@@ -5,6 +5,7 @@ import { bootstrapCommand } from './commands/bootstrap.ts';
 import { configPrintCommand } from './commands/config-print.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
+import { proxyConfigCommand } from './commands/proxy-config.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
 
@@ -13,6 +14,7 @@ const COMMANDS: readonly Command[] = [
   validateCommand,
   bootstrapCommand,
   agentCommand,
+  proxyConfigCommand,
   pluginsCommand,
   configPrintCommand,
   versionCommand,
