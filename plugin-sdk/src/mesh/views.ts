@@ -51,7 +51,11 @@ export interface WeightedBackend {
   readonly clusterName: string;
 }
 
-/** A TrafficSplit as applied to one root-service port on the client side. */
+/**
+ * A TrafficSplit as applied to one root-service port on the client side. Backends are the split's backends
+ * this client may reach that have a port with the root port's number (SMI's port rule), sorted by cluster
+ * name; a backend may be the root itself. Absent when no such backend has a positive weight.
+ */
 export interface SplitPolicy {
   /** `ns/name` of the TrafficSplit, for naming and debugging. */
   readonly splitName: string;
@@ -103,9 +107,16 @@ export interface InboundPort {
   /** `ns/svc|targetPort|local` (OSM's local cluster name). */
   readonly localClusterName: string;
   readonly hostnames: readonly string[];
-  /** HTTP routes (protocol http/http2/grpc); merged across TrafficTargets with the union of principals. */
+  /**
+   * HTTP routes (protocol http/http2/grpc); merged across TrafficTargets with the union of principals. A
+   * TrafficTarget whose TCPRoute/UDPRoute covers this port's targetPort (or has no ports) contributes a
+   * wildcard route for its sources. Sorted by match.
+   */
   readonly routes: readonly InboundRoute[];
-  /** Network RBAC policies; empty in SMI mode means deny all; ignored when permissive. */
+  /**
+   * Network RBAC policies (every TrafficTarget whose destination is this identity; the same list on each of
+   * its ports); empty in SMI mode means deny all; empty and ignored when permissive.
+   */
   readonly tcpPolicies: readonly InboundTcpPolicy[];
 }
 
