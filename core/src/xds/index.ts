@@ -19,3 +19,16 @@ export type { DebounceOptions, Debouncer } from './server/debouncer.ts';
 export { TokenBucket, KeyedConcurrencyLimiter } from './server/limits.ts';
 export { adsServiceDefinition } from './server/codec.ts';
 export { identityFromCertificate, resolveNodeIdentity } from './server/identity.ts';
+export type {
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+} from './server/codec.ts';
+// Generated (scripts/gen-xds-types.mjs) input types of the main resources, for typed resource builders in the core.
+export type { Listener as ListenerProto } from './generated/envoy/config/listener/v3/Listener.ts';
+export type { RouteConfiguration as RouteConfigurationProto } from './generated/envoy/config/route/v3/RouteConfiguration.ts';
+export type { Cluster as ClusterProto } from './generated/envoy/config/cluster/v3/Cluster.ts';
+export type { ClusterLoadAssignment as ClusterLoadAssignmentProto } from './generated/envoy/config/endpoint/v3/ClusterLoadAssignment.ts';
+export type { Secret as SecretProto } from './generated/envoy/extensions/transport_sockets/tls/v3/Secret.ts';
+export type { HttpConnectionManager as HttpConnectionManagerProto } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.ts';

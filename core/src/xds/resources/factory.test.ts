@@ -1,5 +1,6 @@
 import { TypeUrls, isTrellisError } from '@trellis/plugin-sdk';
 import { describe, expect, it } from 'vitest';
+import type { Cluster } from '../generated/envoy/config/cluster/v3/Cluster.ts';
 import { createResourceFactory } from './factory.ts';
 import { messageType } from './protos.ts';
 
@@ -60,5 +61,12 @@ describe('createResourceFactory', () => {
     const obj = { name: 'x', nmae: 'typo' };
     expect(() => createResourceFactory({ strict: true }).create(TypeUrls.cluster, 'x', obj)).toThrow(/\$\.nmae/);
     expect(factory.create(TypeUrls.cluster, 'x', obj).version).toBe(factory.create(TypeUrls.cluster, 'x', { name: 'x' }).version);
+  });
+
+  it('accepts objects typed with the generated proto types (protobufjs object form)', () => {
+    const typed: Cluster = { name: 't', type: 'EDS', connect_timeout: { seconds: 2 }, per_connection_buffer_limit_bytes: { value: 1024 } };
+    const r = factory.create(TypeUrls.cluster, 't', typed as Record<string, unknown>);
+    const json = factory.create(TypeUrls.cluster, 't', { name: 't', type: 'EDS', connect_timeout: '2s', per_connection_buffer_limit_bytes: 1024 });
+    expect(r.version).toBe(json.version);
   });
 });
