@@ -44,9 +44,8 @@ export function computeAffected(store: MeshStore, change: StoreChange): Affected
       return viewSettingsEqual(before, after) ? out : 'all';
     }
     case 'Namespace':
-      return out;
     case 'ServiceAccount':
-      for (const o of both<KubeObject>()) out.add(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      // Views do not read them (a ServiceAccount only adds to `identities()`).
       return out;
     case 'Pod': {
       const pods = both<PodObj>();
@@ -173,6 +172,24 @@ function endpointsReferencing(store: MeshStore, pod: PodObj): EndpointsObj[] {
   );
 }
 
+/**
+ * Every identity an endpoint address of the service could resolve to (its targetRef pod, any pod with its
+ * IP): with the changed object's old and new versions, this covers the service's identities before the change.
+ */
+function candidateOwners(store: MeshStore, svc: ServiceObj): Identity[] {
+  const ns = svc.metadata.namespace;
+  const ids: Identity[] = [];
+  const add = (ip: string, ref?: { kind?: string; name: string; namespace?: string }): void => {
+    for (const p of store.podsWithIP(ip)) ids.push({ namespace: p.metadata.namespace, serviceAccount: podServiceAccount(p) });
+    const pod = ref && (ref.kind === undefined || ref.kind === 'Pod') ? store.get('Pod', ref.namespace ?? ns, ref.name) : undefined;
+    if (pod) ids.push({ namespace: pod.metadata.namespace, serviceAccount: podServiceAccount(pod) });
+  };
+  for (const sl of store.slicesOfService(ns, svc.metadata.name)) for (const e of sl.endpoints ?? []) for (const ip of e.addresses) add(ip, e.targetRef);
+  const eps = store.get('Endpoints', ns, svc.metadata.name);
+  for (const sub of eps?.subsets ?? []) for (const a of [...(sub.addresses ?? []), ...(sub.notReadyAddresses ?? [])]) add(a.ip, a.targetRef);
+  return ids;
+}
+
 /** Sources of active TrafficTargets whose destination is one of `owners`. */
 function reachersOf(store: MeshStore, owners: Iterable<string>, out: Set<string>): void {
   const byNs = new Map<string, Set<string>>();
@@ -203,11 +220,14 @@ function addSplitClients(store: MeshStore, split: TrafficSplitObj, out: Set<stri
  * them or that they back, sees new outbound data.
  */
 function serviceImpact(store: MeshStore, services: readonly ServiceObj[], extraOwners: readonly Identity[], permissive: boolean, out: Set<string>): Affected {
-  const owners = new Set(extraOwners.map(identityKey));
-  for (const o of owners) out.add(o);
+  // Views see workloads only through services: no service, no view change.
   if (services.length === 0) return out;
   if (permissive) return 'all';
-  for (const svc of services) for (const id of buildServiceModel(store, svc).identities) owners.add(identityKey(id));
+  const owners = new Set(extraOwners.map(identityKey));
+  for (const svc of services) {
+    for (const id of buildServiceModel(store, svc).identities) owners.add(identityKey(id));
+    for (const id of candidateOwners(store, svc)) owners.add(identityKey(id));
+  }
   for (const o of owners) out.add(o);
   reachersOf(store, owners, out);
   for (const svc of services)
