@@ -34,7 +34,7 @@ describe('bootstrap', () => {
     expect(files[2]?.content).toBe(KEY);
     expect(files[3]?.content).toBe('ROOT1ROOT2');
     const b = JSON.parse(files[0]?.content ?? '') as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(b.xds_servers).toEqual([{ server_uri: '127.0.0.1:15129', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }]);
+    expect(b.xds_servers).toEqual([{ server_uri: '127.0.0.1:15129', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', 'ignore_resource_deletion'] }]);
     expect(b.node).toEqual({ id: '6f1c2a4e-0b7d-4c1e-9a3b-2d5e8f7a9c10.grpc.bookbuyer.bookstore.cluster.local', locality: {} });
     expect(parseNodeId(b.node.id)).toEqual(req.node);
     expect(b.server_listener_resource_name_template).toBe(SERVER_LISTENER_TEMPLATE);

@@ -16,10 +16,18 @@ export const BOOTSTRAP_FILES = {
   ca: WORKLOAD_CERT_FILES.ca,
 } as const;
 
+/**
+ * `ignore_resource_deletion`: grpc-js-xds 1.14 keeps a deleted Listener/Cluster in its cache and, when the
+ * identical resource comes back (access revoked, then granted again), treats it as unchanged and never tells
+ * the channel, which then fails forever. Ignoring deletions avoids that; access stays enforced where SMI puts
+ * it, at the destination (server RBAC), so a revoked client gets PERMISSION_DENIED instead of UNAVAILABLE.
+ */
+const SERVER_FEATURES = ['xds_v3', 'ignore_resource_deletion'];
+
 /** The bootstrap object grpc-js-xds reads (`GRPC_XDS_BOOTSTRAP` file or the test-only channel option). */
 export function bootstrapConfig(req: Omit<BootstrapRequest, 'certificate'>, options: GrpcBootstrapOptions = {}): Record<string, unknown> {
   return {
-    xds_servers: [{ server_uri: req.controllerAddress, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    xds_servers: [{ server_uri: req.controllerAddress, channel_creds: [{ type: 'insecure' }], server_features: SERVER_FEATURES }],
     node: { id: formatNodeId(req.node), locality: {} },
     server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE,
     certificate_providers: {
