@@ -348,4 +348,24 @@ describe('view cache and affected sets', () => {
     sink.apply(meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: true } }));
     expect(changes.at(-1)).toBe('all');
   });
+
+  it('names the destination and sources for policy changes, nothing for ServiceAccounts', () => {
+    const { catalog, store, sink } = setup([...abc(), tcpRoute('t', 'any', []), routeGroup('t', 'rg', [{ name: 'm' }])]);
+    const seen: unknown[] = [];
+    store.onChange((c) => seen.push(catalog.affected(c)));
+    sink.apply(target('t', 'a-b', 'b', ['a', 'c'], [{ kind: 'HTTPRouteGroup', name: 'rg' }]));
+    expect(seen.at(-1)).toEqual(new Set(['t/a', 't/b', 't/c']));
+    sink.apply(routeGroup('t', 'rg', [{ name: 'm', pathRegex: '/x' }]));
+    expect(seen.at(-1)).toEqual(new Set(['t/b'])); // only the destination's inbound routes change
+    sink.apply(sa('t', 'newcomer'));
+    expect(seen.at(-1)).toEqual(new Set());
+  });
+
+  it('keeps serving the last good policy when an update is invalid', () => {
+    const { catalog, sink } = setup([...abc(), tcpRoute('t', 'any', []), target('t', 'a-b', 'b', ['a'], [{ kind: 'TCPRoute', name: 'any' }])]);
+    const before = catalog.viewFor(id('t', 'a'));
+    sink.apply(target('t', 'a-b', 'b', ['a'], [{ kind: 'Bogus', name: 'any' }]));
+    expect(catalog.viewFor(id('t', 'a'))).toBe(before);
+    expect(outNames(catalog.viewFor(id('t', 'a')))).toEqual(['t/b|8080']);
+  });
 });
