@@ -48,7 +48,7 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
     return conn.sotw();
   };
   const node = (sa: string): NodeIdentity => ({ uuid: randomUUID(), kind: 'sidecar', namespace: 'shop', serviceAccount: sa, trustDomain: 'cluster.local' });
-  const names = (r: { resources: { value: Buffer | Uint8Array }[] }) => r.resources.length;
+  const names = (r: { resources?: unknown[] }) => r.resources?.length ?? 0;
 
   it('serves a connected proxy its policy and pushes only to the identities a change affects', async () => {
     const buyer = node('buyer');
@@ -87,7 +87,7 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
     const stream = await connect(buyer);
     stream.send({ node: { id: formatNodeId(buyer) }, type_url: TypeUrls.secret, resource_names: ['service-cert:shop/buyer', 'service-cert:shop/store'] });
     const r = await stream.next(5000);
-    expect(r.resources).toHaveLength(1);
+    expect(names(r)).toBe(1);
     stream.cancel();
   });
 });
