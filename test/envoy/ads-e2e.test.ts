@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controllerRef, xds } from '@trellis/core';
 import { formatNodeId, TypeUrls, type NodeIdentity } from '@trellis/plugin-sdk';
@@ -36,6 +36,7 @@ function collectNames(v: unknown, key: string, out = new Set<string>()): Set<str
 describe('e2e: an Envoy sidecar (raw ADS client over mTLS) against the running controller', () => {
   let mesh: TestMesh;
   let conn: AdsConnection | undefined;
+  let buyerCertSans = '';
 
   beforeAll(async () => {
     mesh = await startTestMesh({
@@ -107,8 +108,26 @@ describe('e2e: an Envoy sidecar (raw ADS client over mTLS) against the running c
       [TypeUrls.route, routes],
       [TypeUrls.secret, secrets],
     ];
+    // The workload certificate carries the SPIFFE ID as URI SAN: that is what Envoy's principal_name matches.
+    const mine = secrets.find((x) => x.name === 'service-cert:shop/buyer') as { tls_certificate: { certificate_chain: { inline_string: string } } };
+    buyerCertSans = new X509Certificate(mine.tls_certificate.certificate_chain.inline_string).subjectAltName ?? '';
+    expect(buyerCertSans).toContain('URI:spiffe://cluster.local/ns/shop/sa/buyer');
     for (const [typeUrl, list] of all) for (const r of list) expect([String(r.name ?? r.cluster_name), validateEnvoyResource(typeUrl, r)]).toEqual([String(r.name ?? r.cluster_name), []]);
     stream.cancel();
+  });
+
+  it("lets the caller in by the URI SAN of its certificate: the server's RBAC names the SPIFFE ID", async () => {
+    const store = node('store');
+    const stream = await connect(store);
+    stream.send({ node: { id: formatNodeId(store) }, type_url: TypeUrls.listener });
+    const r = await stream.next(5000);
+    stream.cancel();
+    const inbound = (r.resources ?? []).map((a) => decode(TypeUrls.listener, a.value)).find((l) => l.name === 'inbound-listener');
+    const text = JSON.stringify(inbound);
+    const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(buyerCertSans)?.[1];
+    expect(uri).toBe('spiffe://cluster.local/ns/shop/sa/buyer');
+    expect(text).toContain(`"principal_name":{"exact":"${uri ?? ''}"}`);
+    expect(text).toContain('"envoy.filters.network.rbac"');
   });
 
   // KNOWN GAP (xDS room): the server's default `secretAllowed` only serves names ending in the proxy's own
