@@ -82,12 +82,21 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
     expect(status.code).toBe(7); // PERMISSION_DENIED
   });
 
-  it("never sends a proxy another identity's secret", async () => {
+  it("never sends a proxy another identity's secret, and shows its own only redacted at /debug/proxies", async () => {
     const buyer = node('buyer');
     const stream = await connect(buyer);
     stream.send({ node: { id: formatNodeId(buyer) }, type_url: TypeUrls.secret, resource_names: ['service-cert:shop/buyer', 'service-cert:shop/store'] });
     const r = await stream.next(5000);
     expect(names(r)).toBe(1);
+    stream.send({ type_url: TypeUrls.secret, version_info: r.version_info, response_nonce: r.nonce, resource_names: ['service-cert:shop/buyer', 'service-cert:shop/store'] });
+
+    const list = await mesh.getJson<{ nodeId: string; identity: string }[]>('/debug/proxies');
+    const id = formatNodeId(buyer);
+    expect(list.body.map((p) => p.nodeId)).toContain(id);
+    const detail = await (await fetch(`${mesh.adminUrl}/debug/proxies/${encodeURIComponent(id)}`)).text();
+    expect(detail).toContain('service-cert:shop/buyer');
+    expect(detail).toContain('[redacted]');
+    expect(detail).not.toContain('PRIVATE KEY');
     stream.cancel();
   });
 });
