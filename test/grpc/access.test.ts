@@ -2,15 +2,17 @@ import * as grpc from '@grpc/grpc-js';
 import { keyOf, spiffeId } from '@trellis/plugin-sdk';
 import type { KubeObject } from '@trellis/plugin-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- Kubernetes-shaped object builders shared with the catalog tests
-import { meshConfig, routeGroup, target, tcpRoute, workload } from '../../core/src/catalog/test-builders.ts';
-import { GrpcTestController } from '../support/grpc-controller.ts';
-import { ECHO_PATH, METRICS_PATH, GrpcWorkload, createMeshPki, eventually, freePort, loadGrpcXds, plainClient } from '../support/grpc-workloads.ts';
-import type { CallResult, EchoClient, EchoServer, MeshPki } from '../support/grpc-workloads.ts';
+import { objects } from '@trellis/plugin-sdk/testing';
+import { GrpcTestMesh } from '../support/grpc-controller.ts';
+import { ECHO_PATH, METRICS_PATH, eventually, freePort, loadGrpcXds, plainClient } from '../support/grpc-workloads.ts';
+import type { CallResult, EchoClient, EchoServer, GrpcWorkload } from '../support/grpc-workloads.ts';
+
+const { meshConfig, routeGroup, target, tcpRoute, workload } = objects;
 
 /**
  * SMI access and spec conformance, permissive switching and mTLS with real @grpc/grpc-js-xds clients and
- * servers: workloads a, b, c (and d, served with a certificate of the wrong identity) in namespace t.
+ * servers against the real controller: workloads a, b, c (and d, served with a certificate of the wrong
+ * identity) in namespace t.
  */
 
 const NS = 't';
@@ -18,8 +20,7 @@ const TD = 'cluster.local';
 const IPS = { a: '127.0.0.11', b: '127.0.0.12', c: '127.0.0.13', d: '127.0.0.14' } as const;
 type Name = keyof typeof IPS;
 
-let ctl: GrpcTestController;
-let pki: MeshPki;
+let ctl: GrpcTestMesh;
 const ports = {} as Record<Name, number>;
 const wl = {} as Record<Name, GrpcWorkload>;
 const servers: EchoServer[] = [];
@@ -38,9 +39,7 @@ const fails = (r: CallResult): grpc.status => {
 
 beforeAll(async () => {
   await loadGrpcXds();
-  pki = await createMeshPki();
-  ctl = new GrpcTestController();
-  await ctl.start();
+  ctl = await GrpcTestMesh.start();
   const objs: KubeObject[] = [];
   for (const n of Object.keys(IPS) as Name[]) {
     ports[n] = await freePort();
@@ -49,8 +48,8 @@ beforeAll(async () => {
   ctl.apply(...objs);
   for (const n of Object.keys(IPS) as Name[]) {
     // d's server presents a certificate of another identity: clients must refuse it (SAN check).
-    const certificate = await pki.issue({ namespace: NS, serviceAccount: n }, n === 'd' ? { uri: spiffeId({ namespace: NS, serviceAccount: 'mallory' }, TD) } : {});
-    wl[n] = await GrpcWorkload.create({ identity: { namespace: NS, serviceAccount: n }, controllerAddress: ctl.address, certificate });
+    const id = { namespace: NS, serviceAccount: n };
+    wl[n] = await ctl.workload(id, n === 'd' ? await ctl.issueWithUri(id, spiffeId({ namespace: NS, serviceAccount: 'mallory' }, TD)) : undefined);
   }
   servers.push(...(await Promise.all((['b', 'c', 'd'] as const).map((n) => wl[n].serve(IPS[n], ports[n], n)))));
   aToB = await wl.a.client('b:8080');
@@ -145,7 +144,7 @@ describe('mTLS', () => {
     expect(await eventually(async () => fails(await aToD.call(ECHO_PATH, 1000)))).toBe(grpc.status.UNAVAILABLE);
     expect(fails(await aToD.call(ECHO_PATH, 1000))).toBe(grpc.status.UNAVAILABLE);
     // Control: the same server with d's own certificate (rewritten in place; grpc-js-xds re-reads it) is accepted.
-    await wl.d.rotate(await pki.issue({ namespace: NS, serviceAccount: 'd' }));
+    await wl.d.rotate(await ctl.certificate({ namespace: NS, serviceAccount: 'd' }));
     expect(await eventually(async () => ok(await aToD.call(ECHO_PATH, 1000)), 15_000)).toBe('d');
   });
 });

@@ -1,14 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import type { KubeObject } from '@trellis/plugin-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- Kubernetes-shaped object builders shared with the catalog tests
-import { pod, routeGroup, sa, slice, split, svc, target, tcpRoute, workload } from '../../core/src/catalog/test-builders.ts';
-import { GrpcTestController } from '../support/grpc-controller.ts';
-import { ECHO_PATH, METRICS_PATH, GrpcWorkload, createMeshPki, eventually, freePort, loadGrpcXds } from '../support/grpc-workloads.ts';
-import type { EchoClient, EchoServer } from '../support/grpc-workloads.ts';
+import { objects } from '@trellis/plugin-sdk/testing';
+import { GrpcTestMesh } from '../support/grpc-controller.ts';
+import { ECHO_PATH, METRICS_PATH, eventually, freePort, loadGrpcXds } from '../support/grpc-workloads.ts';
+import type { EchoClient, EchoServer, GrpcWorkload } from '../support/grpc-workloads.ts';
+
+const { pod, routeGroup, sa, slice, split, svc, target, tcpRoute, workload } = objects;
 
 /**
- * SMI TrafficSplit conformance with real grpc-js-xds workloads: client a calls the root service `root`
+ * SMI TrafficSplit conformance with real grpc-js-xds workloads against the real controller: client a calls the root service `root`
  * (selecting the pods of b and c); backends b and c. Weighted picks are random per call, so shares are checked
  * against a binomial bound (5 standard deviations: a false failure is about 1 in 3.5 million), not counts.
  */
@@ -17,7 +18,7 @@ const NS = 't';
 const IPS = { a: '127.0.0.21', b: '127.0.0.22', c: '127.0.0.23' } as const;
 const CALLS = 200;
 
-let ctl: GrpcTestController;
+let ctl: GrpcTestMesh;
 const servers: EchoServer[] = [];
 const wl: GrpcWorkload[] = [];
 let toRoot: EchoClient;
@@ -51,9 +52,7 @@ async function switchTo(weights: { b: number; c: number }, marker: 'b' | 'c'): P
 
 beforeAll(async () => {
   await loadGrpcXds();
-  const pki = await createMeshPki();
-  ctl = new GrpcTestController();
-  await ctl.start();
+  ctl = await GrpcTestMesh.start();
   const ports = { a: await freePort(), b: await freePort(), c: await freePort() };
   ctl.apply(
     ...workload(NS, 'a', IPS.a, 8080, ports.a, 'grpc-echo'),
@@ -65,7 +64,7 @@ beforeAll(async () => {
     target(NS, 'a-to-c', 'c', ['a'], [{ kind: 'TCPRoute', name: 'all-ports' }]),
   );
   for (const n of ['a', 'b', 'c'] as const)
-    wl.push(await GrpcWorkload.create({ identity: { namespace: NS, serviceAccount: n }, controllerAddress: ctl.address, certificate: await pki.issue({ namespace: NS, serviceAccount: n }) }));
+    wl.push(await ctl.workload({ namespace: NS, serviceAccount: n }));
   servers.push(await wl[1]!.serve(IPS.b, ports.b, 'b'), await wl[2]!.serve(IPS.c, ports.c, 'c'));
   toRoot = await wl[0]!.client('root:8080');
 });

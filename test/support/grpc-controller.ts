@@ -1,68 +1,118 @@
 /**
- * A stand-in controller for the gRPC end-to-end tests until the real one is wired: the real mesh store and
- * catalog fed with Kubernetes-shaped objects, the grpc plugin's generator, the real SnapshotCache and
- * XdsServer on a plaintext loopback listener. After every change it regenerates every identity's snapshot.
+ * The real controller for the gRPC end-to-end tests: `startTestMesh` with the self-signed CA and the grpc
+ * backend, ADS on a plaintext loopback listener (grpc-js-xds cannot use TLS to a control plane). Workloads get
+ * their bootstrap from the grpc plugin instance's `bootstrap()` and their certificate from the controller's
+ * certificate manager, as `trellis bootstrap grpc` does; `keepFresh` rewrites a workload's files on rotation,
+ * as `trellis agent` does.
  */
-import { identityKey } from '@trellis/plugin-sdk';
-import type { KubeObject, NodeIdentity, ObjectKey, ProxyView } from '@trellis/plugin-sdk';
-import { createGrpcGenerator } from '@trellis/plugin-proxy-grpc';
-// eslint-disable-next-line no-restricted-imports -- the core does not export these rooms from its entry yet
-import { Catalog } from '../../core/src/catalog/index.ts';
-// eslint-disable-next-line no-restricted-imports -- (same reason)
-import { MeshStore } from '../../core/src/store/index.ts';
-// eslint-disable-next-line no-restricted-imports -- (same reason)
-import { fakeDeps } from '../../core/src/store/test-fakes.ts';
-// eslint-disable-next-line no-restricted-imports -- (same reason)
-import { Snapshot, SnapshotCache, XdsServer, createResourceFactory } from '../../core/src/xds/index.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certificateRotated, controllerRef, type ControllerHandle } from '@trellis/core';
+import { coreServices, identityKey } from '@trellis/plugin-sdk';
+import type { CertificatesPlugin, Identity, IssuedCertificate, KubeObject, ObjectKey, ProxyPlugin, ProxyView } from '@trellis/plugin-sdk';
+import { startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
+import selfsigned from '@trellis/plugin-certs-selfsigned';
+import grpcBackend from '@trellis/plugin-proxy-grpc';
+import { GrpcWorkload } from './grpc-workloads.ts';
 
-export class GrpcTestController {
-  readonly store = new MeshStore(fakeDeps());
-  readonly catalog = new Catalog(this.store);
-  readonly cache = new SnapshotCache();
-  readonly #sink = this.store.sinkFor('test');
-  readonly #generate = createGrpcGenerator();
-  readonly #factory = createResourceFactory({ strict: true });
-  #server: XdsServer | undefined;
-  /** `host:port` of the plaintext ADS listener, once started. */
-  address = '';
+export interface GrpcTestMeshOptions {
+  /** Workload certificate validity (a duration such as `4s`); default the controller's (24 h). */
+  readonly certificateValidity?: string;
+  readonly objects?: readonly KubeObject[];
+}
 
-  /** The ADS server (its registry shows what each proxy subscribed to, was sent and acked). */
-  get server(): XdsServer | undefined {
-    return this.#server;
+export class GrpcTestMesh {
+  readonly #stateDir: string;
+  readonly #unsubscribe: (() => void)[] = [];
+  private constructor(
+    readonly mesh: TestMesh,
+    stateDir: string,
+  ) {
+    this.#stateDir = stateDir;
   }
 
-  async start(): Promise<void> {
-    this.#server = new XdsServer({ cache: this.cache, plaintextAddress: '127.0.0.1:0' });
-    const ports = await this.#server.start();
-    this.address = `127.0.0.1:${ports.plaintextPort}`;
+  static async start(opts: GrpcTestMeshOptions = {}): Promise<GrpcTestMesh> {
+    const stateDir = await mkdtemp(join(tmpdir(), 'trellis-grpc-ca-'));
+    const mesh = await startTestMesh({
+      plugins: [
+        { definition: selfsigned, config: { stateDir } },
+        { definition: grpcBackend, config: { refreshInterval: '1s' } },
+      ],
+      settings: {
+        xds: { address: '127.0.0.1:0', plaintextAddress: '127.0.0.1:0', debounce: { quiet: '5ms', max: '50ms' } },
+        ...(opts.certificateValidity && { certificates: { validity: opts.certificateValidity, renewBefore: 0.5, jitter: 0 } }),
+      },
+      objects: opts.objects ?? [],
+    });
+    return new GrpcTestMesh(mesh, stateDir);
+  }
+
+  get handle(): ControllerHandle {
+    return this.mesh.resolve(controllerRef);
+  }
+
+  /** `host:port` of the controller's plaintext ADS listener. */
+  get address(): string {
+    return `127.0.0.1:${this.handle.ports().plaintextPort}`;
   }
 
   apply(...objs: KubeObject[]): void {
-    for (const o of objs) this.#sink.apply(o);
-    this.refresh();
+    for (const o of objs) this.mesh.apply(o);
   }
 
   delete(...keys: ObjectKey[]): void {
-    for (const k of keys) this.#sink.delete(k);
-    this.refresh();
+    for (const k of keys) this.mesh.delete(k);
   }
 
   view(namespace: string, serviceAccount: string): ProxyView {
-    return this.catalog.viewFor({ namespace, serviceAccount });
+    return this.handle.catalog.viewFor({ namespace, serviceAccount });
   }
 
-  /** Regenerates and sets the `grpc` snapshot of every identity; throws on an inconsistent snapshot. */
-  refresh(): void {
-    for (const id of this.catalog.identities()) {
-      const node: NodeIdentity = { ...id, uuid: '00000000-0000-0000-0000-000000000000', kind: 'grpc', trustDomain: this.catalog.trustDomain() };
-      const resources = this.#generate(this.catalog.viewFor(id), { resources: this.#factory });
-      const r = this.cache.setSnapshot(this.cache.keyOf(node), new Snapshot(resources));
-      if (!r.ok) throw new Error(`snapshot for ${identityKey(id)}: ${r.problems.join('; ')}`);
-    }
+  /** The identity's workload certificate from the controller's certificate manager. */
+  certificate(id: Identity): Promise<IssuedCertificate> {
+    return this.handle.certificates().workload(id);
+  }
+
+  /** A certificate from the mesh CA whose SPIFFE ID is `uri` (e.g. another identity's: an impostor). */
+  issueWithUri(id: Identity, uri: string): Promise<IssuedCertificate> {
+    const provider = this.mesh.instance<CertificatesPlugin>('selfsigned');
+    if (!provider) throw new Error('no selfsigned instance');
+    return provider.issue({ commonName: `${id.serviceAccount}.${id.namespace}`, dnsNames: [], uris: [uri], validityMs: 3600_000, keyType: 'ecdsa-p256' });
+  }
+
+  /** A workload whose bootstrap the grpc plugin wrote (`trellis bootstrap grpc`). */
+  async workload(id: Identity, certificate?: IssuedCertificate): Promise<GrpcWorkload> {
+    const backend = this.mesh.instance<ProxyPlugin>('grpc');
+    if (!backend?.bootstrap) throw new Error('no grpc backend instance with bootstrap()');
+    return GrpcWorkload.create({
+      identity: id,
+      controllerAddress: this.address,
+      certificate: certificate ?? (await this.certificate(id)),
+      bootstrap: backend.bootstrap.bind(backend),
+    });
+  }
+
+  /** Rewrites the workload's certificate files whenever the controller re-issues its certificate (`trellis agent`). */
+  keepFresh(w: GrpcWorkload, onWrite?: (c: IssuedCertificate) => void): void {
+    const id = { namespace: w.node.namespace, serviceAccount: w.node.serviceAccount };
+    this.#unsubscribe.push(
+      this.mesh.resolve(coreServices.bus).subscribe(
+        certificateRotated,
+        async (e) => {
+          if (e.kind !== 'workload' || !e.identity || identityKey(e.identity) !== identityKey(id)) return;
+          const c = await this.certificate(id);
+          await w.rotate(c);
+          onWrite?.(c);
+        },
+        { name: `agent:${identityKey(id)}` },
+      ),
+    );
   }
 
   async stop(): Promise<void> {
-    await this.#server?.stop(100);
-    this.catalog.dispose();
+    for (const u of this.#unsubscribe.splice(0)) u();
+    await this.mesh.stop();
+    await rm(this.#stateDir, { recursive: true, force: true });
   }
 }

@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import type * as GrpcJsXds from '@grpc/grpc-js-xds';
 import * as x509 from '@peculiar/x509';
 import { SecretValue, spiffeId } from '@trellis/plugin-sdk';
-import type { Identity, IssuedCertificate, NodeIdentity } from '@trellis/plugin-sdk';
+import type { BootstrapFile, BootstrapRequest, Identity, IssuedCertificate, NodeIdentity } from '@trellis/plugin-sdk';
 import { grpcBootstrap } from '@trellis/plugin-proxy-grpc';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -183,6 +183,8 @@ export interface WorkloadOptions {
   /** `host:port` of the controller's plaintext ADS listener. */
   readonly controllerAddress: string;
   readonly certificate: IssuedCertificate;
+  /** Writes the bootstrap files (the grpc plugin instance's `bootstrap`); default the package's `grpcBootstrap`. */
+  readonly bootstrap?: (req: BootstrapRequest) => BootstrapFile[] | Promise<BootstrapFile[]>;
 }
 
 /** One workload identity: a bootstrap directory and node id, serving and calling through grpc-js-xds. */
@@ -198,7 +200,8 @@ export class GrpcWorkload {
   static async create(opts: WorkloadOptions): Promise<GrpcWorkload> {
     const node: NodeIdentity = { uuid: randomUUID(), kind: 'grpc', ...opts.identity, trustDomain: opts.trustDomain ?? 'cluster.local' };
     const dir = await mkdtemp(join(tmpdir(), `trellis-grpc-${opts.identity.serviceAccount}-`));
-    for (const f of grpcBootstrap({ node, controllerAddress: opts.controllerAddress, outDir: dir, certificate: opts.certificate }))
+    const write = opts.bootstrap ?? grpcBootstrap;
+    for (const f of await write({ node, controllerAddress: opts.controllerAddress, outDir: dir, certificate: opts.certificate }))
       await writeFile(join(dir, f.path), f.content, { mode: f.mode });
     const w = new GrpcWorkload(node, dir, await readFile(join(dir, 'bootstrap.json'), 'utf8'));
     w.#closers.push(() => rm(dir, { recursive: true, force: true }));
