@@ -30,6 +30,11 @@ export interface CertificateManagerOptions {
   readonly trustDomain: string;
   /** Validity of issued certificates (default 24h). */
   readonly validityMs?: number;
+  /**
+   * Workload validity in effect at each issuance (a MeshConfig may change it at run time); defaults to
+   * `validityMs`. A change applies from the next issuance or rotation.
+   */
+  readonly workloadValidityMs?: () => number;
   readonly keyType?: KeyType;
   /** Re-issue when this fraction of the validity is left (default 0.2). */
   readonly renewBefore?: number;
@@ -96,6 +101,7 @@ export class CertificateManager {
       metrics: opts.metrics,
       trustDomain: opts.trustDomain,
       validityMs: opts.validityMs ?? 24 * 3_600_000,
+      workloadValidityMs: opts.workloadValidityMs ?? (() => opts.validityMs ?? 24 * 3_600_000),
       keyType: opts.keyType ?? 'ecdsa-p256',
       renewBefore: opts.renewBefore ?? 0.2,
       jitter: opts.jitter ?? 0.05,
@@ -248,7 +254,8 @@ export class CertificateManager {
     e.inflight ??= (async () => {
       const started = performance.now();
       try {
-        const cert = await this.#o.provider.issue(e.request);
+        const request = e.kind === 'workload' ? { ...e.request, validityMs: this.#o.workloadValidityMs() } : e.request;
+        const cert = await this.#o.provider.issue(request);
         this.#duration.observe((performance.now() - started) / 1000, { kind: e.kind });
         this.#issued.inc({ kind: e.kind });
         e.cert = cert;

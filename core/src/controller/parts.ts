@@ -31,7 +31,12 @@ export interface ControllerHandle {
  */
 export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: ControllerHandle } => {
   const { config, logger, bus, metrics } = ctx;
-  const store = new MeshStore({ bus, logger: logger.child({ component: 'store' }), metrics });
+  const store = new MeshStore({
+    bus,
+    logger: logger.child({ component: 'store' }),
+    metrics,
+    defaults: { trustDomain: config.settings.mesh.trustDomain, serviceCertValidityMs: config.settings.certificates.validity },
+  });
   const catalog = new Catalog(store);
   const cache = new SnapshotCache();
   const resources = createResourceFactory();
@@ -61,6 +66,8 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         metrics,
         trustDomain: config.settings.mesh.trustDomain,
         validityMs: c.validity,
+        // A MeshConfig's serviceCertValidityDuration wins over the config file (OSM's knob).
+        workloadValidityMs: () => catalog.settings().serviceCertValidityMs,
         keyType: c.keyType,
         renewBefore: c.renewBefore,
         jitter: c.jitter,

@@ -16,6 +16,8 @@ export interface MeshStoreDeps {
   readonly bus: EventBus;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Settings in effect when no MeshConfig says otherwise (the config file's trust domain, for one). */
+  readonly defaults?: Partial<MeshConfigSettings>;
 }
 
 interface Layer {
@@ -71,7 +73,10 @@ export class MeshStore {
   /** Monotonic: bumps on every effective change (a cheap cache key). */
   private generationValue = 0;
 
+  private readonly defaults: MeshConfigSettings;
+
   constructor(deps: MeshStoreDeps) {
+    this.defaults = { ...DEFAULT_MESH_SETTINGS, ...deps.defaults };
     this.bus = deps.bus;
     this.logger = deps.logger.child({ component: 'store' });
     this.sourceErrorsTotal = deps.metrics.counter({
@@ -173,7 +178,7 @@ export class MeshStore {
 
   meshSettings(): MeshConfigSettings {
     const o = this.meshConfigObject();
-    return o ? meshConfigSettings(o) : DEFAULT_MESH_SETTINGS;
+    return o ? meshConfigSettings(o, this.defaults) : this.defaults;
   }
 
   /** One entry per SMI / MeshConfig object, sorted by kind, namespace, name. */

@@ -267,27 +267,27 @@ function trafficSplit(obj: KubeObject): Validation {
 }
 
 /** Reads a (validated or not) MeshConfig's settings; throws `Invalid` on a bad field. */
-export function meshConfigSettings(obj: KubeObject): MeshConfigSettings {
+export function meshConfigSettings(obj: KubeObject, defaults: MeshConfigSettings = DEFAULT_MESH_SETTINGS): MeshConfigSettings {
   const spec = rec(obj.spec, 'spec', true) ?? {};
   const traffic = rec(spec.traffic, 'spec.traffic', true) ?? {};
   const cert = rec(spec.certificate, 'spec.certificate', true) ?? {};
   const bool = (v: unknown, f: string, d: boolean): boolean => (v === undefined ? d : typeof v === 'boolean' ? v : bad(f, 'must be true or false'));
-  let validity = DEFAULT_MESH_SETTINGS.serviceCertValidityMs;
+  let validity = defaults.serviceCertValidityMs;
   if (cert.serviceCertValidityDuration !== undefined) {
     const ms = typeof cert.serviceCertValidityDuration === 'string' ? parseDuration(cert.serviceCertValidityDuration) : undefined;
     if (ms === undefined || ms <= 0) bad('spec.certificate.serviceCertValidityDuration', `must be a duration like 24h, got ${JSON.stringify(cert.serviceCertValidityDuration)}`);
     validity = ms;
   }
-  let bits = DEFAULT_MESH_SETTINGS.certKeyBitSize;
+  let bits = defaults.certKeyBitSize;
   if (cert.certKeyBitSize !== undefined) {
     const b = cert.certKeyBitSize;
     if (typeof b !== 'number' || !Number.isInteger(b) || b < 2048 || b > 4096) bad('spec.certificate.certKeyBitSize', `must be an integer 2048-4096, got ${JSON.stringify(b)}`);
     bits = b;
   }
-  const trustDomain = cert.trustDomain === undefined ? DEFAULT_MESH_SETTINGS.trustDomain : str(cert.trustDomain, 'spec.certificate.trustDomain', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+  const trustDomain = cert.trustDomain === undefined ? defaults.trustDomain : str(cert.trustDomain, 'spec.certificate.trustDomain', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
   return {
-    permissive: bool(traffic.enablePermissiveTrafficPolicyMode, 'spec.traffic.enablePermissiveTrafficPolicyMode', DEFAULT_MESH_SETTINGS.permissive),
-    egress: bool(traffic.enableEgress, 'spec.traffic.enableEgress', DEFAULT_MESH_SETTINGS.egress),
+    permissive: bool(traffic.enablePermissiveTrafficPolicyMode, 'spec.traffic.enablePermissiveTrafficPolicyMode', defaults.permissive),
+    egress: bool(traffic.enableEgress, 'spec.traffic.enableEgress', defaults.egress),
     trustDomain,
     serviceCertValidityMs: validity,
     certKeyBitSize: bits,
