@@ -341,7 +341,8 @@ describe('determinism and sharing', () => {
     const cert = F.certificate();
     const v = splitView();
     const a = gen.generate(v, F.ctx(f, buyer, cert));
-    const b = gen.generate(v, F.ctx(f, buyer, cert));
+    // A structurally equal view (another object) still gets the very same resources, through the memo.
+    const b = gen.generate(structuredClone(v), F.ctx(f, buyer, cert));
     expect(b).toHaveLength(a.length);
     b.forEach((r, i) => expect(r).toBe(a[i]));
     const other = { ...v, identity: F.id('bookthief', 'bookthief') };
@@ -361,6 +362,21 @@ describe('determinism and sharing', () => {
     const pick = (out: XdsResource[], kind: string) => out.find((r) => r.typeUrl.endsWith(kind) && r.name === 'bookstore/bookstore-v1|14001');
     expect(pick(b, '.Cluster')).toBe(pick(a, '.Cluster'));
     expect(pick(b, 'ClusterLoadAssignment')).not.toBe(pick(a, 'ClusterLoadAssignment'));
+  });
+
+  it('answers a repeated view object without rebuilding; a renewed certificate rebuilds only service-cert', () => {
+    const f = F.fakeFactory();
+    const gen = createEnvoyGenerator();
+    const v = splitView();
+    const cert = F.certificate('1');
+    const a = gen.generate(v, F.ctx(f, buyer, cert));
+    const created = f.created;
+    const b = gen.generate(v, F.ctx(f, buyer, cert));
+    expect(f.created).toBe(created);
+    b.forEach((r, i) => expect(r).toBe(a[i]));
+    const c = gen.generate(v, F.ctx(f, buyer, F.certificate('2')));
+    expect(f.created).toBe(created + 1);
+    expect(c.filter((r) => r !== a[c.indexOf(r)]).map((r) => r.name)).toEqual(['service-cert:bookbuyer/bookbuyer']);
   });
 
   it('keeps the shared-resource memo bounded', () => {

@@ -29,85 +29,106 @@ export interface EnvoyGenerator {
 export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): EnvoyGenerator {
   const metrics = options.metrics ?? true;
   const memo = new LruMemo<XdsResource>(options.sharedCapacity ?? 20_000);
+  // The catalog hands every proxy of one identity the same (cached) view object: answer those in O(1).
+  const lastByView = new WeakMap<ProxyView, { factory: XdsResourceFactory; certificate: GenerateContext['certificate']; out: XdsResource[] }>();
 
   return {
     stats: () => ({ size: memo.size, capacity: memo.capacity, hits: memo.hits, misses: memo.misses }),
     generate(view, ctx) {
-      const f = ctx.resources;
-      const out: XdsResource[] = [];
-      const names = new Set<string>();
-      const push = (r: XdsResource): void => {
-        const id = `${r.typeUrl}|${r.name}`;
-        if (names.has(id)) return;
-        names.add(id);
-        out.push(r);
-      };
-      const add = (typeUrl: string, name: string, key: unknown, build: () => Obj): void => {
-        if (!names.has(`${typeUrl}|${name}`)) push(shared(memo, f, typeUrl, name, key, build));
-      };
-      const client = { namespace: view.identity.namespace, serviceAccount: view.identity.serviceAccount };
-      const outbound = uniqueBy(view.outbound, (s) => s.clusterName).sort((a, b) => byString(a.clusterName, b.clusterName));
-      const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
-
-      // LDS
-      const outKey = { egress: view.egress, chains: outbound.map(outboundChainKey) };
-      const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress));
-      if (outL) push(outL);
-      const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
-      const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', inInput, () => inboundListener(inInput));
-      if (inL) push(inL);
-      if (metrics) add(TypeUrls.listener, 'inbound-prometheus-listener', 'const', prometheusListener);
-
-      // RDS
-      for (const [port, services] of groupBy(outbound.filter((s) => isHttp(s.service)), (s) => s.service.port)) {
-        add(TypeUrls.route, `rds-outbound.${port}`, services.map(outboundRouteKey), () => outboundRouteConfig(port, services));
-      }
-      for (const [targetPort, ports] of groupBy(inbound.filter((p) => isHttp(p.service)), (p) => p.service.targetPort)) {
-        add(TypeUrls.route, `rds-inbound.${targetPort}`, [view.trustDomain, view.permissive, ports], () =>
-          inboundRouteConfig(targetPort, ports, view.trustDomain, view.permissive),
-        );
-      }
-
-      // CDS + EDS
-      for (const svc of outbound) {
-        add(TypeUrls.cluster, svc.clusterName, [identityKey(client), svc.service], () => outboundCluster(svc, client));
-        add(TypeUrls.endpoint, svc.clusterName, svc.endpoints, () => outboundEndpoints(svc));
-      }
-      for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {
-        if (port.service.protocol === 'udp') continue;
-        add(TypeUrls.cluster, port.localClusterName, [port.service.targetPort, port.service.protocol], () => localCluster(port));
-      }
-      if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
-      if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
-
-      // SDS
-      const cert = ctx.certificate;
-      if (cert) {
-        add(TypeUrls.secret, `service-cert:${identityKey(client)}`, [cert.serialNumber, cert.chainPem], () => serviceCertSecret(client, cert));
-        add(TypeUrls.secret, `root-cert-for-mtls-inbound:${identityKey(client)}`, cert.trustBundlePem, () =>
-          rootCertInboundSecret(client, cert.trustBundlePem),
-        );
-        for (const [, services] of groupBy(outbound, (s) => `${s.service.namespace}/${s.service.name}`)) {
-          const first = services[0];
-          if (!first) continue;
-          const ids = uniqueBy(services.flatMap((s) => s.identities), identityKey).sort((a, b) => byString(identityKey(a), identityKey(b)));
-          add(TypeUrls.secret, rootCertOutboundName(first.service), [ids, view.trustDomain, cert.trustBundlePem], () =>
-            rootCertOutboundSecret(first.service, ids, view.trustDomain, cert.trustBundlePem),
-          );
-        }
-      }
-      return out.sort((a, b) => typeOrder(a.typeUrl) - typeOrder(b.typeUrl) || byString(a.name, b.name));
+      const last = lastByView.get(view);
+      if (last && last.factory === ctx.resources && last.certificate === ctx.certificate) return [...last.out];
+      const out = build(view, ctx);
+      lastByView.set(view, { factory: ctx.resources, certificate: ctx.certificate, out });
+      return [...out];
     },
   };
+
+  function build(view: ProxyView, ctx: GenerateContext): XdsResource[] {
+    const f = ctx.resources;
+    const out: XdsResource[] = [];
+    const names = new Set<string>();
+    const push = (r: XdsResource): void => {
+      const id = `${r.typeUrl}|${r.name}`;
+      if (names.has(id)) return;
+      names.add(id);
+      out.push(r);
+    };
+    const add = (typeUrl: string, name: string, key: unknown, build: () => Obj): void => {
+      if (!names.has(`${typeUrl}|${name}`)) push(shared(memo, f, typeUrl, name, key, build));
+    };
+    const client = { namespace: view.identity.namespace, serviceAccount: view.identity.serviceAccount };
+    const outbound = uniqueBy(view.outbound, (s) => s.clusterName).sort((a, b) => byString(a.clusterName, b.clusterName));
+    const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
+
+    // LDS
+    const outKey = { egress: view.egress, chains: outbound.map(outboundChainKey) };
+    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress));
+    if (outL) push(outL);
+    const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
+    const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', inInput, () => inboundListener(inInput));
+    if (inL) push(inL);
+    if (metrics) add(TypeUrls.listener, 'inbound-prometheus-listener', 'const', prometheusListener);
+
+    // RDS
+    for (const [port, services] of groupBy(outbound.filter((s) => isHttp(s.service)), (s) => s.service.port)) {
+      add(TypeUrls.route, `rds-outbound.${port}`, services.map(outboundRouteKey), () => outboundRouteConfig(port, services));
+    }
+    for (const [targetPort, ports] of groupBy(inbound.filter((p) => isHttp(p.service)), (p) => p.service.targetPort)) {
+      add(TypeUrls.route, `rds-inbound.${targetPort}`, [view.trustDomain, view.permissive, ports], () =>
+        inboundRouteConfig(targetPort, ports, view.trustDomain, view.permissive),
+      );
+    }
+
+    // CDS + EDS
+    for (const svc of outbound) {
+      add(TypeUrls.cluster, svc.clusterName, [identityKey(client), cachedKey(svc.service, 'svc', (x) => x)], () => outboundCluster(svc, client));
+      add(TypeUrls.endpoint, svc.clusterName, cachedKey(svc, 'eds', (x) => x.endpoints), () => outboundEndpoints(svc));
+    }
+    for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {
+      if (port.service.protocol === 'udp') continue;
+      add(TypeUrls.cluster, port.localClusterName, [port.service.targetPort, port.service.protocol], () => localCluster(port));
+    }
+    if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
+    if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
+
+    // SDS
+    const cert = ctx.certificate;
+    if (cert) {
+      add(TypeUrls.secret, `service-cert:${identityKey(client)}`, [cert.serialNumber, cert.chainPem], () => serviceCertSecret(client, cert));
+      add(TypeUrls.secret, `root-cert-for-mtls-inbound:${identityKey(client)}`, cert.trustBundlePem, () =>
+        rootCertInboundSecret(client, cert.trustBundlePem),
+      );
+      for (const [, services] of groupBy(outbound, (s) => `${s.service.namespace}/${s.service.name}`)) {
+        const first = services[0];
+        if (!first) continue;
+        const ids = uniqueBy(services.flatMap((s) => s.identities), identityKey).sort((a, b) => byString(identityKey(a), identityKey(b)));
+        add(TypeUrls.secret, rootCertOutboundName(first.service), [ids, view.trustDomain, cert.trustBundlePem], () =>
+          rootCertOutboundSecret(first.service, ids, view.trustDomain, cert.trustBundlePem),
+        );
+      }
+    }
+    return out.sort((a, b) => typeOrder(a.typeUrl) - typeOrder(b.typeUrl) || byString(a.name, b.name));
+  }
+}
+
+type KeyKind = 'chain' | 'route' | 'svc' | 'eds';
+const keyCaches: Record<KeyKind, WeakMap<object, string>> = { chain: new WeakMap(), route: new WeakMap(), svc: new WeakMap(), eds: new WeakMap() };
+
+/** JSON of `pick(obj)`, computed once per (object, kind): views and their parts are immutable. */
+function cachedKey<T extends object>(obj: T, kind: KeyKind, pick: (o: T) => unknown): string {
+  const cache = keyCaches[kind];
+  let k = cache.get(obj);
+  if (k === undefined) cache.set(obj, (k = JSON.stringify(pick(obj))));
+  return k;
 }
 
 /** What an outbound chain depends on: service, cluster, endpoint addresses, split backends. */
-function outboundChainKey(s: OutboundService): unknown {
-  return [s.clusterName, s.service, s.endpoints.map((e) => e.ip), s.split?.backends.map((b) => [b.clusterName, b.weight])];
+function outboundChainKey(s: OutboundService): string {
+  return cachedKey(s, 'chain', (x) => [x.clusterName, x.service, x.endpoints.map((e) => e.ip), x.split?.backends.map((b) => [b.clusterName, b.weight])]);
 }
 
-function outboundRouteKey(s: OutboundService): unknown {
-  return [s.clusterName, s.service, s.hostnames, s.split, s.retry, s.timeoutMs];
+function outboundRouteKey(s: OutboundService): string {
+  return cachedKey(s, 'route', (x) => [x.clusterName, x.service, x.hostnames, x.split, x.retry, x.timeoutMs]);
 }
 
 function memoKey(typeUrl: string, name: string, key: unknown): string {
