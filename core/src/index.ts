@@ -12,7 +12,7 @@ export { defaultParts, controllerRef, CONTROLLER_SERVER_NAMES } from './controll
 export type { ControllerHandle } from './controller/parts.ts';
 export { MeshController } from './controller/controller.ts';
 export { MeshStore, meshChanged } from './store/index.ts';
-export type { PolicyStatus, StoreChange } from './store/index.ts';
+export type { IgnoredObject, MeshConfigSettings, MeshKind, PolicyStatus, StoreChange } from './store/index.ts';
 export { Catalog } from './catalog/index.ts';
 export { CertificateManager, certificateRotated } from './certs/index.ts';
 export type { CertificateRotated } from './certs/index.ts';

@@ -32,3 +32,5 @@ export type { Cluster as ClusterProto } from './generated/envoy/config/cluster/v
 export type { ClusterLoadAssignment as ClusterLoadAssignmentProto } from './generated/envoy/config/endpoint/v3/ClusterLoadAssignment.ts';
 export type { Secret as SecretProto } from './generated/envoy/extensions/transport_sockets/tls/v3/Secret.ts';
 export type { HttpConnectionManager as HttpConnectionManagerProto } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.ts';
+export { validateEnvoyResource, validateConfigDump, validateBootstrap, pgvRule, rulesOf } from './validate/index.ts';
+export type { ConfigDumpOptions } from './validate/index.ts';
