@@ -1,0 +1,57 @@
+/** Command-line options of `npm run bench`. */
+import { parseArgs } from 'node:util';
+import type { BenchArgs } from './context.ts';
+
+export const SCENARIOS = [
+  'idle-memory',
+  'connect-storm',
+  'single-change',
+  'mesh-wide',
+  'endpoint-churn',
+  'certificates',
+  'translation',
+  'ceiling',
+] as const;
+
+export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta] [--out DIR]
+                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--cpu-prof]
+scenarios: ${SCENARIOS.join(', ')}`;
+
+export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      proxies: { type: 'string', default: '2000' },
+      services: { type: 'string', default: '1000' },
+      scenario: { type: 'string', default: 'all' },
+      delta: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'ceiling-budget': { type: 'string', default: '600' },
+      'file-debounce': { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(USAGE);
+  const int = (name: string, v: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got "${v}"\n${USAGE}`);
+    return n;
+  };
+  const names = values.scenario === 'all' ? [...SCENARIOS] : values.scenario.split(',').map((x) => x.trim());
+  for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`--scenario: unknown scenario "${n}"\n${USAGE}`);
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return {
+    proxies: int('proxies', values.proxies, 1),
+    services: int('services', values.services, 4),
+    scenarios: new Set(names),
+    delta: values.delta,
+    out: values.out ?? `bench-results/${stamp}`,
+    quick: values.quick,
+    ceilingBudgetS: int('ceiling-budget', values['ceiling-budget'], 10),
+    ...(values['file-debounce'] !== undefined && { fileDebounceMs: int('file-debounce', values['file-debounce'], 0) }),
+    controllerNodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', 'cpu-prof'] : [],
+  };
+}

@@ -1,0 +1,55 @@
+/** Messages between the bench driver (bench/main.ts) and the simulated-proxy process (bench/clients.ts). */
+import type { AckEvent } from './sim-proxy.ts';
+
+export interface ProxySpec {
+  uuid: string;
+  namespace: string;
+  serviceAccount: string;
+}
+
+export type ClientCommand =
+  | { op: 'add'; id: number; caStateDir: string; trustDomain: string; proxies: ProxySpec[] }
+  | { op: 'connect'; id: number; address: string; delta: boolean; timeoutMs: number; from: number; to: number }
+  | { op: 'mark'; id: number }
+  /** Waits until every proxy in `expect` saw a changed response (or `timeoutMs`), then `quietMs` without responses. */
+  | { op: 'collect'; id: number; expect: number[]; quietMs: number; timeoutMs: number }
+  | { op: 'stats'; id: number }
+  | { op: 'subscriptions'; id: number; typeUrl: string }
+  | { op: 'close'; id: number }
+  | { op: 'exit'; id: number };
+
+export interface ConnectResult {
+  /** Milliseconds from the start of the storm until each proxy was fully configured (NaN: never). */
+  readyMs: number[];
+  allReadyMs: number;
+  notReady: number;
+  errors: number;
+  sampleErrors: string[];
+  /** Certificates the proxies' connections were refused or dropped with, then retried. */
+  reconnects: number;
+}
+
+export interface ClientStats {
+  pid: number;
+  rssBytes: number;
+  cpuSeconds: number;
+  bytesReceived: number;
+  responses: number;
+  ready: number;
+  proxies: number;
+  errors: number;
+  referenceDecodes: number;
+}
+
+export interface CollectResult {
+  markedAt: number;
+  /** Per proxy index that saw anything: its ACK events. */
+  events: { i: number; events: AckEvent[] }[];
+  /** Proxies in `expect` that never saw a changed response. */
+  missing: number[];
+  bytesReceived: number;
+}
+
+export type ClientReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: string };

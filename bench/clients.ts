@@ -1,0 +1,154 @@
+/**
+ * The simulated-proxy process (forked by bench/main.ts, so its CPU and memory are measured apart from the
+ * controller's): issues each proxy's xDS client certificate from the shared self-signed CA state and runs
+ * SimProxy instances on command (see clients-protocol.ts).
+ */
+import 'reflect-metadata';
+import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
+import { formatNodeId, spiffeId } from '@trellis/plugin-sdk';
+import type { ClientCommand, ClientReply, ClientStats, CollectResult, ConnectResult } from './clients-protocol.ts';
+import { ReferenceCache } from './inspect.ts';
+import { procStats } from './proc-stats.ts';
+import { SimProxy, wallNow } from './sim-proxy.ts';
+
+interface Pending {
+  nodeId: string;
+  certPem: string;
+  keyPem: string;
+}
+
+const refs = new ReferenceCache();
+const specs: Pending[] = [];
+let caPem = '';
+const proxies: SimProxy[] = [];
+let markedAt = 0;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function add(cmd: Extract<ClientCommand, { op: 'add' }>): Promise<unknown> {
+  const provider = createSelfSignedProvider({ stateDir: cmd.caStateDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA' });
+  await provider.start?.();
+  caPem = (await provider.trustBundle()).roots.join('');
+  const t0 = performance.now();
+  const issued = await Promise.all(
+    cmd.proxies.map(async (p) => {
+      const node = { uuid: p.uuid, kind: 'sidecar', namespace: p.namespace, serviceAccount: p.serviceAccount, trustDomain: cmd.trustDomain };
+      const nodeId = formatNodeId(node);
+      const c = await provider.issue({
+        commonName: `${p.serviceAccount}.${p.namespace}`.slice(0, 64),
+        dnsNames: [nodeId],
+        uris: [spiffeId(node, cmd.trustDomain)],
+        validityMs: 86_400_000,
+        keyType: 'ecdsa-p256',
+      });
+      return { nodeId, certPem: c.chainPem, keyPem: c.privateKey.reveal() };
+    }),
+  );
+  specs.push(...issued);
+  return { issued: issued.length, ms: performance.now() - t0 };
+}
+
+async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<ConnectResult> {
+  const batch: SimProxy[] = [];
+  let remaining = cmd.to - cmd.from;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  if (remaining <= 0) done();
+  const t0 = wallNow();
+  for (let i = cmd.from; i < cmd.to; i++) {
+    const s = specs[i];
+    if (!s) throw new Error(`no certificate for proxy ${i} (add it first)`);
+    const p = new SimProxy({ address: cmd.address, nodeId: s.nodeId, caPem, certPem: s.certPem, keyPem: s.keyPem, delta: cmd.delta, refs });
+    proxies[i] = p;
+    batch.push(p);
+    p.start(() => {
+      if (--remaining === 0) done();
+    });
+  }
+  await Promise.race([all, sleep(cmd.timeoutMs)]);
+  const readyMs = batch.map((p) => (p.readyAt ? p.readyAt - t0 : NaN));
+  const errs = batch.flatMap((p) => p.errors);
+  return {
+    readyMs,
+    allReadyMs: remaining === 0 ? Math.max(0, ...readyMs) : NaN,
+    notReady: remaining,
+    errors: errs.length,
+    sampleErrors: [...new Set(errs)].slice(0, 5),
+    reconnects: errs.length,
+  };
+}
+
+const live = () => proxies.filter((p): p is SimProxy => p !== undefined && !p.closed);
+
+async function collect(cmd: Extract<ClientCommand, { op: 'collect' }>): Promise<CollectResult> {
+  const deadline = Date.now() + cmd.timeoutMs;
+  const changedSeen = (i: number) => proxies[i]?.events.some((e) => e.changed) ?? true;
+  while (Date.now() < deadline && !cmd.expect.every(changedSeen)) await sleep(10);
+  // Then a quiet period: pushes beyond the affected set must show up too.
+  let last = -1;
+  for (;;) {
+    const n = live().reduce((a, p) => a + p.responses, 0);
+    if (n === last || Date.now() > deadline + cmd.quietMs) break;
+    last = n;
+    await sleep(cmd.quietMs);
+  }
+  const missing = cmd.expect.filter((i) => !changedSeen(i));
+  const events: CollectResult['events'] = [];
+  proxies.forEach((p, i) => {
+    const e = p.stopRecording();
+    if (e.length > 0) events.push({ i, events: e });
+  });
+  return { markedAt, events, missing, bytesReceived: live().reduce((a, p) => a + p.bytesReceived, 0) };
+}
+
+function stats(): ClientStats {
+  const s = procStats(process.pid);
+  const cpu = process.cpuUsage();
+  const l = live();
+  return {
+    pid: process.pid,
+    rssBytes: s.rssBytes,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    bytesReceived: l.reduce((a, p) => a + p.bytesReceived, 0),
+    responses: l.reduce((a, p) => a + p.responses, 0),
+    ready: l.filter((p) => p.ready).length,
+    proxies: l.length,
+    errors: l.reduce((a, p) => a + p.errors.length, 0),
+    referenceDecodes: refs.decodes,
+  };
+}
+
+async function handle(cmd: ClientCommand): Promise<unknown> {
+  switch (cmd.op) {
+    case 'add':
+      return add(cmd);
+    case 'connect':
+      return connect(cmd);
+    case 'mark':
+      markedAt = wallNow();
+      for (const p of live()) p.startRecording();
+      return markedAt;
+    case 'collect':
+      return collect(cmd);
+    case 'stats':
+      return stats();
+    case 'subscriptions':
+      return proxies.map((p) => (p.closed ? [] : [...p.subscribed(cmd.typeUrl)]));
+    case 'close':
+      for (const p of live()) p.close();
+      proxies.length = 0;
+      return true;
+    case 'exit':
+      for (const p of live()) p.close();
+      setTimeout(() => process.exit(0), 50);
+      return true;
+  }
+}
+
+process.on('message', (cmd: ClientCommand) => {
+  handle(cmd).then(
+    (value) => process.send?.({ id: cmd.id, ok: true, value } satisfies ClientReply),
+    (err: unknown) => process.send?.({ id: cmd.id, ok: false, error: (err as Error).stack ?? String(err) } satisfies ClientReply),
+  );
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,93 @@
+/** What every scenario gets: the running controller, the simulated proxies, the mesh and the result sink. */
+import type { ChildRpc } from './child-rpc.ts';
+import type { ClientCommand, ClientStats, ProxySpec } from './clients-protocol.ts';
+import type { ControllerProcess } from './controller-proc.ts';
+import { metricDeltas } from './controller-proc.ts';
+import type { GenMesh } from './mesh-gen.ts';
+import { round } from './stats.ts';
+import { wallNow } from './sim-proxy.ts';
+
+export interface BenchArgs {
+  proxies: number;
+  services: number;
+  scenarios: ReadonlySet<string>;
+  delta: boolean;
+  out: string;
+  quick: boolean;
+  /** Seconds the ceiling scenario may take. */
+  ceilingBudgetS: number;
+  /** The file source's `debounce` (its default, 100 ms, when absent). */
+  fileDebounceMs?: number;
+  /** Passed to the controller's node (e.g. --cpu-prof). */
+  controllerNodeArgs: string[];
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  parameters: Record<string, unknown>;
+  figures: Record<string, unknown>;
+  goal?: string;
+  /** true / false against the goal; null when this run cannot say (too small, or skipped). */
+  goalMet?: boolean | null;
+  notes?: string[];
+}
+
+export interface BenchContext {
+  args: BenchArgs;
+  workDir: string;
+  mesh: GenMesh;
+  controller: ControllerProcess;
+  clients: ChildRpc<ClientCommand>;
+  /** Proxy i runs as the identity of service `serviceOf[i]`. */
+  proxies: ProxySpec[];
+  serviceOf: number[];
+  /** The self-signed CA state directory the controller and the proxies' certificates share. */
+  controllerCaDir: string;
+  /** The controller's RSS with the mesh loaded and no proxy connected. */
+  baselineRssBytes: number;
+}
+
+/** Controller/client CPU, memory, bytes and metric deltas around `fn`. */
+export interface Usage {
+  wallMs: number;
+  controllerCpuSeconds: number;
+  clientCpuSeconds: number;
+  controllerRssBytes: number;
+  controllerPeakRssBytes: number;
+  clientRssBytes: number;
+  bytesSent: number;
+  responses: number;
+  metrics: Record<string, number>;
+}
+
+export async function measure<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<{ value: T; usage: Usage }> {
+  const c0 = ctx.controller.stats();
+  const s0 = await ctx.clients.call<ClientStats>({ op: 'stats' });
+  const m0 = await ctx.controller.metrics();
+  const t0 = wallNow();
+  const value = await fn();
+  const wallMs = wallNow() - t0;
+  const c1 = ctx.controller.stats();
+  const s1 = await ctx.clients.call<ClientStats>({ op: 'stats' });
+  const m1 = await ctx.controller.metrics();
+  return {
+    value,
+    usage: {
+      wallMs: round(wallMs, 1),
+      controllerCpuSeconds: round(c1.cpuSeconds - c0.cpuSeconds),
+      clientCpuSeconds: round(s1.cpuSeconds - s0.cpuSeconds),
+      controllerRssBytes: c1.rssBytes,
+      controllerPeakRssBytes: c1.peakRssBytes,
+      clientRssBytes: s1.rssBytes,
+      bytesSent: s1.bytesReceived - s0.bytesReceived,
+      responses: s1.responses - s0.responses,
+      metrics: metricDeltas(m0, m1),
+    },
+  };
+}
+
+export function proxiesOfService(ctx: BenchContext, svc: number): number[] {
+  const out: number[] = [];
+  ctx.serviceOf.forEach((s, i) => s === svc && out.push(i));
+  return out;
+}

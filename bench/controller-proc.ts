@@ -1,0 +1,146 @@
+/**
+ * The controller under test, in its own process: `node bin/trellis.js controller --config <generated yaml>`
+ * with the file source on the generated mesh, a temporary self-signed CA, the Envoy backend, free ports and
+ * `log.level: warn`. Measured from outside (/proc) and through its admin API (/readyz, /metrics).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { procStats, type ProcStats } from './proc-stats.ts';
+
+export interface ControllerOptions {
+  workDir: string;
+  meshDir: string;
+  caDir: string;
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
+  maxStreams: number;
+  fileDebounceMs?: number;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export class ControllerProcess {
+  readonly adminUrl: string;
+  readonly xdsAddress: string;
+  readonly logFile: string;
+  readonly #child: ChildProcess;
+  #exited: Promise<number | null>;
+  exitCode: number | null | undefined;
+
+  private constructor(child: ChildProcess, adminUrl: string, xdsAddress: string, logFile: string) {
+    this.#child = child;
+    this.adminUrl = adminUrl;
+    this.xdsAddress = xdsAddress;
+    this.logFile = logFile;
+    this.#exited = new Promise((r) =>
+      child.once('exit', (code) => {
+        this.exitCode = code;
+        r(code);
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
+  static async start(o: ControllerOptions): Promise<ControllerProcess> {
+    const [adminPort, xdsPort] = [await freePort(), await freePort()];
+    const config = {
+      mesh: { name: 'bench', trustDomain: 'cluster.local' },
+      plugins: {
+        sources: [{ use: 'file', config: { dir: o.meshDir, ...(o.fileDebounceMs !== undefined && { debounce: `${o.fileDebounceMs}ms` }) } }],
+        proxies: [{ use: 'envoy' }],
+        certificates: { use: 'selfsigned', config: { stateDir: o.caDir } },
+      },
+      xds: { address: `127.0.0.1:${xdsPort}`, maxStreams: o.maxStreams },
+      admin: { address: `127.0.0.1:${adminPort}` },
+      log: { level: 'warn' },
+    };
+    const configFile = join(o.workDir, 'trellis.yaml');
+    writeFileSync(configFile, YAML.stringify(config));
+    const logFile = join(o.workDir, 'controller.log');
+    const log = createWriteStream(logFile);
+    const bin = resolve(import.meta.dirname, '..', 'bin', 'trellis.js');
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), bin, 'controller', '--config', configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: o.workDir,
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    const proc = new ControllerProcess(child, `http://127.0.0.1:${adminPort}`, `127.0.0.1:${xdsPort}`, logFile);
+    await proc.#waitReady(120_000);
+    return proc;
+  }
+
+  async #waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      if (this.exitCode !== undefined) throw new Error(`controller exited with ${this.exitCode} before it was ready; see ${this.logFile}`);
+      try {
+        const res = await fetch(`${this.adminUrl}/readyz`);
+        if (res.ok) return;
+        last = `${res.status} ${await res.text()}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`controller not ready within ${timeoutMs} ms (last /readyz: ${last.slice(0, 300)}); see ${this.logFile}`);
+  }
+
+  stats(): ProcStats {
+    return procStats(this.pid);
+  }
+
+  /** Prometheus text exposition parsed to `name{labels}` -> value. */
+  async metrics(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    try {
+      const text = await (await fetch(`${this.adminUrl}/metrics`)).text();
+      for (const line of text.split('\n')) {
+        if (!line || line.startsWith('#')) continue;
+        const sp = line.lastIndexOf(' ');
+        const v = Number(line.slice(sp + 1));
+        if (Number.isFinite(v)) out.set(line.slice(0, sp), v);
+      }
+    } catch {
+      // metrics are best effort; an empty map shows as zero deltas
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.#child.kill('SIGTERM');
+    const t = setTimeout(() => this.#child.kill('SIGKILL'), 15_000);
+    await this.#exited;
+    clearTimeout(t);
+  }
+}
+
+/** Counters that moved between two scrapes (summed over labels), for the families a push touches. */
+export function metricDeltas(before: Map<string, number>, after: Map<string, number>, pattern = /push|snapshot|response|build|sent|ack|nack|cert/): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const [k, v] of after) {
+    const family = k.replace(/\{.*$/, '');
+    if (!pattern.test(family) || family.endsWith('_bucket')) continue;
+    const d = v - (before.get(k) ?? 0);
+    if (d !== 0) sums[family] = (sums[family] ?? 0) + d;
+  }
+  return sums;
+}

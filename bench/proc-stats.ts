@@ -1,0 +1,27 @@
+/** CPU and memory of a process from /proc (Linux), so the driver can measure the controller from outside. */
+import { readFileSync } from 'node:fs';
+
+export interface ProcStats {
+  /** utime + stime in seconds. */
+  cpuSeconds: number;
+  rssBytes: number;
+  /** Peak RSS (VmHWM). */
+  peakRssBytes: number;
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+export function procStats(pid: number): ProcStats {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the ")" closing the command name: state is field 3; utime 14, stime 15.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { cpuSeconds: (utime + stime) / TICKS_PER_SECOND, rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
+  } catch {
+    return { cpuSeconds: NaN, rssBytes: NaN, peakRssBytes: NaN };
+  }
+}
