@@ -124,9 +124,12 @@ function stringRules(v: string, r: Rules): string[] {
   }
   if (Array.isArray(r.in) && r.in.length > 0 && !r.in.includes(v)) out.push(`must be one of ${fmt(r.in)}`);
   if (Array.isArray(r.not_in) && r.not_in.includes(v)) out.push(`must not be one of ${fmt(r.not_in)}`);
-  if (r.well_known_regex === 'HTTP_HEADER_NAME' && r.strict !== false && !/^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/.test(v))
-    out.push('must be a valid HTTP header name');
-  if (r.well_known_regex === 'HTTP_HEADER_VALUE' && r.strict !== false && /[\0\r\n]/.test(v)) out.push('must be a valid HTTP header value');
+  if (r.well_known_regex === 'HTTP_HEADER_NAME' || r.well_known_regex === 'HTTP_HEADER_VALUE') {
+    // strict: RFC 7230 tokens (names) / no control characters (values); `strict: false` only forbids NUL, CR, LF.
+    const name = r.well_known_regex === 'HTTP_HEADER_NAME';
+    const ok = r.strict === false ? !/[\0\r\n]/.test(v) : name ? /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/.test(v) : ![...v].some((c) => { const n = c.charCodeAt(0); return (n < 0x20 && n !== 0x09) || n === 0x7f; });
+    if (!ok) out.push(`must be a valid HTTP header ${name ? 'name' : 'value'}`);
+  }
   return out;
 }
 

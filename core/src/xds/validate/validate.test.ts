@@ -121,3 +121,15 @@ describe('validateEnvoyResource: protoc-gen-validate rules', () => {
     ]);
   });
 });
+
+describe('validateEnvoyResource: HTTP header rules', () => {
+  it('checks header names (well_known_regex) strictly or loosely as the proto says', () => {
+    // HeaderMatcher.name is HTTP_HEADER_NAME with strict: false: only NUL, CR and LF are refused.
+    expect(validateEnvoyResource('envoy.config.route.v3.HeaderMatcher', { name: 'x header', present_match: true })).toEqual([]);
+    expect(validateEnvoyResource('envoy.config.route.v3.HeaderMatcher', { name: 'x\nheader', present_match: true })).toEqual([
+      '$.name: must be a valid HTTP header name',
+    ]);
+    expect(validateEnvoyResource('envoy.config.core.v3.HeaderValue', { key: 'x-ok', value: 'a\r\nb' })).toEqual(['$.value: must be a valid HTTP header value']);
+    expect(validateEnvoyResource('envoy.config.core.v3.HeaderValue', { key: 'x-ok', value: 'v' })).toEqual([]);
+  });
+});
