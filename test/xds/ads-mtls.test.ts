@@ -155,6 +155,58 @@ describe('delta ADS over mTLS', () => {
   });
 });
 
+describe('delta ADS: names that do not exist', () => {
+  it('answers a subscription to a missing name with removed_resources, then sends it when it appears', async () => {
+    const n = node('sa-ghost', 'ns-ghost');
+    const conn = await connect(n);
+    const s = conn.delta();
+    s.send({ node: { id: formatNodeId(n) }, type_url: TypeUrls.endpoint, resource_names_subscribe: ['a', 'ghost'] });
+    const r1 = await s.next();
+    expect(r1.resources?.map((r) => r.name)).toEqual(['a']);
+    expect(r1.removed_resources).toEqual(['ghost']);
+    s.send({ type_url: TypeUrls.endpoint, response_nonce: r1.nonce });
+
+    // a later subscription to only a missing name still gets its own answer
+    s.send({ type_url: TypeUrls.endpoint, resource_names_subscribe: ['ghost-2'] });
+    const r2 = await s.next();
+    expect(r2.resources ?? []).toEqual([]);
+    expect(r2.removed_resources).toEqual(['ghost-2']);
+    s.send({ type_url: TypeUrls.endpoint, response_nonce: r2.nonce });
+
+    // ghost appears: it is sent; nothing is re-announced as removed
+    cache.setSnapshot(cache.keyOf(n), base([cla('ghost', 7070)]));
+    const r3 = await s.next();
+    expect(r3.type_url).toBe(TypeUrls.endpoint);
+    expect(r3.resources?.map((r) => r.name)).toEqual(['ghost']);
+    expect(r3.removed_resources ?? []).toEqual([]);
+    s.send({ type_url: TypeUrls.endpoint, response_nonce: r3.nonce });
+
+    // and disappears again: removed once more
+    cache.setSnapshot(cache.keyOf(n), base());
+    const r4 = await s.next();
+    expect(r4.resources ?? []).toEqual([]);
+    expect(r4.removed_resources).toEqual(['ghost']);
+    expect(s.buffered).toBe(0);
+    s.end();
+    conn.close();
+  });
+
+  it('reports a missing listener and a secret the node may not have as removed', async () => {
+    const conn = await connect(A);
+    const d = conn.delta();
+    d.send({ node: { id: formatNodeId(A) }, type_url: TypeUrls.listener, resource_names_subscribe: ['l', 'no-such-listener'] });
+    const lds = await d.next();
+    expect(lds.resources?.map((r) => r.name)).toEqual(['l']);
+    expect(lds.removed_resources).toEqual(['no-such-listener']);
+    d.send({ type_url: TypeUrls.secret, resource_names_subscribe: ['service-cert:ns-a/sa-a', 'service-cert:ns-b/sa-b'] });
+    const sds = await d.next();
+    expect(sds.resources?.map((r) => r.name)).toEqual(['service-cert:ns-a/sa-a']);
+    expect(sds.removed_resources).toEqual(['service-cert:ns-b/sa-b']);
+    d.end();
+    conn.close();
+  });
+});
+
 describe('state-of-the-world ADS over mTLS', () => {
   it('sends CDS then EDS, answers changed names, ignores stale nonces, records NACKs', async () => {
     const n = node('sa-a', 'ns-a');

@@ -49,6 +49,8 @@ interface DeltaTypeState {
   sent: Map<string, XdsResource>;
   /** nonce -> system version of responses not yet ACKed/NACKed. */
   inflight: Map<string, string>;
+  /** Subscribed names already answered in `removed_resources` because they do not exist (told once). */
+  absent: Set<string>;
 }
 
 /** A delta ADS stream (`DeltaAggregatedResources`): per-resource versions, subscribe/unsubscribe, removals. */
@@ -76,7 +78,7 @@ export class DeltaStream extends AdsStream {
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     let st = this.#types.get(typeUrl);
     if (!st) {
-      st = { names: new Set(), wildcard: wildcardCapable(typeUrl) && subscribe.length === 0, held: new Map(), sent: new Map(), inflight: new Map() };
+      st = { names: new Set(), wildcard: wildcardCapable(typeUrl) && subscribe.length === 0, held: new Map(), sent: new Map(), inflight: new Map(), absent: new Set() };
       for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.held.set(name, version);
       this.#types.set(typeUrl, st);
     }
@@ -91,7 +93,10 @@ export class DeltaStream extends AdsStream {
     }
     for (const n of subscribe) {
       if (n === '*') st.wildcard = true;
-      else st.names.add(n);
+      else {
+        st.names.add(n);
+        st.absent.delete(n); // a (re)subscription is answered again, even if the answer is "does not exist"
+      }
     }
     for (const n of unsubscribe) {
       if (n === '*') st.wildcard = false;
@@ -99,6 +104,7 @@ export class DeltaStream extends AdsStream {
         st.names.delete(n);
         st.held.delete(n);
         st.sent.delete(n);
+        st.absent.delete(n);
       }
     }
     this.status(typeUrl).subscribed = st.wildcard ? ['*', ...st.names] : [...st.names];
@@ -116,14 +122,20 @@ export class DeltaStream extends AdsStream {
       const visibleNames = new Set(visible.map((r) => r.name));
       const changed = visible.filter((r) => st.held.get(r.name) !== r.version);
       const removed = [...st.held.keys()].filter((n) => wanted(n) && !visibleNames.has(n));
+      // A name subscribed explicitly that does not exist (or is not for this node) is answered as removed, so
+      // the client knows at once instead of waiting for its does-not-exist timer.
+      const absent = [...st.names].filter((n) => !visibleNames.has(n) && !st.held.has(n) && !st.absent.has(n));
+      removed.push(...absent);
       if (changed.length === 0 && removed.length === 0) continue;
       for (const r of changed) {
         st.held.set(r.name, r.version);
         st.sent.set(r.name, r);
+        st.absent.delete(r.name);
       }
       for (const n of removed) {
         st.held.delete(n);
         st.sent.delete(n);
+        if (st.names.has(n)) st.absent.add(n);
       }
       const nonce = this.nextNonce();
       const version = typeVersion(snapshot.resources(typeUrl));
