@@ -42,6 +42,23 @@ export interface ProxyPlugin extends Lifecycle {
 
 /**
  * File names of a workload's certificate material in a bootstrap directory. `trellis bootstrap grpc` writes
- * them and `trellis agent` rewrites them on rotation, so both must agree. @public
+ * them and `trellis agent` rewrites them on rotation, so both must agree. `identity` holds the chain followed
+ * by the private key: readers that take the certificate and the key from that one file (grpc-js-xds's
+ * `file_watcher`) can never see a new certificate with an old key during a rotation. @public
  */
-export const WORKLOAD_CERT_FILES = { certificate: 'cert.pem', privateKey: 'key.pem', ca: 'ca.pem' } as const;
+export const WORKLOAD_CERT_FILES = { certificate: 'cert.pem', privateKey: 'key.pem', ca: 'ca.pem', identity: 'identity.pem' } as const;
+
+/**
+ * Every certificate file of a workload directory, in write order (the combined identity file first). Bootstraps
+ * and the agent both write exactly these, each atomically. @public
+ */
+export function workloadCertFiles(c: IssuedCertificate): BootstrapFile[] {
+  const key = c.privateKey.reveal();
+  const chain = c.chainPem.endsWith('\n') ? c.chainPem : `${c.chainPem}\n`;
+  return [
+    { path: WORKLOAD_CERT_FILES.identity, content: `${chain}${key}`, mode: 0o600 },
+    { path: WORKLOAD_CERT_FILES.certificate, content: c.chainPem, mode: 0o644 },
+    { path: WORKLOAD_CERT_FILES.privateKey, content: key, mode: 0o600 },
+    { path: WORKLOAD_CERT_FILES.ca, content: c.trustBundlePem, mode: 0o644 },
+  ];
+}
