@@ -41,6 +41,8 @@ export class GrpcTestMesh {
       ],
       settings: {
         xds: { address: '127.0.0.1:0', plaintextAddress: '127.0.0.1:0', debounce: { quiet: '5ms', max: '50ms' } },
+        // grpc-js-xds keeps its ADS channels open after a workload's channels close: do not wait for them.
+        shutdown: { grace: '100ms' },
         ...(opts.certificateValidity && { certificates: { validity: opts.certificateValidity, renewBefore: 0.5, jitter: 0 } }),
       },
       objects: opts.objects ?? [],

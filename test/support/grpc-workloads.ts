@@ -3,20 +3,16 @@
  * grpc plugin's `bootstrap()`), certificate and node identity, and runs @grpc/grpc-js-xds clients and
  * xDS-enabled servers in this process (the test-only channel/server option selects the bootstrap).
  */
-import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill
-import { randomUUID, webcrypto } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type * as GrpcJsXds from '@grpc/grpc-js-xds';
-import * as x509 from '@peculiar/x509';
-import { SecretValue, spiffeId } from '@trellis/plugin-sdk';
+import { workloadCertFiles } from '@trellis/plugin-sdk';
 import type { BootstrapFile, BootstrapRequest, Identity, IssuedCertificate, NodeIdentity } from '@trellis/plugin-sdk';
 import { grpcBootstrap } from '@trellis/plugin-proxy-grpc';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 /** grpc-js-xds option that gives a channel or server its own bootstrap (one process, many nodes). */
 export const BOOTSTRAP_OPTION = 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config';
@@ -65,76 +61,6 @@ function peerUri(call: grpc.ServerUnaryCall<unknown, unknown>): string | null {
   const san = call.getAuthContext().sslPeerCertificate?.subjectaltname ?? '';
   const uri = san.split(', ').find((e) => e.startsWith('URI:'));
   return uri ? uri.slice(4) : null;
-}
-
-// ---- certificates: a small mesh CA issuing SPIFFE workload certificates (server + client auth) ----
-
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`;
-}
-
-export interface MeshPki {
-  readonly caPem: string;
-  /** A workload certificate whose URI SAN is the identity's SPIFFE ID (or `uri` when given). */
-  issue(id: Identity, opts?: { trustDomain?: string; uri?: string; validityMs?: number }): Promise<IssuedCertificate>;
-}
-
-export async function createMeshPki(name = 'Trellis gRPC Test CA'): Promise<MeshPki> {
-  const caKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const notBefore = new Date(Date.now() - 60_000);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${name}`,
-    keys: caKeys,
-    notBefore,
-    notAfter: new Date(Date.now() + 24 * 3600_000),
-    signingAlgorithm: alg,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 1, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ],
-  });
-  const caPem = ca.toString('pem');
-  return {
-    caPem,
-    async issue(id, opts = {}) {
-      const td = opts.trustDomain ?? 'cluster.local';
-      const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-      const notAfter = new Date(Date.now() + (opts.validityMs ?? 3600_000));
-      const cert = await x509.X509CertificateGenerator.create({
-        subject: `CN=${id.serviceAccount}.${id.namespace}.${td}`,
-        issuer: ca.subject,
-        publicKey: keys.publicKey,
-        signingKey: caKeys.privateKey,
-        serialNumber: randomUUID().replace(/-/g, '').slice(0, 16),
-        notBefore,
-        notAfter,
-        signingAlgorithm: alg,
-        extensions: [
-          new x509.BasicConstraintsExtension(false, undefined, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-          new x509.SubjectAlternativeNameExtension([
-            { type: 'url', value: opts.uri ?? spiffeId(id, td) },
-            { type: 'dns', value: `${id.serviceAccount}.${id.namespace}.${td}` },
-          ]),
-        ],
-      });
-      const pem = cert.toString('pem');
-      return {
-        certificatePem: pem,
-        chainPem: pem,
-        privateKey: new SecretValue(await pkcs8Pem(keys.privateKey)),
-        issuingCaPem: caPem,
-        trustBundlePem: caPem,
-        serialNumber: cert.serialNumber,
-        notBefore,
-        notAfter,
-      };
-    },
-  };
 }
 
 // ---- workloads ----
@@ -208,16 +134,12 @@ export class GrpcWorkload {
     return w;
   }
 
-  /** Replaces the certificate files atomically (as the agent does); grpc-js-xds re-reads them. */
+  /** Replaces the certificate files, each atomically, in the SDK's order (as the agent does); grpc-js-xds re-reads them. */
   async rotate(c: IssuedCertificate): Promise<void> {
-    for (const [file, content, mode] of [
-      ['cert.pem', c.chainPem, 0o644],
-      ['key.pem', c.privateKey.reveal(), 0o600],
-      ['ca.pem', c.trustBundlePem, 0o644],
-    ] as const) {
-      const tmp = join(this.dir, `.${file}.tmp`);
-      await writeFile(tmp, content, { mode });
-      await rename(tmp, join(this.dir, file));
+    for (const f of workloadCertFiles(c)) {
+      const tmp = join(this.dir, `.${f.path}.tmp`);
+      await writeFile(tmp, f.content, { mode: f.mode });
+      await rename(tmp, join(this.dir, f.path));
     }
   }
 

@@ -22,17 +22,19 @@ const req: BootstrapRequest = {
 };
 
 describe('bootstrap', () => {
-  it('writes bootstrap.json for grpc-js-xds plus the certificate, key (0600) and trust bundle', () => {
+  it('writes bootstrap.json for grpc-js-xds plus the combined identity file, certificate, key (0600) and trust bundle', () => {
     const files = grpcBootstrap(req);
     expect(files.map((f) => [f.path, f.mode])).toEqual([
       ['bootstrap.json', 0o644],
+      ['identity.pem', 0o600],
       ['cert.pem', 0o644],
       ['key.pem', 0o600],
       ['ca.pem', 0o644],
     ]);
-    expect(files[1]?.content).toBe('LEAF+INTERMEDIATE');
-    expect(files[2]?.content).toBe(KEY);
-    expect(files[3]?.content).toBe('ROOT1ROOT2');
+    expect(files[1]?.content).toBe(`LEAF+INTERMEDIATE\n${KEY}`);
+    expect(files[2]?.content).toBe('LEAF+INTERMEDIATE');
+    expect(files[3]?.content).toBe(KEY);
+    expect(files[4]?.content).toBe('ROOT1ROOT2');
     const b = JSON.parse(files[0]?.content ?? '') as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(b.xds_servers).toEqual([{ server_uri: '127.0.0.1:15129', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3', 'ignore_resource_deletion'] }]);
     expect(b.node).toEqual({ id: '6f1c2a4e-0b7d-4c1e-9a3b-2d5e8f7a9c10.grpc.bookbuyer.bookstore.cluster.local', locality: {} });
@@ -42,8 +44,8 @@ describe('bootstrap', () => {
       default: {
         plugin_name: 'file_watcher',
         config: {
-          certificate_file: '/var/run/trellis/cert.pem',
-          private_key_file: '/var/run/trellis/key.pem',
+          certificate_file: '/var/run/trellis/identity.pem',
+          private_key_file: '/var/run/trellis/identity.pem',
           ca_certificate_file: '/var/run/trellis/ca.pem',
           refresh_interval: '1s',
         },

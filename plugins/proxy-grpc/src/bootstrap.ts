@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { WORKLOAD_CERT_FILES, formatNodeId } from '@trellis/plugin-sdk';
+import { WORKLOAD_CERT_FILES, formatNodeId, workloadCertFiles } from '@trellis/plugin-sdk';
 import type { BootstrapFile, BootstrapRequest } from '@trellis/plugin-sdk';
 import { CERT_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE } from './internal/names.ts';
 
@@ -9,12 +9,7 @@ export interface GrpcBootstrapOptions {
 }
 
 /** File names in the bootstrap directory; the certificate files are the SDK's (the agent rewrites them). */
-export const BOOTSTRAP_FILES = {
-  bootstrap: 'bootstrap.json',
-  cert: WORKLOAD_CERT_FILES.certificate,
-  key: WORKLOAD_CERT_FILES.privateKey,
-  ca: WORKLOAD_CERT_FILES.ca,
-} as const;
+export const BOOTSTRAP_FILES = { bootstrap: 'bootstrap.json', ...WORKLOAD_CERT_FILES } as const;
 
 /**
  * `ignore_resource_deletion`: grpc-js-xds 1.14 keeps a deleted Listener/Cluster in its cache and, when the
@@ -34,8 +29,9 @@ export function bootstrapConfig(req: Omit<BootstrapRequest, 'certificate'>, opti
       [CERT_PROVIDER_INSTANCE]: {
         plugin_name: 'file_watcher',
         config: {
-          certificate_file: join(req.outDir, BOOTSTRAP_FILES.cert),
-          private_key_file: join(req.outDir, BOOTSTRAP_FILES.key),
+          // One file for both: a rotation replaces certificate and key in one atomic rename.
+          certificate_file: join(req.outDir, BOOTSTRAP_FILES.identity),
+          private_key_file: join(req.outDir, BOOTSTRAP_FILES.identity),
           ca_certificate_file: join(req.outDir, BOOTSTRAP_FILES.ca),
           refresh_interval: options.refreshInterval ?? '1s',
         },
@@ -45,15 +41,13 @@ export function bootstrapConfig(req: Omit<BootstrapRequest, 'certificate'>, opti
 }
 
 /**
- * `bootstrap.json` plus the workload certificate chain, its key (0600) and the trust bundle. grpc-js-xds
- * cannot use TLS to the control plane, so `controllerAddress` must be the controller's plaintext ADS listener.
+ * `bootstrap.json` plus the SDK's workload certificate files (`workloadCertFiles`: identity.pem = chain + key
+ * (0600), which the bootstrap uses, cert.pem, key.pem (0600), ca.pem). grpc-js-xds cannot use TLS to the control
+ * plane, so `controllerAddress` must be the controller's plaintext ADS listener.
  */
 export function grpcBootstrap(req: BootstrapRequest, options: GrpcBootstrapOptions = {}): BootstrapFile[] {
-  const c = req.certificate;
   return [
     { path: BOOTSTRAP_FILES.bootstrap, content: `${JSON.stringify(bootstrapConfig(req, options), null, 2)}\n`, mode: 0o644 },
-    { path: BOOTSTRAP_FILES.cert, content: c.chainPem, mode: 0o644 },
-    { path: BOOTSTRAP_FILES.key, content: c.privateKey.reveal(), mode: 0o600 },
-    { path: BOOTSTRAP_FILES.ca, content: c.trustBundlePem, mode: 0o644 },
+    ...workloadCertFiles(req.certificate),
   ];
 }
