@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runPluginConformance } from '@trellis/plugin-sdk/testing';
 import { parse } from 'yaml';
 import plugin from './index.ts';
 import { bootstrapObject, envoyBootstrap, parseHostPort } from './bootstrap.ts';
@@ -60,5 +61,12 @@ describe('envoy bootstrap', () => {
     const parsed = plugin.configSchema?.parse({});
     expect(parsed).toEqual({ ok: true, value: { metrics: true, sharedCapacity: 20_000, probes: {} } });
     expect(plugin.configSchema?.parse({ metric: true }).ok).toBe(false);
+  });
+
+  it('passes the SDK conformance run (config, create, start, ready, contract, stop twice)', async () => {
+    const report = await runPluginConformance(plugin, { config: { metrics: false } });
+    expect(report.steps).toContain('contract');
+    const instance = report.instance as unknown as { nodeKind: string; servesSecrets: boolean };
+    expect([instance.nodeKind, instance.servesSecrets]).toEqual(['sidecar', true]);
   });
 });
