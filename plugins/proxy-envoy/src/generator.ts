@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
 import type { GenerateContext, OutboundService, ProxyView, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
 import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
@@ -131,8 +132,10 @@ function outboundRouteKey(s: OutboundService): string {
   return cachedKey(s, 'route', (x) => [x.clusterName, x.service, x.hostnames, x.split, x.retry, x.timeoutMs]);
 }
 
+/** The memo key: short inputs as they are, long ones (a route config's services) as a SHA-256, to bound memory. */
 function memoKey(typeUrl: string, name: string, key: unknown): string {
-  return `${typeUrl}|${name}|${JSON.stringify(key)}`;
+  const json = JSON.stringify(key);
+  return `${typeUrl}|${name}|${json.length > 256 ? createHash('sha256').update(json).digest('base64url') : json}`;
 }
 
 function shared(memo: LruMemo<XdsResource>, f: XdsResourceFactory, typeUrl: string, name: string, key: unknown, build: () => Obj): XdsResource {
