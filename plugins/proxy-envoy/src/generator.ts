@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
-import type { GenerateContext, OutboundService, ProxyView, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import type { GenerateContext, IssuedCertificate, OutboundService, ProxyView, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
 import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
 import { byString, type Obj } from './internal/common.ts';
 import { inboundListener, outboundListener, prometheusListener } from './internal/listeners.ts';
@@ -54,7 +54,7 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       names.add(id);
       out.push(r);
     };
-    const add = (typeUrl: string, name: string, key: unknown, build: () => Obj): void => {
+    const add = (typeUrl: string, name: string, key: string, build: () => Obj): void => {
       if (!names.has(`${typeUrl}|${name}`)) push(shared(memo, f, typeUrl, name, key, build));
     };
     const client = { namespace: view.identity.namespace, serviceAccount: view.identity.serviceAccount };
@@ -62,32 +62,32 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
 
     // LDS
-    const outKey = { egress: view.egress, chains: outbound.map(outboundChainKey) };
+    const outKey = `${view.egress}\n${outbound.map(outboundChainKey).join('\n')}`;
     const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress));
     if (outL) push(outL);
     const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
-    const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', inInput, () => inboundListener(inInput));
+    const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', JSON.stringify(inInput), () => inboundListener(inInput));
     if (inL) push(inL);
     if (metrics) add(TypeUrls.listener, 'inbound-prometheus-listener', 'const', prometheusListener);
 
     // RDS
     for (const [port, services] of groupBy(outbound.filter((s) => isHttp(s.service)), (s) => s.service.port)) {
-      add(TypeUrls.route, `rds-outbound.${port}`, services.map(outboundRouteKey), () => outboundRouteConfig(port, services));
+      add(TypeUrls.route, `rds-outbound.${port}`, services.map(outboundRouteKey).join('\n'), () => outboundRouteConfig(port, services));
     }
     for (const [targetPort, ports] of groupBy(inbound.filter((p) => isHttp(p.service)), (p) => p.service.targetPort)) {
-      add(TypeUrls.route, `rds-inbound.${targetPort}`, [view.trustDomain, view.permissive, ports], () =>
+      add(TypeUrls.route, `rds-inbound.${targetPort}`, JSON.stringify([view.trustDomain, view.permissive, ports]), () =>
         inboundRouteConfig(targetPort, ports, view.trustDomain, view.permissive),
       );
     }
 
     // CDS + EDS
     for (const svc of outbound) {
-      add(TypeUrls.cluster, svc.clusterName, [identityKey(client), cachedKey(svc.service, 'svc', (x) => x)], () => outboundCluster(svc, client));
+      add(TypeUrls.cluster, svc.clusterName, `${identityKey(client)}|${cachedKey(svc.service, 'svc', (x) => x)}`, () => outboundCluster(svc, client));
       add(TypeUrls.endpoint, svc.clusterName, cachedKey(svc, 'eds', (x) => x.endpoints), () => outboundEndpoints(svc));
     }
     for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {
       if (port.service.protocol === 'udp') continue;
-      add(TypeUrls.cluster, port.localClusterName, [port.service.targetPort, port.service.protocol], () => localCluster(port));
+      add(TypeUrls.cluster, port.localClusterName, `${port.service.targetPort}|${port.service.protocol}`, () => localCluster(port));
     }
     if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
     if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
@@ -95,15 +95,16 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     // SDS
     const cert = ctx.certificate;
     if (cert) {
-      add(TypeUrls.secret, `service-cert:${identityKey(client)}`, [cert.serialNumber, cert.chainPem], () => serviceCertSecret(client, cert));
-      add(TypeUrls.secret, `root-cert-for-mtls-inbound:${identityKey(client)}`, cert.trustBundlePem, () =>
+      const pem = pemKeys(cert);
+      add(TypeUrls.secret, `service-cert:${identityKey(client)}`, `${cert.serialNumber}|${pem.chain}`, () => serviceCertSecret(client, cert));
+      add(TypeUrls.secret, `root-cert-for-mtls-inbound:${identityKey(client)}`, pem.bundle, () =>
         rootCertInboundSecret(client, cert.trustBundlePem),
       );
       for (const [, services] of groupBy(outbound, (s) => `${s.service.namespace}/${s.service.name}`)) {
         const first = services[0];
         if (!first) continue;
         const ids = uniqueBy(services.flatMap((s) => s.identities), identityKey).sort((a, b) => byString(identityKey(a), identityKey(b)));
-        add(TypeUrls.secret, rootCertOutboundName(first.service), [ids, view.trustDomain, cert.trustBundlePem], () =>
+        add(TypeUrls.secret, rootCertOutboundName(first.service), `${ids.map(identityKey).join(',')}|${view.trustDomain}|${pem.bundle}`, () =>
           rootCertOutboundSecret(first.service, ids, view.trustDomain, cert.trustBundlePem),
         );
       }
@@ -133,12 +134,23 @@ function outboundRouteKey(s: OutboundService): string {
 }
 
 /** The memo key: short inputs as they are, long ones (a route config's services) as a SHA-256, to bound memory. */
-function memoKey(typeUrl: string, name: string, key: unknown): string {
-  const json = JSON.stringify(key);
-  return `${typeUrl}|${name}|${json.length > 256 ? createHash('sha256').update(json).digest('base64url') : json}`;
+function memoKey(typeUrl: string, name: string, key: string): string {
+  return `${typeUrl}|${name}|${key.length > 256 ? createHash('sha256').update(key).digest('base64url') : key}`;
 }
 
-function shared(memo: LruMemo<XdsResource>, f: XdsResourceFactory, typeUrl: string, name: string, key: unknown, build: () => Obj): XdsResource {
+const pemKeyCache = new WeakMap<IssuedCertificate, { chain: string; bundle: string }>();
+
+/** Short stand-ins for a certificate's PEMs in memo keys (hashed once per certificate object). */
+function pemKeys(cert: IssuedCertificate): { chain: string; bundle: string } {
+  let k = pemKeyCache.get(cert);
+  if (!k) {
+    const h = (t: string) => createHash('sha256').update(t).digest('base64url');
+    pemKeyCache.set(cert, (k = { chain: h(cert.chainPem), bundle: h(cert.trustBundlePem) }));
+  }
+  return k;
+}
+
+function shared(memo: LruMemo<XdsResource>, f: XdsResourceFactory, typeUrl: string, name: string, key: string, build: () => Obj): XdsResource {
   return memo.getOrCreate(memoKey(typeUrl, name, key), () => f.create(typeUrl, name, build()));
 }
 
@@ -148,7 +160,7 @@ function cachedBuild(
   f: XdsResourceFactory,
   typeUrl: string,
   slot: string,
-  key: unknown,
+  key: string,
   build: () => Obj | undefined,
 ): XdsResource | undefined {
   const k = memoKey(typeUrl, `?${slot}`, key);
