@@ -255,6 +255,30 @@ describe('state-of-the-world ADS over mTLS', () => {
     conn.close();
   });
 
+  it('answers a subscription to a listener it lacks at once, omitting it (the client learns it does not exist)', async () => {
+    const n = node('sa-a', 'ns-a', 'grpc');
+    const conn = await connect(n);
+    const s = conn.sotw();
+    s.send({ node: { id: formatNodeId(n) }, type_url: TypeUrls.listener, resource_names: ['no-such-listener'] });
+    const r1 = await s.next();
+    expect(r1.type_url).toBe(TypeUrls.listener);
+    expect(r1.resources ?? []).toEqual([]);
+    expect(r1.version_info).toBeTruthy();
+    expect(r1.nonce).toBeTruthy();
+    s.send({ type_url: TypeUrls.listener, resource_names: ['no-such-listener', 'l'], response_nonce: r1.nonce, version_info: r1.version_info });
+    const r2 = await s.next();
+    expect(names(r2.resources, TypeUrls.listener)).toEqual(['l']);
+    s.send({ type_url: TypeUrls.listener, resource_names: ['no-such-listener', 'l'], response_nonce: r2.nonce, version_info: r2.version_info });
+    // it appears: sent
+    const ghost = f.create(TypeUrls.listener, 'no-such-listener', { name: 'no-such-listener', api_listener: listener.value.api_listener });
+    cache.setSnapshot(cache.keyOf(n), base([ghost]));
+    const r3 = await s.next();
+    expect(names(r3.resources, TypeUrls.listener)).toEqual(['l', 'no-such-listener']);
+    cache.setSnapshot(cache.keyOf(n), base());
+    s.end();
+    conn.close();
+  });
+
   it('a reconnecting proxy with current versions gets nothing new', async () => {
     const n = node('sa-a', 'ns-a');
     const conn = await connect(n);
