@@ -16,6 +16,14 @@ type Rules = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
 const fieldRules = new WeakMap<protobuf.Field, Rules | null>();
+const fullNames = new WeakMap<protobuf.Type, string>();
+
+/** protobufjs recomputes `fullName` by walking the parents on every access; remember it per type. */
+function fullNameOf(t: protobuf.Type): string {
+  let n = fullNames.get(t);
+  if (n === undefined) fullNames.set(t, (n = t.fullName));
+  return n;
+}
 
 /** The field's merged `(validate.rules)` option, or null. */
 export function rulesOf(field: protobuf.Field): Rules | null {
@@ -142,7 +150,8 @@ function bytesLength(v: unknown): number | undefined {
 /** Rules on one present (or, for plain scalars, defaulted) value. */
 function valueRules(field: protobuf.Field, v: unknown, r: Rules): string[] {
   const rt = field.resolvedType;
-  const kind = rt instanceof protobuf.Type ? WRAPPER_KIND[rt.fullName] : field.type;
+  const typeName = rt instanceof protobuf.Type ? fullNameOf(rt) : undefined;
+  const kind = typeName !== undefined ? WRAPPER_KIND[typeName] : field.type;
   if (rt instanceof protobuf.Enum) {
     const e = r.enum;
     if (!isObj(e)) return [];
@@ -152,13 +161,13 @@ function valueRules(field: protobuf.Field, v: unknown, r: Rules): string[] {
     if (n !== undefined) out.push(...range(n, { const: e.const, in: e.in, not_in: e.not_in }, num, fmt));
     return out;
   }
-  if (rt instanceof protobuf.Type && rt.fullName === '.google.protobuf.Duration') {
+  if (typeName === '.google.protobuf.Duration') {
     const d = r.duration;
     if (!isObj(d)) return [];
     const secs = durationSeconds(v);
     return secs === undefined ? [] : range(secs, d, durationSeconds, showDuration);
   }
-  if (rt instanceof protobuf.Type && rt.fullName === '.google.protobuf.Any') {
+  if (typeName === '.google.protobuf.Any') {
     const a = r.any;
     if (!isObj(a) || !isObj(v)) return [];
     const url = v['@type'] ?? v.type_url;
