@@ -44,14 +44,23 @@ describe('bootstrap', () => {
       default: {
         plugin_name: 'file_watcher',
         config: {
-          certificate_file: '/var/run/trellis/identity.pem',
-          private_key_file: '/var/run/trellis/identity.pem',
+          certificate_file: '/var/run/trellis/cert.pem',
+          private_key_file: '/var/run/trellis/key.pem',
           ca_certificate_file: '/var/run/trellis/ca.pem',
           refresh_interval: '1s',
         },
       },
     });
     expect(files[0]?.content).not.toContain('TOP-SECRET');
+  });
+
+  it('reads certificate and key from the one identity file when asked (atomic rotation)', () => {
+    const b = JSON.parse(grpcBootstrap(req, { certificateFiles: 'combined' })[0]?.content ?? '') as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(b.certificate_providers.default.config).toMatchObject({
+      certificate_file: '/var/run/trellis/identity.pem',
+      private_key_file: '/var/run/trellis/identity.pem',
+      ca_certificate_file: '/var/run/trellis/ca.pem',
+    });
   });
 });
 
@@ -60,7 +69,7 @@ describe('plugin', () => {
     const report = await runPluginConformance(plugin, { config: { refreshInterval: '5s' } });
     expect(report.kind).toBe('proxy');
     const created = await plugin.create({
-      config: { refreshInterval: '5s', memoSize: 10 },
+      config: { refreshInterval: '5s', memoSize: 10, certificateFiles: 'combined' },
       deps: {},
       logger: report.logger,
       mesh: { name: 'test', trustDomain: 'cluster.local' },
@@ -70,7 +79,9 @@ describe('plugin', () => {
     expect(created.nodeKind).toBe('grpc');
     expect(created.servesSecrets).toBe(false);
     const files = await created.bootstrap?.(req);
-    expect(JSON.parse(files?.[0]?.content ?? '{}').certificate_providers.default.config.refresh_interval).toBe('5s');
+    const cfg = JSON.parse(files?.[0]?.content ?? '{}').certificate_providers.default.config;
+    expect(cfg.refresh_interval).toBe('5s');
+    expect(cfg.private_key_file).toBe('/var/run/trellis/identity.pem');
   });
 
   it('rejects a bad refresh interval with its path', () => {

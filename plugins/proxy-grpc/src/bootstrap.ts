@@ -6,6 +6,13 @@ import { CERT_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE } from './internal/nam
 export interface GrpcBootstrapOptions {
   /** How often grpc-js-xds re-reads the certificate files (a Duration string). Default `1s`. */
   readonly refreshInterval?: string;
+  /**
+   * Where grpc-js-xds reads certificate and key. `separate`: cert.pem and key.pem, two renames per rotation, so
+   * a re-read between them pairs a new certificate with the old key and new connections fail until the next
+   * re-read. `combined`: both from identity.pem (chain + key), one atomic rename; needs a writer (the agent)
+   * that rewrites identity.pem (the SDK's `workloadCertFiles`). Default `separate`.
+   */
+  readonly certificateFiles?: 'separate' | 'combined';
 }
 
 /** File names in the bootstrap directory; the certificate files are the SDK's (the agent rewrites them). */
@@ -21,6 +28,7 @@ const SERVER_FEATURES = ['xds_v3', 'ignore_resource_deletion'];
 
 /** The bootstrap object grpc-js-xds reads (`GRPC_XDS_BOOTSTRAP` file or the test-only channel option). */
 export function bootstrapConfig(req: Omit<BootstrapRequest, 'certificate'>, options: GrpcBootstrapOptions = {}): Record<string, unknown> {
+  const combined = options.certificateFiles === 'combined';
   return {
     xds_servers: [{ server_uri: req.controllerAddress, channel_creds: [{ type: 'insecure' }], server_features: SERVER_FEATURES }],
     node: { id: formatNodeId(req.node), locality: {} },
@@ -29,9 +37,8 @@ export function bootstrapConfig(req: Omit<BootstrapRequest, 'certificate'>, opti
       [CERT_PROVIDER_INSTANCE]: {
         plugin_name: 'file_watcher',
         config: {
-          // One file for both: a rotation replaces certificate and key in one atomic rename.
-          certificate_file: join(req.outDir, BOOTSTRAP_FILES.identity),
-          private_key_file: join(req.outDir, BOOTSTRAP_FILES.identity),
+          certificate_file: join(req.outDir, combined ? BOOTSTRAP_FILES.identity : BOOTSTRAP_FILES.certificate),
+          private_key_file: join(req.outDir, combined ? BOOTSTRAP_FILES.identity : BOOTSTRAP_FILES.privateKey),
           ca_certificate_file: join(req.outDir, BOOTSTRAP_FILES.ca),
           refresh_interval: options.refreshInterval ?? '1s',
         },
@@ -42,7 +49,7 @@ export function bootstrapConfig(req: Omit<BootstrapRequest, 'certificate'>, opti
 
 /**
  * `bootstrap.json` plus the SDK's workload certificate files (`workloadCertFiles`: identity.pem = chain + key
- * (0600), which the bootstrap uses, cert.pem, key.pem (0600), ca.pem). grpc-js-xds cannot use TLS to the control
+ * (0600), cert.pem, key.pem (0600), ca.pem). grpc-js-xds cannot use TLS to the control
  * plane, so `controllerAddress` must be the controller's plaintext ADS listener.
  */
 export function grpcBootstrap(req: BootstrapRequest, options: GrpcBootstrapOptions = {}): BootstrapFile[] {

@@ -12,6 +12,7 @@ export { CERT_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE, serverListenerName, o
 export const configSchema = s.object({
   refreshInterval: s.default(s.string({ minLength: 2, pattern: /^\d+(\.\d+)?s$/, patternHint: 'a duration in seconds such as "1s"' }), '1s'),
   memoSize: s.default(s.number({ min: 1, integer: true }), 20_000),
+  certificateFiles: s.default(s.literal(['separate', 'combined']), 'separate'),
 });
 
 /** `use: grpc` — the proxyless gRPC backend. */
@@ -29,7 +30,7 @@ export default definePlugin({
       nodeKind: 'grpc',
       servesSecrets: false,
       generate: (view, gctx) => generate(view, gctx),
-      bootstrap: (req) => grpcBootstrap(req, { refreshInterval: ctx.config.refreshInterval }),
+      bootstrap: (req) => grpcBootstrap(req, { refreshInterval: ctx.config.refreshInterval, certificateFiles: ctx.config.certificateFiles }),
     };
   },
 });
