@@ -81,6 +81,11 @@ export interface OutboundService {
   readonly endpoints: readonly MeshEndpoint[];
   /** Identities behind the service (its pods' service accounts), for SAN matching. Sorted. */
   readonly identities: readonly Identity[];
+  /**
+   * The Service's virtual IPs (`spec.clusterIP(s)`, never `None`): what clients dial after DNS. A sidecar's
+   * outbound listener matches them besides the endpoint IPs. Absent or empty for headless services. Sorted.
+   */
+  readonly serviceIPs?: readonly string[];
   readonly split?: SplitPolicy;
   readonly retry?: RetryPolicy;
   readonly timeoutMs?: number;
