@@ -123,6 +123,7 @@ const outboundArb: fc.Arbitrary<OutboundService[]> = fc
           ),
           retry: fc.option(fc.record({ attempts: fc.integer({ min: 0, max: 5 }), retryOn: fc.subarray(['5xx', 'reset', 'connect-failure']), perTryTimeoutMs: fc.integer({ min: 1, max: 60_000 }) }), { nil: undefined }),
           timeoutMs: fc.option(fc.integer({ min: 0, max: 120_000 }), { nil: undefined }),
+          serviceIPs: fc.uniqueArray(fc.oneof(ipArb, fc.integer({ min: 1, max: 9 }).map((n) => `fd00::${n}`)), { maxLength: 2 }),
         }).map((x): OutboundService => {
           const ids = [...new Map(x.endpoints.flatMap((e) => (e.identity ? [[`${e.identity.namespace}/${e.identity.serviceAccount}`, e.identity] as const] : []))).values()];
           return {
@@ -131,6 +132,7 @@ const outboundArb: fc.Arbitrary<OutboundService[]> = fc
             hostnames: hostnamesOf(s),
             endpoints: x.endpoints,
             identities: ids,
+            serviceIPs: [...x.serviceIPs].sort(),
             ...(x.split ? { split: { splitName: `${s.namespace}/split`, backends: x.split.backends, matches: x.split.matches } } : {}),
             ...(x.retry ? { retry: x.retry } : {}),
             ...(x.timeoutMs !== undefined ? { timeoutMs: x.timeoutMs } : {}),

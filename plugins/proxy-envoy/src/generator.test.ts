@@ -83,6 +83,15 @@ describe('outbound policy with a split', () => {
     expect(l.default_filter_chain).toBeUndefined();
   });
 
+  it("matches the Service's virtual IPs (what clients dial) as well as its endpoints", () => {
+    const { out } = run(F.view({ outbound: [F.outbound(v1, [F.ep('10.0.0.1', 14001, sid)], { serviceIPs: ['10.96.0.10'] })] }));
+    const chain = (F.find(out, 'Listener', 'outbound-listener') as Obj).filter_chains[0];
+    expect(chain.filter_chain_match.prefix_ranges).toEqual([
+      { address_prefix: '10.0.0.1', prefix_len: 32 },
+      { address_prefix: '10.96.0.10', prefix_len: 32 },
+    ]);
+  });
+
   it('splits TCP with a weighted tcp_proxy', () => {
     const tcpStore = F.svc('bookstore', 'db', 5432, 'tcp');
     const view = F.view({

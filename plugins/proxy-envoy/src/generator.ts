@@ -126,7 +126,7 @@ function cachedKey<T extends object>(obj: T, kind: KeyKind, pick: (o: T) => unkn
 
 /** What an outbound chain depends on: service, cluster, endpoint addresses, split backends. */
 function outboundChainKey(s: OutboundService): string {
-  return cachedKey(s, 'chain', (x) => [x.clusterName, x.service, x.endpoints.map((e) => e.ip), x.split?.backends.map((b) => [b.clusterName, b.weight])]);
+  return cachedKey(s, 'chain', (x) => [x.clusterName, x.service, x.serviceIPs, x.endpoints.map((e) => e.ip), x.split?.backends.map((b) => [b.clusterName, b.weight])]);
 }
 
 function outboundRouteKey(s: OutboundService): string {

@@ -47,7 +47,7 @@ const prefixRange = (ip: string): Obj => ({ address_prefix: ip, prefix_len: isIp
 
 /**
  * `outbound-listener` (15001): one chain per upstream service port, matched by the original destination port
- * and the service's endpoint addresses (/32). An address already claimed on a port by an earlier chain is left
+ * and the service's addresses (/32): its virtual IPs (`serviceIPs`) and its endpoint IPs. An address already claimed on a port by an earlier chain is left
  * out of later ones, because Envoy rejects two chains with the same match; split (apex) services claim first so
  * a TCP split applies, then the rest by cluster name. (HTTP chains of one port share `rds-outbound.<port>`, so
  * for HTTP it does not matter which chain holds an address.)
@@ -63,7 +63,8 @@ export function outboundListener(outbound: readonly OutboundService[], egress: b
     if (!isHttp(service) && service.protocol !== 'tcp' && service.protocol !== 'tcp-server-first') continue;
     const taken = claimed.get(service.port) ?? new Set<string>();
     claimed.set(service.port, taken);
-    const ips = [...new Set(svc.endpoints.map((e) => e.ip))].filter((ip) => !taken.has(ip)).sort(byString);
+    // The Service's virtual IPs (what clients dial) and its endpoints (for direct pod connections).
+    const ips = [...new Set([...(svc.serviceIPs ?? []), ...svc.endpoints.map((e) => e.ip)])].filter((ip) => !taken.has(ip)).sort(byString);
     if (ips.length === 0) continue;
     for (const ip of ips) taken.add(ip);
     const filter = isHttp(service)
