@@ -14,7 +14,7 @@ export const SCENARIOS = [
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta] [--out DIR]
-                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--cpu-prof]
+                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--cpu-prof]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
@@ -29,6 +29,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       quick: { type: 'boolean', default: false },
       'ceiling-budget': { type: 'string', default: '600' },
       'file-debounce': { type: 'string' },
+      'debounce-max': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -52,6 +53,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
     quick: values.quick,
     ceilingBudgetS: int('ceiling-budget', values['ceiling-budget'], 10),
     ...(values['file-debounce'] !== undefined && { fileDebounceMs: int('file-debounce', values['file-debounce'], 0) }),
+    ...(values['debounce-max'] !== undefined && { debounceMaxMs: int('debounce-max', values['debounce-max'], 1) }),
     controllerNodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', 'cpu-prof'] : [],
   };
 }

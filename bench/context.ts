@@ -2,7 +2,7 @@
 import type { ChildRpc } from './child-rpc.ts';
 import type { ClientCommand, ClientStats, ProxySpec } from './clients-protocol.ts';
 import type { ControllerProcess } from './controller-proc.ts';
-import { metricDeltas } from './controller-proc.ts';
+import { histogramDelta, metricDeltas } from './controller-proc.ts';
 import type { GenMesh } from './mesh-gen.ts';
 import { round } from './stats.ts';
 import { wallNow } from './sim-proxy.ts';
@@ -18,6 +18,8 @@ export interface BenchArgs {
   ceilingBudgetS: number;
   /** The file source's `debounce` (its default, 100 ms, when absent). */
   fileDebounceMs?: number;
+  /** The controller's `xds.debounce.max` (its default, 1 s, when absent). */
+  debounceMaxMs?: number;
   /** Passed to the controller's node (e.g. --cpu-prof). */
   controllerNodeArgs: string[];
 }
@@ -58,7 +60,11 @@ export interface Usage {
   bytesSent: number;
   responses: number;
   metrics: Record<string, number>;
+  /** Histograms measured inside the controller (bucket resolution). */
+  histograms: Record<string, ReturnType<typeof histogramDelta>>;
 }
+
+const HISTOGRAMS = ['trellis_certificates_issuance_duration_seconds', 'trellis_snapshot_build_duration_seconds', 'trellis_xds_push_duration_seconds'];
 
 export async function measure<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<{ value: T; usage: Usage }> {
   const c0 = ctx.controller.stats();
@@ -82,6 +88,7 @@ export async function measure<T>(ctx: BenchContext, fn: () => Promise<T>): Promi
       bytesSent: s1.bytesReceived - s0.bytesReceived,
       responses: s1.responses - s0.responses,
       metrics: metricDeltas(m0, m1),
+      histograms: Object.fromEntries(HISTOGRAMS.map((h) => [h, histogramDelta(m0, m1, h)]).filter(([, v]) => v !== undefined)),
     },
   };
 }
@@ -90,4 +97,9 @@ export function proxiesOfService(ctx: BenchContext, svc: number): number[] {
   const out: number[] = [];
   ctx.serviceOf.forEach((s, i) => s === svc && out.push(i));
   return out;
+}
+
+/** The debounce settings in effect (the scenarios record them with their parameters). */
+export function debounceSettings(ctx: BenchContext): { fileSourceMs: number; xdsQuietMs: number; xdsMaxMs: number } {
+  return { fileSourceMs: ctx.args.fileDebounceMs ?? 100, xdsQuietMs: 50, xdsMaxMs: ctx.args.debounceMaxMs ?? 1000 };
 }

@@ -18,6 +18,7 @@ export interface ControllerOptions {
   nodeArgs?: string[];
   maxStreams: number;
   fileDebounceMs?: number;
+  debounceMaxMs?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -66,7 +67,11 @@ export class ControllerProcess {
         proxies: [{ use: 'envoy' }],
         certificates: { use: 'selfsigned', config: { stateDir: o.caDir } },
       },
-      xds: { address: `127.0.0.1:${xdsPort}`, maxStreams: o.maxStreams },
+      xds: {
+        address: `127.0.0.1:${xdsPort}`,
+        maxStreams: o.maxStreams,
+        ...(o.debounceMaxMs !== undefined && { debounce: { max: `${o.debounceMaxMs}ms` } }),
+      },
       admin: { address: `127.0.0.1:${adminPort}` },
       log: { level: 'warn' },
     };
@@ -143,4 +148,29 @@ export function metricDeltas(before: Map<string, number>, after: Map<string, num
     if (d !== 0) sums[family] = (sums[family] ?? 0) + d;
   }
   return sums;
+}
+
+/**
+ * p50/p99 (upper bucket bounds, in ms) and count of a histogram family between two scrapes, summed over
+ * every label but `le`. Coarse by construction (bucket resolution), but measured inside the controller.
+ */
+export function histogramDelta(before: Map<string, number>, after: Map<string, number>, family: string): { count: number; meanMs: number; p50Ms: number; p99Ms: number } | undefined {
+  const buckets = new Map<number, number>();
+  for (const [k, v] of after) {
+    if (!k.startsWith(`${family}_bucket{`)) continue;
+    const le = /le="([^"]+)"/.exec(k)?.[1];
+    if (le === undefined) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + v - (before.get(k) ?? 0));
+  }
+  const sumOf = (m: Map<string, number>, suffix: string) => [...m].filter(([k]) => k.startsWith(`${family}_${suffix}`)).reduce((a, [, v]) => a + v, 0);
+  const count = sumOf(after, 'count') - sumOf(before, 'count');
+  if (count <= 0) return undefined;
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const q = (p: number) => {
+    const want = count * p;
+    const hit = sorted.find(([, c]) => c >= want);
+    return hit ? hit[0] * 1000 : NaN;
+  };
+  return { count, meanMs: Math.round(((sumOf(after, 'sum') - sumOf(before, 'sum')) / count) * 1e6) / 1000, p50Ms: q(0.5), p99Ms: q(0.99) };
 }

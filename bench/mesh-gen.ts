@@ -71,12 +71,17 @@ export function sliceObject(s: GenService, notReady: ReadonlySet<string> = new S
   };
 }
 
-export function meshConfigObject(permissive: boolean): unknown {
+export interface MeshSettings {
+  permissive: boolean;
+  egress: boolean;
+}
+
+export function meshConfigObject(settings: MeshSettings = { permissive: false, egress: false }): unknown {
   return {
     apiVersion: 'config.trellismesh.io/v1alpha1',
     kind: 'MeshConfig',
     metadata: { name: 'trellis-mesh-config', namespace: 'trellis-system' },
-    spec: { traffic: { enablePermissiveTrafficPolicyMode: permissive, enableEgress: false } },
+    spec: { traffic: { enablePermissiveTrafficPolicyMode: settings.permissive, enableEgress: settings.egress } },
   };
 }
 
@@ -157,7 +162,7 @@ export function buildMesh(serviceCount: number): Omit<GenMesh, 'dir' | 'meshConf
       spec: { service: sp.root, backends: [{ service: sp.backends[0], weight: 90 }, { service: sp.backends[1], weight: 10 }] },
     })),
   );
-  files.set('meshconfig.yaml', [meshConfigObject(false)]);
+  files.set('meshconfig.yaml', [meshConfigObject()]);
   return { services, namespaces, splits, counts, files };
 }
 

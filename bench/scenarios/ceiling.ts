@@ -35,6 +35,7 @@ export async function ceiling(ctx: BenchContext): Promise<ScenarioResult> {
     const lat: number[] = [];
     let pushed = 0;
     let affected = 0;
+    const unexpected: string[] = [];
     const used = new Set<number>();
     for (let k = 0; k < 5; k++) {
       const s = await oneChange(ctx, 1000 + step * 10 + k, used);
@@ -42,10 +43,11 @@ export async function ceiling(ctx: BenchContext): Promise<ScenarioResult> {
       lat.push(...s.latencies);
       pushed += s.pushed;
       affected += s.affected;
+      unexpected.push(...s.unexpected);
     }
     const conv = summarize(lat);
     const st = ctx.controller.stats();
-    steps.push({ proxies: to, connectMs, notConfigured: c.notReady, errors: c.errors, convergenceMs: conv, proxiesPushed: pushed, proxiesAffected: affected, controllerRssBytes: st.rssBytes, controllerPeakRssBytes: st.peakRssBytes });
+    steps.push({ proxies: to, connectMs, notConfigured: c.notReady, errors: c.errors, convergenceMs: conv, proxiesPushed: pushed, proxiesAffected: affected, pushedNotAffectedSample: unexpected.slice(0, 3), controllerRssBytes: st.rssBytes, controllerPeakRssBytes: st.peakRssBytes });
     if (c.notReady > 0) {
       stop = `${c.notReady} proxies not configured at ${to}`;
       break;

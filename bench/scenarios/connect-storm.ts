@@ -34,6 +34,8 @@ export async function connectStorm(ctx: BenchContext): Promise<StormOutcome> {
       responses: usage.responses,
       proxiesPushed: n - r.notReady,
       proxiesAffected: n,
+      controllerCertificateIssuance: usage.histograms.trellis_certificates_issuance_duration_seconds ?? null,
+      controllerSnapshotBuild: usage.histograms.trellis_snapshot_build_duration_seconds ?? null,
       controllerMetrics: usage.metrics,
     },
     goal: `${n >= 10_000 ? '10,000' : '2000'} proxies fully configured in <= ${goalMs / 1000} s, no errors`,

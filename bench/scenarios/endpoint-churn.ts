@@ -6,7 +6,7 @@
 import { TypeUrls } from '@trellis/plugin-sdk';
 import YAML from 'yaml';
 import type { CollectResult } from '../clients-protocol.ts';
-import { measure, type BenchContext, type ScenarioResult } from '../context.ts';
+import { debounceSettings, measure, type BenchContext, type ScenarioResult } from '../context.ts';
 import { sliceFile, sliceObject, writeManifest } from '../mesh-gen.ts';
 import { wallNow } from '../sim-proxy.ts';
 import { round, summarize } from '../stats.ts';
@@ -67,7 +67,7 @@ export async function endpointChurn(ctx: BenchContext, perSecond: number): Promi
   await sleep(1500);
   return {
     scenario: `endpoint-churn-${perSecond}/s`,
-    parameters: { proxies: ctx.proxies.length, services: ctx.args.services, editsPerSecond: perSecond, seconds, edits: edits.length, delta: ctx.args.delta },
+    parameters: { proxies: ctx.proxies.length, services: ctx.args.services, editsPerSecond: perSecond, seconds, edits: edits.length, debounce: debounceSettings(ctx), delta: ctx.args.delta },
     figures: {
       edsConvergenceMs: summary,
       expectedUpdates: expected,

@@ -5,7 +5,7 @@
  */
 import YAML from 'yaml';
 import type { CollectResult } from '../clients-protocol.ts';
-import { measure, proxiesOfService, type BenchContext, type ScenarioResult } from '../context.ts';
+import { debounceSettings, measure, proxiesOfService, type BenchContext, type ScenarioResult } from '../context.ts';
 import { targetFile, targetObject, writeManifest, type GenService } from '../mesh-gen.ts';
 import { wallNow } from '../sim-proxy.ts';
 import { round, summarize } from '../stats.ts';
@@ -20,7 +20,8 @@ export interface ChangeSample {
   affected: number;
   pushedNotAffected: number;
   affectedMissing: number;
-  bytes: number;
+  /** A few proxies pushed outside the affected set: `<service> <typeUrls>`, to find why. */
+  unexpected: string[];
 }
 
 /** Picks a connected destination outside any split and a connected identity it does not admit yet. */
@@ -69,7 +70,10 @@ export async function oneChange(ctx: BenchContext, k: number, used: Set<number>)
     affected: affected.length,
     pushedNotAffected: [...pushedSet].filter((i) => !affectedSet.has(i)).length,
     affectedMissing: r.missing.length,
-    bytes: 0,
+    unexpected: r.events
+      .filter((e) => !affectedSet.has(e.i))
+      .slice(0, 3)
+      .map((e) => `${ctx.mesh.services[ctx.serviceOf[e.i]!]!.name} (edit ${d.name} admits ${src.name}): ${e.events.map((x) => `${x.typeUrl.split('.').pop()}${x.changed ? '*' : ''}@${Math.round(x.t - t0)}ms`).join(' ')}`),
   };
 }
 
@@ -90,7 +94,7 @@ export async function singleChange(ctx: BenchContext): Promise<{ result: Scenari
   const n = ctx.proxies.length;
   const result: ScenarioResult = {
     scenario: 'single-change',
-    parameters: { proxies: n, services: ctx.args.services, edits: samples.length, change: 'TrafficTarget: admit one more source identity', debounceMs: debounceMs(ctx), delta: ctx.args.delta },
+    parameters: { proxies: n, services: ctx.args.services, edits: samples.length, change: 'TrafficTarget: admit one more source identity', debounceMs: debounceMs(ctx), debounce: debounceSettings(ctx), delta: ctx.args.delta },
     figures: {
       convergenceMs: lat,
       p99AfterDebounceMs: round(lat.p99 - debounceMs(ctx), 1),
@@ -99,10 +103,12 @@ export async function singleChange(ctx: BenchContext): Promise<{ result: Scenari
       proxiesAffected: affected,
       pushedNotAffected: sum((s) => s.pushedNotAffected),
       affectedNotConverged: sum((s) => s.affectedMissing),
+      pushedNotAffectedSample: samples.flatMap((s) => s.unexpected).slice(0, 5),
       controllerCpuSeconds: usage.controllerCpuSeconds,
       clientCpuSeconds: usage.clientCpuSeconds,
       controllerPeakRssBytes: usage.controllerPeakRssBytes,
       bytesSent: usage.bytesSent,
+      controllerSnapshotBuild: usage.histograms.trellis_snapshot_build_duration_seconds ?? null,
       controllerMetrics: usage.metrics,
     },
     goal: 'p99 <= 200 ms after the debounce window at 2000 proxies; pushed == affected',

@@ -37,7 +37,7 @@ describe('npm run bench (small run)', () => {
     expect(report.command).toContain('--proxies 200');
 
     const byName = new Map(report.scenarios.map((s) => [s.scenario as string, s]));
-    for (const name of ['connect-storm', 'idle-memory', 'single-change', 'mesh-wide-permissive-on', 'mesh-wide-permissive-off', 'endpoint-churn-10/s', 'endpoint-churn-30/s', 'certificates', 'translation', 'wire-limit'])
+    for (const name of ['connect-storm', 'idle-memory', 'single-change', 'mesh-wide-egress-on', 'mesh-wide-egress-off', 'mesh-wide-permissive-on', 'mesh-wide-permissive-off', 'endpoint-churn-10/s', 'endpoint-churn-30/s', 'certificates', 'translation', 'wire-limit'])
       expect(byName.has(name), `scenario ${name} missing`).toBe(true);
     for (const s of report.scenarios) {
       expect(s.machine, `${s.scenario as string}.machine`).toEqual(machine);
@@ -59,9 +59,10 @@ describe('npm run bench (small run)', () => {
       ['single-change', 'proxiesPushed'],
       ['single-change', 'proxiesAffected'],
       ['single-change', 'ratioToWireLimit'],
+      ['mesh-wide-egress-on', 'wallMs'],
+      ['mesh-wide-egress-on', 'ratioToWireLimit'],
+      ['mesh-wide-egress-on', 'bytesSent'],
       ['mesh-wide-permissive-on', 'wallMs'],
-      ['mesh-wide-permissive-on', 'ratioToWireLimit'],
-      ['mesh-wide-permissive-on', 'bytesSent'],
       ['endpoint-churn-30/s', 'controllerCores'],
       ['certificates', 'certsPerSecond'],
     ];
