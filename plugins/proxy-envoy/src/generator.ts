@@ -24,8 +24,9 @@ export interface EnvoyGenerator {
 
 /**
  * Turns one proxy's view into its Envoy resources (OSM's shapes and names). Every resource is looked up by a
- * content key first: equal inputs give the very same XdsResource object (encoded once), so a service's cluster
- * and endpoints are shared by every proxy that uses them.
+ * content key first: equal inputs give the very same XdsResource object (encoded once). A service's endpoints
+ * and outbound root certificate are shared by every proxy that reaches it; its cluster (which names the client's
+ * own `service-cert`) by every proxy of one identity.
  */
 export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): EnvoyGenerator {
   const metrics = options.metrics ?? true;
