@@ -136,7 +136,7 @@ export function createSelfSignedProvider(opts: SelfSignedOptions): SelfSignedPro
       return {
         certificatePem: cert.pem,
         chainPem: cert.pem,
-        privateKey: new SecretValue(key.export({ type: 'pkcs8', format: 'pem' }) as string),
+        privateKey: new SecretValue(key.pkcs8Pem()),
         issuingCaPem: ca.certPem,
         trustBundlePem: s.roots.map((r) => r.certPem).join(''),
         serialNumber: cert.serialHex,

@@ -67,14 +67,14 @@ async function newCaFileContent(opts: CaOptions): Promise<string> {
   const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
   const cert = signCertificate({
     subjectKey: key,
+    signingKey: key.privateKey,
     commonName: opts.commonName,
     organization: 'trellis',
     notBefore,
     notAfter: new Date(notBefore.getTime() + opts.validityMs),
     isCa: true,
   });
-  const keyPem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
-  return cert.pem + keyPem;
+  return cert.pem + key.pkcs8Pem();
 }
 
 /**

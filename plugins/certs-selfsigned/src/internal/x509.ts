@@ -20,14 +20,59 @@ const OID = {
   clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
 
+export interface KeyMaterial {
+  readonly privateKey: KeyObject;
+  readonly kind: 'ec' | 'rsa';
+  /** DER SubjectPublicKeyInfo. */
+  readonly spkiDer: Buffer;
+  /** PKCS#8 PEM of the private key. */
+  pkcs8Pem(): string;
+}
+
+// SubjectPublicKeyInfo header of an uncompressed P-256 point: SEQ { SEQ { id-ecPublicKey, prime256v1 }, BIT STRING ... }.
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+const ecPublicKey = '1.2.840.10045.2.1';
+const prime256v1 = '1.2.840.10045.3.1.7';
+
+function coord(b64url: string | undefined): Buffer {
+  const b = Buffer.from(b64url ?? '', 'base64url');
+  return b.length >= 32 ? b : Buffer.concat([Buffer.alloc(32 - b.length), b]);
+}
+
 /**
- * RSA keygen (~100 ms) runs on libuv's thread pool so it does not block the event loop; P-256 keygen takes
- * ~60 us, less than the thread-pool round trip, so it runs inline.
+ * P-256 keys are generated inline (~50 us, less than a thread-pool round trip) and encoded from their JWK
+ * form, because OpenSSL's SPKI/PKCS#8 encoders cost ~100-250 us each, more than keygen and signing together.
+ * RSA keygen (~100 ms) runs on libuv's thread pool so it does not block the event loop.
  */
-export async function generateKey(keyType: KeyType): Promise<KeyObject> {
-  if (keyType === 'ecdsa-p256') return generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+export async function generateKey(keyType: KeyType): Promise<KeyMaterial> {
+  if (keyType === 'ecdsa-p256') {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const jwk = privateKey.export({ format: 'jwk' });
+    const point = Buffer.concat([Buffer.from([4]), coord(jwk.x), coord(jwk.y)]);
+    return {
+      privateKey,
+      kind: 'ec',
+      spkiDer: Buffer.concat([P256_SPKI_PREFIX, point]),
+      pkcs8Pem: () => {
+        // RFC 5208 PrivateKeyInfo wrapping an RFC 5915 ECPrivateKey (curve given by the algorithm identifier).
+        const ecPrivateKey = seq(integer(Buffer.from([1])), octetString(coord(jwk.d)), explicit(1, bitString(point)));
+        const der = seq(integer(Buffer.from([0])), seq(oid(ecPublicKey), oid(prime256v1)), octetString(ecPrivateKey));
+        return toPem(der, 'PRIVATE KEY');
+      },
+    };
+  }
   const bits = Number(keyType.slice(4));
-  return (await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 })).privateKey;
+  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
+  return {
+    privateKey,
+    kind: 'rsa',
+    spkiDer: publicKey.export({ type: 'spki', format: 'der' }),
+    pkcs8Pem: () => privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  };
+}
+
+export function toPem(der: Buffer, label: string): string {
+  return `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
 }
 
 function name(commonName: string, organization?: string): Buffer {
@@ -66,7 +111,7 @@ function randomSerial(): Buffer {
 }
 
 export interface SignParams {
-  readonly subjectKey: KeyObject;
+  readonly subjectKey: Pick<KeyMaterial, 'kind' | 'spkiDer'>;
   readonly commonName: string;
   readonly organization?: string;
   readonly dnsNames?: readonly string[];
@@ -74,6 +119,8 @@ export interface SignParams {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly isCa: boolean;
+  /** The subject's own private key, to sign a self-signed root. */
+  readonly signingKey?: KeyObject;
   /** The issuer: absent for a self-signed root. */
   readonly issuer?: { readonly key: KeyObject; readonly subjectDer: Buffer; readonly spkiDer: Buffer };
 }
@@ -86,10 +133,10 @@ export interface Signed {
 
 /** Builds and signs an X.509 v3 certificate. */
 export function signCertificate(p: SignParams): Signed {
-  const spki = p.subjectKey.asymmetricKeyType === 'ec' || p.subjectKey.asymmetricKeyType === 'rsa' ? publicSpki(p.subjectKey) : undefined;
-  if (!spki) throw new Error(`unsupported key type ${p.subjectKey.asymmetricKeyType}`);
+  const spki = p.subjectKey.spkiDer;
   const subject = name(p.commonName, p.organization);
-  const issuerKey = p.issuer?.key ?? p.subjectKey;
+  const issuerKey = p.issuer?.key ?? p.signingKey;
+  if (!issuerKey) throw new Error('a self-signed certificate needs signingKey');
   const issuerName = p.issuer?.subjectDer ?? subject;
   const issuerSpki = p.issuer?.spkiDer ?? spki;
   const serial = randomSerial();
@@ -97,7 +144,7 @@ export function signCertificate(p: SignParams): Signed {
 
   const exts: Buffer[] = [];
   exts.push(extension(OID.basicConstraints, true, p.isCa ? seq(booleanTrue()) : seq()));
-  const isRsa = p.subjectKey.asymmetricKeyType === 'rsa';
+  const isRsa = p.subjectKey.kind === 'rsa';
   exts.push(extension(OID.keyUsage, true, keyUsage(p.isCa ? [0, 5, 6] : isRsa ? [0, 2] : [0])));
   if (!p.isCa) exts.push(extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth), oid(OID.clientAuth))));
   const sans = [...(p.dnsNames ?? []).map((d) => ia5String(0x82, d)), ...(p.uris ?? []).map((u) => ia5String(0x86, u))];
@@ -117,8 +164,7 @@ export function signCertificate(p: SignParams): Signed {
   );
   const signature = sign('sha256', tbs, issuerKey);
   const der = seq(tbs, sigAlg, bitString(signature));
-  const b64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');
-  return { der, pem: `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`, serialHex: serial.toString('hex').toUpperCase() };
+  return { der, pem: toPem(der, 'CERTIFICATE'), serialHex: serial.toString('hex').toUpperCase() };
 }
 
 function publicSpki(key: KeyObject): Buffer {
