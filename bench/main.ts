@@ -147,11 +147,12 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
       args.proxies,
       wirePushes.map((p) => ({ streams: p.streams, bytes: p.bytes })),
     );
-    wire.forEach((w, i) => wirePushes[i]!.apply(w));
+    wire.pushes.forEach((w, i) => wirePushes[i]!.apply(w));
+    Object.assign(storm.result.figures, { wireConnectMs: wire.connectMs, ratioToWireConnect: round(storm.allReadyMs / wire.connectMs) });
     results.push({
       scenario: 'wire-limit',
       parameters: { streams: args.proxies, server: 'bare @grpc/grpc-js, mTLS, one pre-encoded response per stream, ACK awaited' },
-      figures: { pushes: wire },
+      figures: { connectMs: wire.connectMs, pushes: wire.pushes },
     });
     return results;
   } finally {

@@ -40,8 +40,12 @@ function keyFigures(s: ScenarioResult): string {
     const rows = (s.figures.rows as Record<string, number>[] | undefined) ?? [];
     return rows.map((r) => `${r.services} svc: ${fmt(r.msPerSnapshot)} ms/snapshot, ${r.bytesPerResource} B/resource`).join('; ');
   }
+  if (s.scenario === 'wire-limit') {
+    const pushes = (s.figures.pushes as Record<string, number>[] | undefined) ?? [];
+    return [`connect: ${fmt(s.figures.connectMs)} ms`, ...pushes.map((p) => `${p.streams} x ${p.bytesPerStream} B: ${fmt(p.ms)} ms`)].join('<br>');
+  }
   return Object.entries(s.figures)
-    .filter(([k, v]) => k !== 'controllerMetrics' && k !== 'sampleErrors' && k !== 'steps' && !(Array.isArray(v) && v.length === 0))
+    .filter(([k, v]) => k !== 'controllerMetrics' && k !== 'sampleErrors' && k !== 'pushedNotAffectedSample' && k !== 'steps' && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => `${k}: ${fmt(v)}`)
     .join('<br>');
 }

@@ -20,7 +20,13 @@ type WireCmd = { op: string; id: number } & Record<string, unknown>;
  * Connects `streams` proxies (indexes 0..streams-1, certificates already issued) to a fresh wire server and
  * measures one push per entry of `sizes` (bytes per stream). The clients must be disconnected from the controller.
  */
-export async function measureWireLimit(clients: ChildRpc<ClientCommand>, caDir: string, streams: number, pushes: { streams: number; bytes: number }[]): Promise<WirePush[]> {
+export interface WireLimit {
+  /** Every proxy connected (TLS + HTTP/2 + stream) and answered CDS/LDS by the bare server: the storm's floor. */
+  connectMs: number;
+  pushes: WirePush[];
+}
+
+export async function measureWireLimit(clients: ChildRpc<ClientCommand>, caDir: string, streams: number, pushes: { streams: number; bytes: number }[]): Promise<WireLimit> {
   const provider = createSelfSignedProvider({ stateDir: caDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA' });
   await provider.start?.();
   const cert = await provider.issue({ commonName: 'localhost', dnsNames: ['localhost'], uris: [], validityMs: 86_400_000, keyType: 'ecdsa-p256' });
@@ -41,7 +47,7 @@ export async function measureWireLimit(clients: ChildRpc<ClientCommand>, caDir: 
       });
       out.push({ streams: r.streams, bytesPerStream: r.bytesPerStream, ms: Math.round(r.ms * 10) / 10, acked: r.acked });
     }
-    return out;
+    return { connectMs: Math.round(c.allReadyMs * 10) / 10, pushes: out };
   } finally {
     await clients.call({ op: 'close' });
     await wire.close();

@@ -28,6 +28,7 @@ export async function connectStorm(ctx: BenchContext): Promise<StormOutcome> {
       sampleErrors: r.sampleErrors,
       controllerCpuSeconds: usage.controllerCpuSeconds,
       clientCpuSeconds: usage.clientCpuSeconds,
+      clientRssBytes: usage.clientRssBytes,
       controllerPeakRssBytes: usage.controllerPeakRssBytes,
       bytesSent: usage.bytesSent,
       bytesPerProxy: Math.round(usage.bytesSent / n),

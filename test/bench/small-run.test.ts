@@ -77,6 +77,7 @@ describe('npm run bench (small run)', () => {
     const rows = f('translation').rows as Json[];
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) for (const k of ['msPerSnapshot', 'bytesPerResource', 'resourcesPerSnapshot']) expect(finite(r[k]), `translation.${k}`).toBe(true);
+    expect(finite(f('wire-limit').connectMs)).toBe(true);
     const wire = f('wire-limit').pushes as Json[];
     expect(wire.length).toBeGreaterThan(0);
     for (const w of wire) expect(finite(w.ms) && w.acked === w.streams).toBe(true);
