@@ -273,6 +273,23 @@ describe('determinism and sharing', () => {
     expect(createGrpcGenerator()(view(), { resources: jsonFactory() }).map((r) => [r.name, r.body])).toEqual(a.map((r) => [r.name, r.body]));
   });
 
+  it('rebuilds exactly what an input change touches and reuses the rest', () => {
+    const f = jsonFactory();
+    const gen = createGrpcGenerator();
+    const a = gen(view(), { resources: f });
+    const moved = outbound(STORE, { endpoints: [{ ip: '10.9.9.9', port: 15001, ready: true }] });
+    const b = gen(view({ outbound: [moved, outbound(V2)] }), { resources: f });
+    const pick = (rs: readonly XdsResource[], t: string, n: string) => rs.find((r) => r.typeUrl === t && r.name === n);
+    expect(pick(b, TypeUrls.endpoint, 'bs/bookstore|15001')).not.toBe(pick(a, TypeUrls.endpoint, 'bs/bookstore|15001'));
+    expect((pick(b, TypeUrls.endpoint, 'bs/bookstore|15001')?.value as Obj).endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address).toBe('10.9.9.9');
+    expect(pick(b, TypeUrls.cluster, 'bs/bookstore|15001')).toBe(pick(a, TypeUrls.cluster, 'bs/bookstore|15001'));
+    expect(pick(b, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001')).toBe(pick(a, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001'));
+    const c = gen(view({ outbound: [outbound(STORE, { identities: [id('bs', 'other')] }), outbound(V2)] }), { resources: f });
+    expect(JSON.stringify(pick(c, TypeUrls.cluster, 'bs/bookstore|15001')?.value)).toContain('/sa/other');
+    const d = gen(view({ trustDomain: 'example.org' }), { resources: f });
+    expect(JSON.stringify(pick(d, TypeUrls.cluster, 'bs/bookstore|15001')?.value)).toContain('spiffe://example.org/');
+  });
+
   it('keeps the memo bounded', () => {
     const f = jsonFactory();
     const gen = createGrpcGenerator({ memoSize: 2 });

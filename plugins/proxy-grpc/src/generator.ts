@@ -18,7 +18,7 @@ export function createGrpcGenerator(options: GrpcGeneratorOptions = {}): (view: 
   return (view, ctx) => {
     let memo = memos.get(ctx.resources);
     if (!memo) memos.set(ctx.resources, (memo = new ResourceMemo(options.memoSize)));
-    const specs = [...clientResources(view), ...serverResources(view)];
-    return specs.map((s) => memo.create(ctx.resources, s.typeUrl, s.name, s.value));
+    const emit = memo.emitter(ctx.resources);
+    return [...clientResources(view, emit), ...serverResources(view, emit)];
   };
 }

@@ -3,16 +3,11 @@
  * RouteConfiguration per service port (shared by its listeners), EDS clusters with mTLS, and endpoints.
  */
 import { TypeUrls } from '@trellis/plugin-sdk';
-import type { HttpMatch, OutboundService, Protocol, ProxyView, RetryPolicy } from '@trellis/plugin-sdk';
+import type { HttpMatch, OutboundService, Protocol, ProxyView, RetryPolicy, XdsResource } from '@trellis/plugin-sdk';
+import type { Emit } from './memo.ts';
 import { fqdn, outboundRouteName } from './names.ts';
 import { upstreamTls } from './tls.ts';
 import { AnyTypes, routerFilter, type Obj } from './types.ts';
-
-export interface ResourceSpec {
-  readonly typeUrl: string;
-  readonly name: string;
-  readonly value: Obj;
-}
 
 /** Protocols a gRPC channel can speak (HTTP/2 underneath); TCP/UDP ports are not dialable over xDS. */
 const DIALABLE: ReadonlySet<Protocol> = new Set<Protocol>(['grpc', 'http2', 'http']);
@@ -20,10 +15,10 @@ const DIALABLE: ReadonlySet<Protocol> = new Set<Protocol>(['grpc', 'http2', 'htt
 /** gRPC status names grpc-js accepts in `retry_on`; Envoy's HTTP-level conditions do not apply. */
 const GRPC_RETRY_ON = new Set(['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable']);
 
-export function clientResources(view: ProxyView): ResourceSpec[] {
+export function clientResources(view: ProxyView, emit: Emit): XdsResource[] {
   const dialable = view.outbound.filter((o) => DIALABLE.has(o.service.protocol));
   const byCluster = new Map(dialable.map((o) => [o.clusterName, o]));
-  const out: ResourceSpec[] = [];
+  const out: XdsResource[] = [];
   // A port-less name (`svc.ns`) could mean any port of a multi-port service: the lowest port gets it.
   const ordered = [...dialable].sort((a, b) => a.service.port - b.service.port || a.clusterName.localeCompare(b.clusterName));
   const listenerNames = new Set<string>();
@@ -32,15 +27,17 @@ export function clientResources(view: ProxyView): ResourceSpec[] {
     for (const host of o.hostnames) {
       if (listenerNames.has(host)) continue;
       listenerNames.add(host);
-      out.push({ typeUrl: TypeUrls.listener, name: host, value: apiListener(host, routeName) });
+      out.push(emit(routeName, TypeUrls.listener, host, () => apiListener(host, routeName)));
     }
-    out.push({ typeUrl: TypeUrls.route, name: routeName, value: routeConfig(routeName, o, byCluster) });
+    const present = (o.split?.backends ?? []).filter((b) => byCluster.has(b.clusterName)).map((b) => b.clusterName);
+    const routeKey = JSON.stringify([o.service, o.clusterName, o.split ?? null, o.retry ?? null, o.timeoutMs ?? null, present]);
+    out.push(emit(routeKey, TypeUrls.route, routeName, () => routeConfig(routeName, o, byCluster)));
   }
   const clusters = new Map<string, OutboundService>();
   for (const o of dialable) if (!clusters.has(o.clusterName)) clusters.set(o.clusterName, o);
   for (const [name, o] of [...clusters.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push({ typeUrl: TypeUrls.cluster, name, value: cluster(name, o, view.trustDomain) });
-    out.push({ typeUrl: TypeUrls.endpoint, name, value: loadAssignment(name, o) });
+    out.push(emit(JSON.stringify([view.trustDomain, o.service, o.identities]), TypeUrls.cluster, name, () => cluster(name, o, view.trustDomain)));
+    out.push(emit(JSON.stringify(o.endpoints), TypeUrls.endpoint, name, () => loadAssignment(name, o)));
   }
   return out;
 }

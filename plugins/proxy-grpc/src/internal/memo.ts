@@ -1,9 +1,17 @@
 import type { XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import type { Obj } from './types.ts';
+
+/** Makes resources through the memo: `build` runs (and the factory encodes) only on a miss. */
+export interface Emit {
+  /** A resource whose content is a pure function of `key` (the key must cover every input of `build`). */
+  (key: string, typeUrl: string, name: string, build: () => Obj): XdsResource;
+}
 
 /**
- * Encode-once cache: the same resource content gives the same `XdsResource` object, so snapshots of many
- * proxies share one encoding (clusters, endpoints, routes). Bounded LRU: a Map in insertion order, refreshed
- * on hit, oldest dropped past `max`.
+ * Encode-once cache: the same inputs give the same `XdsResource` object, so snapshots of many proxies share one
+ * encoding (listeners, routes, clusters, endpoints) and a hit skips building the object too. Keys are small
+ * strings of the inputs, cheaper than the resources themselves. Bounded LRU: a Map in insertion order,
+ * refreshed on hit, oldest dropped past `max`.
  */
 export class ResourceMemo {
   readonly #max: number;
@@ -17,21 +25,22 @@ export class ResourceMemo {
     return this.#entries.size;
   }
 
-  create(factory: XdsResourceFactory, typeUrl: string, name: string, value: Record<string, unknown>): XdsResource {
-    // Objects are built with a fixed key order, so JSON is a faithful content key.
-    const key = `${typeUrl}\0${name}\0${JSON.stringify(value)}`;
-    const hit = this.#entries.get(key);
-    if (hit) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit;
-    }
-    const made = factory.create(typeUrl, name, value);
-    this.#entries.set(key, made);
-    if (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
-    return made;
+  emitter(factory: XdsResourceFactory): Emit {
+    return (key, typeUrl, name, build) => {
+      const k = `${typeUrl}\0${name}\0${key}`;
+      const hit = this.#entries.get(k);
+      if (hit) {
+        this.#entries.delete(k);
+        this.#entries.set(k, hit);
+        return hit;
+      }
+      const made = factory.create(typeUrl, name, build());
+      this.#entries.set(k, made);
+      if (this.#entries.size > this.#max) {
+        const oldest = this.#entries.keys().next();
+        if (!oldest.done) this.#entries.delete(oldest.value);
+      }
+      return made;
+    };
   }
 }

@@ -5,22 +5,23 @@
  * and HTTP filters [rbac, router].
  */
 import { TypeUrls } from '@trellis/plugin-sdk';
-import type { InboundPort, MeshEndpoint, ProxyView } from '@trellis/plugin-sdk';
-import type { ResourceSpec } from './client.ts';
+import type { InboundPort, MeshEndpoint, ProxyView, XdsResource } from '@trellis/plugin-sdk';
+import type { Emit } from './memo.ts';
 import { hostPort, serverListenerName } from './names.ts';
 import { rbacFilter } from './rbac.ts';
 import { downstreamTls } from './tls.ts';
 import { AnyTypes, routerFilter, type Obj } from './types.ts';
 
-export function serverResources(view: ProxyView): ResourceSpec[] {
-  const out: ResourceSpec[] = [];
+export function serverResources(view: ProxyView, emit: Emit): XdsResource[] {
+  const out: XdsResource[] = [];
   const seen = new Set<string>();
   for (const e of view.localEndpoints) {
     const name = serverListenerName(e.ip, e.port);
     if (seen.has(name)) continue;
     seen.add(name);
     const ports = view.inbound.filter((p) => p.service.targetPort === e.port);
-    out.push({ typeUrl: TypeUrls.listener, name, value: serverListener(name, e, ports, view) });
+    const key = JSON.stringify([e.ip, e.port, view.permissive, view.trustDomain, ports]);
+    out.push(emit(key, TypeUrls.listener, name, () => serverListener(name, e, ports, view)));
   }
   return out;
 }
