@@ -136,7 +136,7 @@ describe('e2e: an Envoy sidecar (raw ADS client over mTLS) against the running c
   // `:ns/sa`, so `root-cert-for-mtls-outbound:<ns>/<svc>` (public trust material the generator put in this proxy's
   // own snapshot) is withheld, and a real Envoy would keep that cluster warming. Fix: also allow names starting
   // with `root-cert-for-mtls-outbound:` in defaultSecretAllowed. Remove `.fails` once that lands.
-  it.fails('serves the outbound root certificate of an upstream service', async () => {
+  it('serves the outbound root certificate of an upstream service', async () => {
     const buyer = node('buyer');
     const stream = await connect(buyer);
     stream.send({ node: { id: formatNodeId(buyer) }, type_url: TypeUrls.secret, resource_names: ['root-cert-for-mtls-outbound:shop/store'] });

@@ -206,8 +206,13 @@ export abstract class AdsStream implements RegisteredStream {
   /** Resources of a type this node may receive (secrets: only its own identity's, never over plaintext). */
   protected allowed(typeUrl: string, r: XdsResource): boolean {
     if (typeUrl !== TypeUrls.secret) return true;
-    return this.transport === 'mtls' && this.node !== undefined && this.env.secretAllowed(this.node, r.name);
+    if (this.transport !== 'mtls' || this.node === undefined) return false;
+    // Anything that may hold key material goes only to its own identity. A pure validation context (CA bundle
+    // and SAN list) holds nothing private, and a proxy is only ever sent those of its own snapshot.
+    const publicOnly = Object.keys(r.value).every((k) => k === 'name' || k === 'validation_context');
+    return publicOnly || this.env.secretAllowed(this.node, r.name);
   }
+
 
   protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): boolean {
     const ok = this.call.write(bytes);
