@@ -23,10 +23,11 @@ export interface ConnectResult {
   readyMs: number[];
   allReadyMs: number;
   notReady: number;
+  /** Failures other than admission refusals (TLS, dropped connections, other gRPC statuses). */
   errors: number;
   sampleErrors: string[];
-  /** Certificates the proxies' connections were refused or dropped with, then retried. */
-  reconnects: number;
+  /** Streams refused with RESOURCE_EXHAUSTED (the server's connection rate limit / max streams), then retried. */
+  refusedAndRetried: number;
 }
 
 export interface ClientStats {

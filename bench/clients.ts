@@ -68,13 +68,16 @@ async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<
   await Promise.race([all, sleep(cmd.timeoutMs)]);
   const readyMs = batch.map((p) => (p.readyAt ? p.readyAt - t0 : NaN));
   const errs = batch.flatMap((p) => p.errors);
+  // RESOURCE_EXHAUSTED is the server's admission control (rate limit, max streams): the proxy retries.
+  const refused = errs.filter((e) => e.startsWith('grpc-status 8:'));
+  const other = errs.filter((e) => !e.startsWith('grpc-status 8:'));
   return {
     readyMs,
     allReadyMs: remaining === 0 ? Math.max(0, ...readyMs) : NaN,
     notReady: remaining,
-    errors: errs.length,
-    sampleErrors: [...new Set(errs)].slice(0, 5),
-    reconnects: errs.length,
+    errors: other.length,
+    sampleErrors: [...new Set([...other, ...refused.slice(0, 1)])].slice(0, 5),
+    refusedAndRetried: refused.length,
   };
 }
 

@@ -20,6 +20,8 @@ export interface BenchArgs {
   fileDebounceMs?: number;
   /** The controller's `xds.debounce.max` (its default, 1 s, when absent). */
   debounceMaxMs?: number;
+  /** Write a heap snapshot of the controller after the idle-memory measurement (into the kept work dir). */
+  heapSnapshot: boolean;
   /** Passed to the controller's node (e.g. --cpu-prof). */
   controllerNodeArgs: string[];
 }

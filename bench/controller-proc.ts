@@ -129,6 +129,11 @@ export class ControllerProcess {
     return out;
   }
 
+  /** Asks the controller (started with --heapsnapshot-signal=SIGUSR2) for a heap snapshot in its work dir. */
+  requestHeapSnapshot(): void {
+    this.#child.kill('SIGUSR2');
+  }
+
   async stop(): Promise<void> {
     if (this.exitCode !== undefined) return;
     this.#child.kill('SIGTERM');

@@ -57,6 +57,11 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
     const storm = await connectStorm(ctx);
     results.push(storm.result);
     if (args.scenarios.has('idle-memory')) results.push(await idleMemory(ctx));
+    if (args.heapSnapshot) {
+      controller.requestHeapSnapshot();
+      log(`heap snapshot requested (written to ${workDir})`);
+      await new Promise((r) => setTimeout(r, 15_000)); // writing it stops the controller's event loop
+    }
     const wirePushes: { streams: number; bytes: number; apply: (w: WirePush) => void }[] = [];
     const ratio = (ms: number, w: WirePush) => (w.ms > 0 ? round(ms / w.ms) : NaN);
     wirePushes.push({

@@ -25,6 +25,7 @@ export async function connectStorm(ctx: BenchContext): Promise<StormOutcome> {
       perProxyConfiguredMs: lat,
       notConfigured: r.notReady,
       errors: r.errors,
+      refusedAndRetried: r.refusedAndRetried,
       sampleErrors: r.sampleErrors,
       controllerCpuSeconds: usage.controllerCpuSeconds,
       clientCpuSeconds: usage.clientCpuSeconds,
