@@ -369,3 +369,18 @@ describe('view cache and affected sets', () => {
     expect(outNames(catalog.viewFor(id('t', 'a')))).toEqual(['t/b|8080']);
   });
 });
+
+describe('service IPs', () => {
+  it('lists a service’s cluster IPs (not headless None) and a change of them reaches its clients', () => {
+    const withIP = (ip: string): KubeObject => {
+      const s = svc('t', 'b', [{ port: 8080, name: 'http' }]);
+      return { ...s, spec: { ...(s.spec as object), clusterIP: ip } };
+    };
+    const { catalog, sink } = setup([...abc(), target('t', 'a-b', 'b', ['a'], [{ kind: 'TCPRoute', name: 'any' }]), tcpRoute('t', 'any', []), withIP('10.96.0.7')]);
+    expect(catalog.viewFor(id('t', 'a')).outbound.find((o) => o.service.name === 'b')?.serviceIPs).toEqual(['10.96.0.7']);
+    sink.apply(withIP('10.96.0.8'));
+    expect(catalog.viewFor(id('t', 'a')).outbound.find((o) => o.service.name === 'b')?.serviceIPs).toEqual(['10.96.0.8']);
+    sink.apply(withIP('None'));
+    expect(catalog.viewFor(id('t', 'a')).outbound.find((o) => o.service.name === 'b')?.serviceIPs).toBeUndefined();
+  });
+});

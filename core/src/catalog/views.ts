@@ -42,6 +42,12 @@ export function directlyReachable(ix: ViewIndexes, id: Identity): Set<string> {
   return out;
 }
 
+/** A Service's cluster IPs (`clusterIPs`, else `clusterIP`), without `None` (headless); sorted. */
+function clusterIPs(svc: { spec: { clusterIP?: string; clusterIPs?: string[] } }): string[] {
+  const ips = svc.spec.clusterIPs?.length ? svc.spec.clusterIPs : svc.spec.clusterIP ? [svc.spec.clusterIP] : [];
+  return [...new Set(ips.filter((ip) => ip && ip !== 'None'))].sort();
+}
+
 export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
   const key = identityKey(id);
   const reachable = directlyReachable(ix, id);
@@ -56,6 +62,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     const m = ix.services.get(sk);
     if (!m) continue;
     const split = splits.get(sk);
+    const serviceIPs = clusterIPs(m.svc);
     for (const { port, endpoints } of m.ports) {
       const policy = split ? splitPolicy(ix, split, port.port, reachable) : undefined;
       outbound.push({
@@ -64,6 +71,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
         hostnames: hostnames(port, port.port, id.namespace),
         endpoints,
         identities: m.identities,
+        ...(serviceIPs.length > 0 && { serviceIPs }),
         ...(policy && { split: policy }),
       });
     }

@@ -69,7 +69,7 @@ export interface ServicePortSpec {
 }
 
 export interface ServiceObj extends Namespaced {
-  spec: { selector?: Record<string, string>; ports: ServicePortSpec[]; clusterIP?: string };
+  spec: { selector?: Record<string, string>; ports: ServicePortSpec[]; clusterIP?: string; clusterIPs?: string[] };
 }
 
 export interface ObjectRef {
