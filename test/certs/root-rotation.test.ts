@@ -29,6 +29,49 @@ function roundTrip(port: number, client: IssuedCertificate, payload: string): Pr
 }
 
 describe('root rotation with traffic flowing', () => {
+  it('keeps mTLS traffic flowing across several expiry rotations with validity in seconds', async () => {
+    const t = await tempDir();
+    stops.push(t.cleanup);
+    const logger = captureLogger();
+    const metrics = new MetricsRegistry();
+    const bus = new Bus(logger, metrics);
+    const provider = createSelfSignedProvider({ stateDir: join(t.dir, 'ca'), caValidityMs: 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA' });
+    const manager = new CertificateManager({ provider, bus, logger, metrics, trustDomain: 'cluster.local', validityMs: 2_000, renewBefore: 0.5, jitter: 0.1, bundlePollMs: 0 });
+    await manager.start();
+    stops.push(() => manager.stop());
+    const serverDns = ['trellis.trellis-system.svc'];
+    const id = { namespace: 'bookstore', serviceAccount: 'bookbuyer' };
+    const server = createServer({ ...tlsOptions(await manager.server(serverDns)), requestCert: true, rejectUnauthorized: true }, (s: TLSSocket) => {
+      s.on('data', (d) => s.write(d));
+      s.on('end', () => s.end());
+      s.on('error', () => undefined);
+    });
+    bus.subscribe(certificateRotated, async (e) => {
+      if (e.kind === 'server') server.setSecureContext(tlsOptions(await manager.server(serverDns)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    stops.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as AddressInfo).port;
+    const serials = new Set<string>();
+    const failures: string[] = [];
+    const until = Date.now() + 4_500;
+    let ok = 0;
+    while (Date.now() < until) {
+      try {
+        const client = await manager.workload(id);
+        serials.add(client.serialNumber);
+        expect(await roundTrip(port, client, `ping-${ok}`)).toBe(`ping-${ok}`);
+        ok++;
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(failures).toEqual([]);
+    expect(serials.size).toBeGreaterThanOrEqual(3); // rotated at least twice while traffic flowed
+    expect(ok).toBeGreaterThan(20);
+  });
+
   it('moves every certificate to a new root with no failed connection', async () => {
     const t = await tempDir();
     stops.push(t.cleanup);

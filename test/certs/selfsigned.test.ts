@@ -69,6 +69,19 @@ describe('selfsigned provider', () => {
     });
   }
 
+  it('encodes long SAN lists and post-2049 validity (GeneralizedTime) correctly', async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    const p = createSelfSignedProvider({ stateDir: t.dir, caValidityMs: 40 * 365 * 86_400_000, keyType: 'ecdsa-p256', commonName: 'Long Lived Root' });
+    const dns = Array.from({ length: 40 }, (_, i) => `svc-${i}.bookstore.svc.cluster.local`);
+    const c = await p.issue(req({ dnsNames: dns, uris: ['spiffe://cluster.local/ns/bookstore/sa/bookbuyer'] }));
+    verifyLeaf(c, { dns, uris: ['spiffe://cluster.local/ns/bookstore/sa/bookbuyer'] });
+    const ca = new X509Certificate(c.issuingCaPem);
+    expect(new Date(ca.validTo).getUTCFullYear()).toBeGreaterThanOrEqual(2060);
+    expect(ca.subject).toBe('O=trellis\nCN=Long Lived Root');
+    expect(ca.ca).toBe(true);
+  });
+
   it('gives random serials and rejects bad requests with precise errors', async () => {
     const { p } = await provider();
     const a = await p.issue(req());

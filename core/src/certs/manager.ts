@@ -312,7 +312,10 @@ export class CertificateManager {
     const end = cert.notAfter.getTime();
     const validity = Math.max(0, end - start);
     const lead = validity * (this.#o.renewBefore + this.#o.jitter * this.#o.random());
-    return Math.max(0, end - lead - this.#o.now());
+    const now = this.#o.now();
+    // Floor: a certificate already past its renewal point (X.509's whole seconds can eat a short validity)
+    // must not re-issue in a tight loop.
+    return Math.max(end - lead - now, Math.min(1_000, Math.max(0, (end - now) / 2)));
   }
 
   #schedule(e: Entry, delayMs: number): void {
