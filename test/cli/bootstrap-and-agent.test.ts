@@ -35,7 +35,8 @@ describe('trellis bootstrap grpc and trellis agent', () => {
     };
     expect(parseNodeId(boot.node.id)).toMatchObject({ kind: 'grpc', namespace: 'bookbuyer', serviceAccount: 'bookbuyer', trustDomain: 'cluster.local' });
     expect(boot.xds_servers[0]?.server_uri).toBe('127.0.0.1:15129');
-    expect(boot.certificate_providers.default.config.private_key_file).toBe(join(dir, 'key.pem'));
+    expect(boot.certificate_providers.default.config.private_key_file).toBe(join(dir, 'identity.pem'));
+    expect(statSync(join(dir, 'identity.pem')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
     const cert = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
     expect(cert.subjectAltName).toContain('URI:spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer');

@@ -12,7 +12,8 @@ export { CERT_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE, serverListenerName, o
 export const configSchema = s.object({
   refreshInterval: s.default(s.string({ minLength: 2, pattern: /^\d+(\.\d+)?s$/, patternHint: 'a duration in seconds such as "1s"' }), '1s'),
   memoSize: s.default(s.number({ min: 1, integer: true }), 20_000),
-  certificateFiles: s.default(s.literal(['separate', 'combined']), 'separate'),
+  // One combined file (chain + key) so a re-read during rotation never pairs a new certificate with an old key.
+  certificateFiles: s.default(s.literal(['separate', 'combined']), 'combined'),
 });
 
 /** `use: grpc` — the proxyless gRPC backend. */

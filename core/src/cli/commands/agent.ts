@@ -1,17 +1,11 @@
 import { resolve } from 'node:path';
-import { identityKey, parseIdentityKey, WORKLOAD_CERT_FILES, type IssuedCertificate } from '@trellis/plugin-sdk';
+import { identityKey, parseIdentityKey, workloadCertFiles } from '@trellis/plugin-sdk';
 import { certificateRotated } from '../../certs/index.ts';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import { requireString, UsageError, type Command } from '../args.ts';
 import { openCertificates } from '../plugin-host.ts';
 import { writeFilesAtomically } from '../write-files.ts';
-
-const certFiles = (c: IssuedCertificate) => [
-  { path: WORKLOAD_CERT_FILES.certificate, content: c.chainPem, mode: 0o644 },
-  { path: WORKLOAD_CERT_FILES.privateKey, content: c.privateKey.reveal(), mode: 0o600 },
-  { path: WORKLOAD_CERT_FILES.ca, content: c.trustBundlePem, mode: 0o644 },
-];
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -33,13 +27,13 @@ export const agentCommand: Command = {
     const certs = await openCertificates(config, logger);
     const write = async () => {
       const cert = await certs.manager.workload(identity);
-      await writeFilesAtomically(dir, certFiles(cert));
+      await writeFilesAtomically(dir, workloadCertFiles(cert));
       logger.info('certificate written', { serial: cert.serialNumber, notAfter: cert.notAfter.toISOString(), dir });
     };
     try {
       await write();
       if (values.once) {
-        io.out(`wrote ${WORKLOAD_CERT_FILES.certificate}, ${WORKLOAD_CERT_FILES.privateKey}, ${WORKLOAD_CERT_FILES.ca} to ${dir}\n`);
+        io.out(`wrote ${workloadCertFiles(await certs.manager.workload(identity)).map((f) => f.path).join(', ')} to ${dir}\n`);
         return 0;
       }
       certs.bus.subscribe(
