@@ -68,3 +68,24 @@ describe('trellis bootstrap grpc and trellis agent', () => {
     expect(r.err).toContain('--identity must be <namespace>/<serviceaccount>');
   });
 });
+
+describe('trellis certs rotate-root', () => {
+  it('moves the shared CA through prepare, promote and retire, and the agent then writes a leaf of the new root', async () => {
+    const dir = join(work, 'rotating');
+    await run(['agent', '--identity', 'shop/a', '--config', config, '--dir', dir, '--once']);
+    const oldRoot = readFileSync(join(dir, 'ca.pem'), 'utf8');
+    const prepare = await run(['certs', 'rotate-root', 'prepare', '--config', config]);
+    expect(prepare.out).toContain('2 trusted root(s)');
+    expect((await run(['certs', 'rotate-root', 'promote', '--config', config])).code).toBe(0);
+    await run(['agent', '--identity', 'shop/a', '--config', config, '--dir', dir, '--once']);
+    const bundle = readFileSync(join(dir, 'ca.pem'), 'utf8');
+    expect(bundle).toContain(oldRoot.trim()); // both roots trusted until retire
+    const leaf = new X509Certificate(readFileSync(join(dir, 'cert.pem')));
+    expect(leaf.verify(new X509Certificate(oldRoot).publicKey)).toBe(false);
+    const retire = await run(['certs', 'rotate-root', 'retire', '--config', config]);
+    expect(retire.out).toContain('1 trusted root(s)');
+    await run(['agent', '--identity', 'shop/a', '--config', config, '--dir', dir, '--once']);
+    expect(readFileSync(join(dir, 'ca.pem'), 'utf8')).not.toContain(oldRoot.trim());
+    expect((await run(['certs', 'rotate-root', 'sideways', '--config', config])).code).toBe(2);
+  });
+});

@@ -2,6 +2,7 @@ import { isTrellisError } from '@trellis/plugin-sdk';
 import { helpText, parse, UsageError, type CliIO, type Command } from './args.ts';
 import { agentCommand } from './commands/agent.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
+import { certsCommand } from './commands/certs.ts';
 import { configPrintCommand } from './commands/config-print.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
@@ -15,6 +16,7 @@ const COMMANDS: readonly Command[] = [
   bootstrapCommand,
   agentCommand,
   proxyConfigCommand,
+  certsCommand,
   pluginsCommand,
   configPrintCommand,
   versionCommand,
