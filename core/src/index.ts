@@ -17,6 +17,23 @@ export { Catalog } from './catalog/index.ts';
 export { CertificateManager, certificateRotated } from './certs/index.ts';
 export type { CertificateRotated } from './certs/index.ts';
 export * as xds from './xds/index.ts';
+// The xDS pieces tests, benchmarks and embedders use most, also by name.
+export {
+  Snapshot,
+  SnapshotCache,
+  XdsServer,
+  createResourceFactory,
+  checkStrict,
+  messageType,
+  lookupMessage,
+  edsNamesOf,
+  rdsNamesOf,
+  adsServiceDefinition,
+  validateEnvoyResource,
+  validateBootstrap,
+  validateConfigDump,
+} from './xds/index.ts';
+export type { DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output, DiscoveryRequest, DiscoveryResponse__Output } from './xds/server/codec.ts';
 export { runCli } from './cli/main.ts';
 export { Bus } from './bus/bus.ts';
 export { MetricsRegistry } from './metrics/registry.ts';

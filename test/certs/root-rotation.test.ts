@@ -5,8 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import type { IssuedCertificate } from '@trellis/plugin-sdk';
 import { Bus, MetricsRegistry } from '@trellis/core';
-// eslint-disable-next-line no-restricted-imports -- CertificateManager is not exported from @trellis/core's index yet (the integrator wires it)
-import { CertificateManager, certificateRotated } from '../../core/src/certs/index.ts';
+import { CertificateManager, certificateRotated } from '@trellis/core';
 import { captureLogger, tempDir } from './helpers.ts';
 
 const stops: (() => Promise<void> | void)[] = [];

@@ -4,8 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import vault, { configSchema, createVaultProvider, type VaultOptions } from '@trellis/plugin-certs-vault';
 import { ErrorCodes, type CertificateRequest } from '@trellis/plugin-sdk';
 import { Bus, MetricsRegistry } from '@trellis/core';
-// eslint-disable-next-line no-restricted-imports -- CertificateManager is not exported from @trellis/core's index yet (the integrator wires it)
-import { CertificateManager } from '../../core/src/certs/index.ts';
+import { CertificateManager } from '@trellis/core';
 import { FakeVault, type FakeVaultOptions } from '../support/fake-vault.ts';
 import { createTestCa } from '../support/pki.ts';
 import { captureLogger, lifecycleContract, tempDir, verifyLeaf } from './helpers.ts';

@@ -9,8 +9,7 @@ import { objects as o, startTestMesh, type TestMesh } from '@trellis/plugin-sdk/
 import selfsigned from '@trellis/plugin-certs-selfsigned';
 import envoy from '@trellis/plugin-proxy-envoy';
 import { AdsConnection, type SotwClient } from '../support/ads-client.ts';
-// eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the validator yet
-import { validateEnvoyResource } from '../../core/src/xds/validate/index.ts';
+import { validateEnvoyResource } from '@trellis/core';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -11,8 +11,7 @@ import { startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
 import selfsigned from '@trellis/plugin-certs-selfsigned';
 import envoy from '@trellis/plugin-proxy-envoy';
 import { AdsConnection } from '../support/ads-client.ts';
-// eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the validator yet
-import { validateEnvoyResource } from '../../core/src/xds/validate/index.ts';
+import { validateEnvoyResource } from '@trellis/core';
 
 /** The shipped example (examples/bookstore) through the real catalog and controller, every identity's config checked. */
 

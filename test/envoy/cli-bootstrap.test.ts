@@ -6,8 +6,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '@trellis/core';
 import { parseNodeId } from '@trellis/plugin-sdk';
-// eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the validator yet
-import { validateBootstrap } from '../../core/src/xds/validate/index.ts';
+import { validateBootstrap } from '@trellis/core';
 
 /** `trellis bootstrap envoy` end to end: the CLI, the configured CA and this backend's files. */
 

@@ -5,8 +5,7 @@ import { xds } from '@trellis/core';
 import { SecretValue, TypeUrls } from '@trellis/plugin-sdk';
 import type { HttpMatch, Identity, InboundPort, IssuedCertificate, MeshEndpoint, MeshServicePort, OutboundService, Protocol, ProxyView, XdsResource } from '@trellis/plugin-sdk';
 import { createEnvoyGenerator, envoyBootstrap } from '@trellis/plugin-proxy-envoy';
-// eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the validator yet
-import { validateBootstrap, validateEnvoyResource } from '../../core/src/xds/validate/index.ts';
+import { validateBootstrap, validateEnvoyResource } from '@trellis/core';
 
 const TD = 'cluster.local';
 const cert: IssuedCertificate = {

@@ -1,8 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-// eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the xDS room yet; tests use it directly.
-import { adsServiceDefinition } from '../../core/src/xds/index.ts';
-// eslint-disable-next-line no-restricted-imports -- generated proto types (same reason)
-import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output, DiscoveryRequest, DiscoveryResponse__Output } from '../../core/src/xds/server/codec.ts';
+import { adsServiceDefinition } from '@trellis/core';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output, DiscoveryRequest, DiscoveryResponse__Output } from '@trellis/core';
 
 /**
  * A raw ADS client for tests (SotW or delta) built from the same protos as the server. It does not ACK on its

@@ -4,8 +4,7 @@ import { TypeUrls, formatNodeId, spiffeId } from '@trellis/plugin-sdk';
 import type { NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
 import { MetricsRegistry } from '@trellis/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the xDS room yet
-import { Snapshot, SnapshotCache, XdsServer, createResourceFactory, messageType } from '../../core/src/xds/index.ts';
+import { Snapshot, SnapshotCache, XdsServer, createResourceFactory, messageType } from '@trellis/core';
 import { AdsConnection } from '../support/ads-client.ts';
 import { createTestCa, type TestCa } from '../support/pki.ts';
 

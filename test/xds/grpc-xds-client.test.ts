@@ -4,8 +4,7 @@ import { register } from '@grpc/grpc-js-xds';
 import { TypeUrls, formatNodeId } from '@trellis/plugin-sdk';
 import type { NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// eslint-disable-next-line no-restricted-imports -- @trellis/core does not re-export the xDS room yet
-import { Snapshot, SnapshotCache, XdsServer, createResourceFactory } from '../../core/src/xds/index.ts';
+import { Snapshot, SnapshotCache, XdsServer, createResourceFactory } from '@trellis/core';
 
 /** A real proxyless client: @grpc/grpc-js-xds channels against the plaintext listener. */
 
