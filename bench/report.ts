@@ -37,8 +37,14 @@ const fmt = (v: unknown): string => {
 /** The figures worth a table cell (latency summaries, counts, ratios); the rest stays in results.json. */
 function keyFigures(s: ScenarioResult): string {
   if (s.scenario === 'translation') {
-    const rows = (s.figures.rows as Record<string, number>[] | undefined) ?? [];
-    return rows.map((r) => `${r.services} svc: ${fmt(r.msPerSnapshot)} ms/snapshot, ${r.bytesPerResource} B/resource`).join('; ');
+    const rows = (s.figures.rows as (Record<string, number> & { permissive?: Record<string, number> })[] | undefined) ?? [];
+    return rows
+      .map(
+        (r) =>
+          `${r.services} svc: ${fmt(r.msPerSnapshot)} ms/snapshot, ${r.resourcesPerSnapshot} resources, ${r.bytesPerResource} B/resource` +
+          (r.permissive ? `; permissive ${fmt(r.permissive.msPerSnapshot)} ms/snapshot, ${r.permissive.bytesPerSnapshot} B/snapshot` : ''),
+      )
+      .join('<br>');
   }
   if (s.scenario === 'wire-limit') {
     const pushes = (s.figures.pushes as Record<string, number>[] | undefined) ?? [];

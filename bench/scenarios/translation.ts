@@ -18,7 +18,7 @@ import { MeshStore } from '../../core/src/store/index.ts';
 // eslint-disable-next-line no-restricted-imports -- (same)
 import { createResourceFactory } from '../../core/src/xds/index.ts';
 import type { ScenarioResult } from '../context.ts';
-import { buildMesh } from '../mesh-gen.ts';
+import { buildMesh, meshConfigObject } from '../mesh-gen.ts';
 import { round } from '../stats.ts';
 
 export interface TranslationRow {
@@ -32,6 +32,8 @@ export interface TranslationRow {
   msPerResource: number;
   bytesPerResource: number;
   heapUsedBytes: number;
+  /** Permissive mode (every service visible to every identity), up to 3000 services, 20 identities. */
+  permissive?: { msPerSnapshot: number; resourcesPerSnapshot: number; bytesPerSnapshot: number };
 }
 
 async function measureSize(services: number, cert: Awaited<ReturnType<ReturnType<typeof createSelfSignedProvider>['issue']>>): Promise<TranslationRow> {
@@ -59,6 +61,22 @@ async function measureSize(services: number, cert: Awaited<ReturnType<ReturnType
     for (const r of out) bytes += r.body.length;
   }
   const genMs = performance.now() - t1;
+  let permissive: TranslationRow['permissive'];
+  if (services <= 3000) {
+    sink.apply(meshConfigObject({ permissive: true, egress: false }) as KubeObject);
+    const few = sample.slice(0, 20);
+    let pc = 0;
+    let pb = 0;
+    const t2 = performance.now();
+    for (const s of few) {
+      const view = catalog.viewFor({ namespace: s.namespace, serviceAccount: s.serviceAccount });
+      const node = { uuid: '00000000-0000-4000-8000-000000000000', kind: 'sidecar', namespace: s.namespace, serviceAccount: s.serviceAccount, trustDomain: 'cluster.local' };
+      const out = generator.generate(view, { node, resources, certificate: cert });
+      pc += out.length;
+      for (const r of out) pb += r.body.length;
+    }
+    permissive = { msPerSnapshot: round((performance.now() - t2) / few.length, 2), resourcesPerSnapshot: round(pc / few.length, 1), bytesPerSnapshot: Math.round(pb / few.length) };
+  }
   catalog.dispose();
   return {
     services,
@@ -71,6 +89,7 @@ async function measureSize(services: number, cert: Awaited<ReturnType<ReturnType
     msPerResource: round(genMs / Math.max(1, count), 4),
     bytesPerResource: Math.round(bytes / Math.max(1, count)),
     heapUsedBytes: process.memoryUsage().heapUsed,
+    ...(permissive && { permissive }),
   };
 }
 
