@@ -1,7 +1,8 @@
 import type { CertificatesPlugin, Logger, ProxyPlugin } from '@trellis/plugin-sdk';
 import type { ConfiguredPlugin, LoadedConfig } from '../config/load.ts';
 import { Bus } from '../bus/bus.ts';
-import { CertificateManager } from '../certs/index.ts';
+import type { CertificateManager } from '../certs/index.ts';
+import { certificateManagerFor } from '../controller/certificates.ts';
 import { MetricsRegistry } from '../metrics/registry.ts';
 import { createResourceFactory } from '../xds/index.ts';
 
@@ -32,24 +33,13 @@ export interface CertificatesHandle {
 }
 
 /** The configured certificate provider behind a CertificateManager, as the controller would build it. */
-export async function openCertificates(config: LoadedConfig, logger: Logger, opts: { validityMs?: number } = {}): Promise<CertificatesHandle> {
+export async function openCertificates(config: LoadedConfig, logger: Logger): Promise<CertificatesHandle> {
   const cp = config.plugins.find((p) => p.kind === 'certificates');
   if (!cp) throw new Error('the config has no certificates plugin');
   const provider = await instantiate<CertificatesPlugin>(cp, config, logger);
   const metrics = new MetricsRegistry();
   const bus = new Bus(logger, metrics);
-  const c = config.settings.certificates;
-  const manager = new CertificateManager({
-    provider,
-    bus,
-    logger,
-    metrics,
-    trustDomain: config.settings.mesh.trustDomain,
-    validityMs: opts.validityMs ?? c.validity,
-    keyType: c.keyType,
-    renewBefore: c.renewBefore,
-    jitter: c.jitter,
-  });
+  const manager = certificateManagerFor(config, provider, { bus, logger, metrics });
   await manager.start();
   return {
     manager,

@@ -1,11 +1,12 @@
 import { createServiceRef, parseIdentityKey, type CertificatesPlugin, type ProxyPlugin, type Readiness } from '@trellis/plugin-sdk';
 import type { DebugPage } from '../admin/debug.ts';
 import { Catalog } from '../catalog/index.ts';
-import { CertificateManager, certificateRotated } from '../certs/index.ts';
+import { certificateRotated, type CertificateManager } from '../certs/index.ts';
 import type { Component } from '../kernel/lifecycle.ts';
 import type { CoreParts, CorePartsFactory } from '../kernel/mesh.ts';
 import { MeshStore } from '../store/index.ts';
 import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
+import { certificateManagerFor } from './certificates.ts';
 import { MeshController } from './controller.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
@@ -58,19 +59,12 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
     async start() {
       const provider = ctx.instances('certificates')[0]?.instance as CertificatesPlugin | undefined;
       if (!provider) throw new Error('no certificates plugin is configured');
-      const c = config.settings.certificates;
-      certs = new CertificateManager({
-        provider,
+      certs = certificateManagerFor(config, provider, {
         bus,
         logger: logger.child({ component: 'certs' }),
         metrics,
-        trustDomain: config.settings.mesh.trustDomain,
-        validityMs: c.validity,
         // A MeshConfig's serviceCertValidityDuration wins over the config file (OSM's knob).
         workloadValidityMs: () => catalog.settings().serviceCertValidityMs,
-        keyType: c.keyType,
-        renewBefore: c.renewBefore,
-        jitter: c.jitter,
       });
       await certs.start();
     },
