@@ -14,7 +14,7 @@ import type { ClientCommand, ProxySpec } from './clients-protocol.ts';
 import type { BenchArgs, BenchContext, ScenarioResult } from './context.ts';
 import { ControllerProcess } from './controller-proc.ts';
 import { generateMesh, type MeshSettings } from './mesh-gen.ts';
-import { machineInfo, writeReport, type Report } from './report.ts';
+import { loadAverage, machineInfo, writeReport, type Report } from './report.ts';
 import { ceiling } from './scenarios/ceiling.ts';
 import { certificateIssuance } from './scenarios/certificates.ts';
 import { connectStorm, idleMemory } from './scenarios/connect-storm.ts';
@@ -175,6 +175,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadAverage();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   const machine = machineInfo();
   const workDir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
@@ -195,6 +196,7 @@ async function main(): Promise<number> {
   }
   const report: Report = {
     startedAt,
+    loadAverage: { start: loadAtStart, end: loadAverage() },
     finishedAt: new Date().toISOString(),
     command,
     machine,

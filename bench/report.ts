@@ -1,6 +1,6 @@
 /** results.json (one object per scenario, with machine and command) and results.md. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ScenarioResult } from './context.ts';
 
@@ -18,6 +18,8 @@ export function machineInfo(): Machine {
 
 export interface Report {
   startedAt: string;
+  /** 1/5/15-minute load averages when the run started and ended: other work on the machine skews timings. */
+  loadAverage: { start: number[]; end: number[] };
   finishedAt: string;
   command: string;
   machine: Machine;
@@ -63,7 +65,7 @@ export function renderMarkdown(r: Report): string {
     '',
     `- command: \`${r.command}\``,
     `- machine: ${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${m.node}, ${m.platform}`,
-    `- run: ${r.startedAt} .. ${r.finishedAt}`,
+    `- run: ${r.startedAt} .. ${r.finishedAt}; load average at start ${r.loadAverage.start.map((x) => x.toFixed(2)).join(' / ')}, at end ${r.loadAverage.end.map((x) => x.toFixed(2)).join(' / ')}`,
     '',
     '| scenario | parameters | figures | goal | met |',
     '|---|---|---|---|---|',
@@ -85,3 +87,5 @@ export function writeReport(dir: string, r: Report): void {
   writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 2) + '\n');
   writeFileSync(join(dir, 'results.md'), renderMarkdown(r));
 }
+
+export const loadAverage = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
