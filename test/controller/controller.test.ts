@@ -75,6 +75,19 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
     stream.cancel();
   });
 
+  it('lists every policy object with its status and reason at /debug/policies and counts them in /metrics', async () => {
+    mesh.apply(o.target('other', 'misplaced', 'store', ['buyer'], http, 'shop'));
+    mesh.apply(o.routeGroup('shop', 'broken', [{ name: 'x', pathRegex: '(?<=a)b' }]));
+    const r = await mesh.getJson<{ policies: { kind: string; namespace: string; name: string; status: string; reason?: string }[] }>('/debug/policies');
+    const find = (name: string) => r.body.policies.find((p) => p.name === name);
+    expect(find('buyer-to-store')).toMatchObject({ kind: 'TrafficTarget', namespace: 'shop', status: 'accepted' });
+    expect(find('misplaced')).toMatchObject({ status: 'ignored', reason: expect.stringContaining('spec.destination.namespace') });
+    expect(find('broken')).toMatchObject({ kind: 'HTTPRouteGroup', status: 'invalid', reason: expect.stringContaining('pathRegex') });
+    const metrics = mesh.resolve(coreServices.metrics).exposition();
+    expect(metrics).toMatch(/trellis_policy_objects\{kind="HTTPRouteGroup",status="invalid"\} 1/);
+    expect(metrics).toMatch(/trellis_policy_objects\{kind="TrafficTarget",status="ignored"\} 1/);
+  });
+
   it('refuses a stream whose node id disagrees with its certificate', async () => {
     const stream = await connect(node('buyer'), node('store'));
     stream.send({ node: { id: formatNodeId(node('buyer')) }, type_url: TypeUrls.cluster });
