@@ -30,7 +30,7 @@ export type { TypeUrl, XdsResource, XdsResourceFactory } from './xds.ts';
 export type { Lifecycle } from './kinds/lifecycle.ts';
 export type { SourcePlugin, SourceSink } from './kinds/source.ts';
 export type { ProxyPlugin, GenerateContext, BootstrapRequest, BootstrapFile } from './kinds/proxy.ts';
-export { WORKLOAD_CERT_FILES, workloadCertFiles } from './kinds/proxy.ts';
+export { CONTROLLER_SERVER_NAME, WORKLOAD_CERT_FILES, workloadCertFiles } from './kinds/proxy.ts';
 export { KEY_TYPES } from './kinds/certificates.ts';
 export type { CertificatesPlugin, CertificateRequest, IssuedCertificate, KeyType, TrustBundle } from './kinds/certificates.ts';
 export type { ObservabilityPlugin } from './kinds/observability.ts';

@@ -1,4 +1,4 @@
-import { createServiceRef, parseIdentityKey, type CertificatesPlugin, type ProxyPlugin, type Readiness } from '@trellis/plugin-sdk';
+import { CONTROLLER_SERVER_NAME, createServiceRef, parseIdentityKey, type CertificatesPlugin, type ProxyPlugin, type Readiness } from '@trellis/plugin-sdk';
 import type { DebugPage } from '../admin/debug.ts';
 import { Catalog } from '../catalog/index.ts';
 import { certificateRotated, type CertificateManager } from '../certs/index.ts';
@@ -13,7 +13,7 @@ import { MeshController } from './controller.ts';
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
 
 /** DNS names on the controller's ADS serving certificate. */
-export const CONTROLLER_SERVER_NAMES = ['trellis-controller', 'localhost'];
+export const CONTROLLER_SERVER_NAMES = [CONTROLLER_SERVER_NAME, 'localhost'];
 
 /** The core's own services other core parts can reach through the container. */
 export interface ControllerHandle {

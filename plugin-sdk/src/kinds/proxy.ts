@@ -11,6 +11,9 @@ export interface GenerateContext {
   readonly certificate?: IssuedCertificate;
 }
 
+/** The DNS name on the controller's ADS serving certificate; proxies verify it (besides the mesh CA). @public */
+export const CONTROLLER_SERVER_NAME = 'trellis-controller';
+
 export interface BootstrapRequest {
   readonly node: NodeIdentity;
   /** `host:port` of the controller's ADS listener this proxy should dial. */

@@ -31,9 +31,13 @@ describe('envoy bootstrap', () => {
     expect(c.type).toBe('LOGICAL_DNS');
     expect(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: 'trellis.trellis-system.svc', port_value: 15128 });
     const tls = c.transport_socket.typed_config;
-    expect(tls.sni).toBe('trellis.trellis-system.svc');
+    // Whatever address it dials, the sidecar checks the controller's own name on its certificate.
+    expect(tls.sni).toBe('trellis-controller');
     expect(tls.common_tls_context.tls_certificates).toEqual([{ certificate_chain: { filename: '/etc/envoy/tls.crt' }, private_key: { filename: '/etc/envoy/tls.key' } }]);
-    expect(tls.common_tls_context.validation_context).toEqual({ trusted_ca: { filename: '/etc/envoy/ca.crt' } });
+    expect(tls.common_tls_context.validation_context).toEqual({
+      trusted_ca: { filename: '/etc/envoy/ca.crt' },
+      match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'trellis-controller' } }],
+    });
     expect(b.static_resources.listeners).toBeUndefined();
   });
 

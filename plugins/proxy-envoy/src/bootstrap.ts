@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { ErrorCodes, TrellisError, formatNodeId } from '@trellis/plugin-sdk';
+import { CONTROLLER_SERVER_NAME, ErrorCodes, TrellisError, formatNodeId } from '@trellis/plugin-sdk';
 import type { BootstrapFile, BootstrapRequest } from '@trellis/plugin-sdk';
 import { ClusterNames, Ports } from './names.ts';
 import { FilterNames, Types, singleHostAssignment, socketAddress, tlsParams, type Obj } from './internal/common.ts';
@@ -88,9 +88,13 @@ export function bootstrapObject(req: BootstrapRequest, options: BootstrapOptions
           tls_params: tlsParams(),
           alpn_protocols: ['h2'],
           tls_certificates: [{ certificate_chain: file(BootstrapFiles.cert), private_key: file(BootstrapFiles.key) }],
-          validation_context: { trusted_ca: file(BootstrapFiles.ca) },
+          // The mesh CA and the controller's own name: another workload's certificate cannot pose as the controller.
+          validation_context: {
+            trusted_ca: file(BootstrapFiles.ca),
+            match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: CONTROLLER_SERVER_NAME } }],
+          },
         },
-        ...(isIP(host) ? {} : { sni: host }),
+        sni: CONTROLLER_SERVER_NAME,
       },
     },
     typed_extension_protocol_options: {
