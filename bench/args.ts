@@ -14,7 +14,7 @@ export const SCENARIOS = [
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta] [--out DIR]
-                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--cpu-prof] [--heap-snapshot]
+                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--cpu-prof] [--heap-snapshot]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
@@ -30,6 +30,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       'ceiling-budget': { type: 'string', default: '600' },
       'file-debounce': { type: 'string' },
       'debounce-max': { type: 'string' },
+      'connection-rate': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -54,6 +55,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
     quick: values.quick,
     ceilingBudgetS: int('ceiling-budget', values['ceiling-budget'], 10),
     ...(values['file-debounce'] !== undefined && { fileDebounceMs: int('file-debounce', values['file-debounce'], 0) }),
+    ...(values['connection-rate'] !== undefined && { connectionsPerSecond: int('connection-rate', values['connection-rate'], 1) }),
     ...(values['debounce-max'] !== undefined && { debounceMaxMs: int('debounce-max', values['debounce-max'], 1) }),
     controllerNodeArgs: [
       ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', 'cpu-prof'] : []),

@@ -18,6 +18,8 @@ export interface BenchArgs {
   ceilingBudgetS: number;
   /** The file source's `debounce` (its default, 100 ms, when absent). */
   fileDebounceMs?: number;
+  /** The controller's `xds.connectionsPerSecond` (its default, 1000, when absent). */
+  connectionsPerSecond?: number;
   /** The controller's `xds.debounce.max` (its default, 1 s, when absent). */
   debounceMaxMs?: number;
   /** Write a heap snapshot of the controller after the idle-memory measurement (into the kept work dir). */

@@ -19,6 +19,7 @@ export interface ControllerOptions {
   maxStreams: number;
   fileDebounceMs?: number;
   debounceMaxMs?: number;
+  connectionsPerSecond?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -70,6 +71,7 @@ export class ControllerProcess {
       xds: {
         address: `127.0.0.1:${xdsPort}`,
         maxStreams: o.maxStreams,
+        ...(o.connectionsPerSecond !== undefined && { connectionsPerSecond: o.connectionsPerSecond }),
         ...(o.debounceMaxMs !== undefined && { debounce: { max: `${o.debounceMaxMs}ms` } }),
       },
       admin: { address: `127.0.0.1:${adminPort}` },

@@ -42,6 +42,7 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
     maxStreams: Math.max(20_000, args.proxies * 8),
     ...(args.fileDebounceMs !== undefined && { fileDebounceMs: args.fileDebounceMs }),
     ...(args.debounceMaxMs !== undefined && { debounceMaxMs: args.debounceMaxMs }),
+    ...(args.connectionsPerSecond !== undefined && { connectionsPerSecond: args.connectionsPerSecond }),
   });
   const clients = new ChildRpc<ClientCommand>('clients.ts');
   try {

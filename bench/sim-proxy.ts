@@ -96,10 +96,8 @@ export class SimProxy {
       settings: { initialWindowSize: 4 << 20 },
     });
     this.#session = session;
-    session.on('error', (err) => this.#fail(`session: ${err.message}`));
-    session.on('close', () => {
-      if (!this.closed && this.#session === session) this.#fail('session closed');
-    });
+    session.on('error', (err) => this.#fail(session, `session: ${err.message}`));
+    session.on('close', () => this.#fail(session, 'session closed'));
     const stream = session.request(
       { ':method': 'POST', ':path': `${SERVICE}/${o.delta ? 'DeltaAggregatedResources' : 'StreamAggregatedResources'}`, 'content-type': 'application/grpc', te: 'trailers' },
       { endStream: false },
@@ -112,21 +110,25 @@ export class SimProxy {
     });
     const onStatus = (headers: http2.IncomingHttpHeaders) => {
       const status = headers['grpc-status'];
-      if (status !== undefined && status !== '0') this.#fail(`grpc-status ${String(status)}: ${decodeURIComponent(String(headers['grpc-message'] ?? ''))}`);
+      if (status !== undefined && status !== '0') this.#fail(session, `grpc-status ${String(status)}: ${decodeURIComponent(String(headers['grpc-message'] ?? ''))}`);
     };
     stream.on('response', onStatus);
     stream.on('trailers', onStatus);
-    stream.on('error', (err) => this.#fail(`stream: ${err.message}`));
+    stream.on('error', (err) => this.#fail(session, `stream: ${err.message}`));
     this.connectedAt = wallNow();
     this.#sentNode = false;
     this.#types.clear();
+    this.#deltaBodies.clear();
+    this.#cdsSds = new Set();
+    this.#ldsSds = new Set();
     this.#subscribe(CDS, []);
     this.#subscribe(LDS, []);
   }
 
   #retries = 0;
-  #fail(why: string): void {
-    if (this.closed) return;
+  /** One failure of the current attempt (later events of an abandoned session are ignored). */
+  #fail(session: http2.ClientHttp2Session, why: string): void {
+    if (this.closed || session !== this.#session) return;
     this.errors.push(why);
     const s = this.#session;
     this.#session = undefined;
