@@ -4,7 +4,7 @@
  * `log.level: warn`. Measured from outside (/proc) and through its admin API (/readyz, /metrics).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -21,6 +21,8 @@ export interface ControllerOptions {
   debounceMaxMs?: number;
   connectionsPerSecond?: number;
 }
+
+class EarlyExit extends Error {}
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -59,7 +61,18 @@ export class ControllerProcess {
     return this.#child.pid ?? -1;
   }
 
+  /** Starts the controller; retried on new ports when it dies early (a free port can be taken meanwhile). */
   static async start(o: ControllerOptions): Promise<ControllerProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControllerProcess.#startOnce(o);
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof EarlyExit)) throw err;
+      }
+    }
+  }
+
+  static async #startOnce(o: ControllerOptions): Promise<ControllerProcess> {
     const [adminPort, xdsPort] = [await freePort(), await freePort()];
     const config = {
       mesh: { name: 'bench', trustDomain: 'cluster.local' },
@@ -89,7 +102,12 @@ export class ControllerProcess {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     const proc = new ControllerProcess(child, `http://127.0.0.1:${adminPort}`, `127.0.0.1:${xdsPort}`, logFile);
-    await proc.#waitReady(120_000);
+    try {
+      await proc.#waitReady(120_000);
+    } catch (err) {
+      await proc.stop();
+      throw err;
+    }
     return proc;
   }
 
@@ -97,7 +115,10 @@ export class ControllerProcess {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      if (this.exitCode !== undefined) throw new Error(`controller exited with ${this.exitCode} before it was ready; see ${this.logFile}`);
+      if (this.exitCode !== undefined) {
+        const log = readFileSync(this.logFile, 'utf8').slice(-2000);
+        throw new EarlyExit(`controller exited with ${this.exitCode} before it was ready; ${this.logFile} ends with:\n${log}`);
+      }
       try {
         const res = await fetch(`${this.adminUrl}/readyz`);
         if (res.ok) return;

@@ -23,6 +23,7 @@ type WireCmd = { op: string; id: number } & Record<string, unknown>;
 export interface WireLimit {
   /** Every proxy connected (TLS + HTTP/2 + stream) and answered CDS/LDS by the bare server: the storm's floor. */
   connectMs: number;
+  notConnected: number;
   pushes: WirePush[];
 }
 
@@ -35,7 +36,8 @@ export async function measureWireLimit(clients: ChildRpc<ClientCommand>, caDir: 
   try {
     const port = await wire.call<number>({ op: 'start', caPem, certPem: cert.chainPem, keyPem: cert.privateKey.reveal() });
     const c = await clients.call<ConnectResult>({ op: 'connect', address: `127.0.0.1:${port}`, delta: false, timeoutMs: Math.max(60_000, streams * 20), from: 0, to: streams });
-    if (c.notReady > 0) throw new Error(`${c.notReady} of ${streams} proxies did not connect to the wire-limit server: ${c.sampleErrors.join('; ')}`);
+    // Pushes go to the streams that did connect; `notConnected` says how many did not.
+    const notConnected = c.notReady;
     await wire.call({ op: 'push', bytes: 1000, timeoutMs: 30_000 }); // warm-up
     const out: WirePush[] = [];
     for (const p of pushes) {
@@ -47,7 +49,7 @@ export async function measureWireLimit(clients: ChildRpc<ClientCommand>, caDir: 
       });
       out.push({ streams: r.streams, bytesPerStream: r.bytesPerStream, ms: Math.round(r.ms * 10) / 10, acked: r.acked });
     }
-    return { connectMs: Math.round(c.allReadyMs * 10) / 10, pushes: out };
+    return { connectMs: Math.round(c.allReadyMs * 10) / 10, notConnected, pushes: out };
   } finally {
     await clients.call({ op: 'close' });
     await wire.close();

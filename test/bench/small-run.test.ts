@@ -26,7 +26,7 @@ describe('npm run bench (small run)', () => {
       encoding: 'utf8',
       timeout: 170_000,
     });
-    expect(run.status, run.stderr).toBe(0);
+    expect(run.status, `bench exited ${run.status ?? run.signal}; stderr tail:\n${run.stderr.slice(-3000)}`).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Json & { scenarios: Json[] };
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('| scenario |');
 
