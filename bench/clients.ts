@@ -4,6 +4,7 @@
  * SimProxy instances on command (see clients-protocol.ts).
  */
 import 'reflect-metadata';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import { formatNodeId, spiffeId } from '@trellis/plugin-sdk';
 import type { ClientCommand, ClientReply, ClientStats, CollectResult, ConnectResult } from './clients-protocol.ts';
@@ -13,8 +14,7 @@ import { SimProxy, wallNow } from './sim-proxy.ts';
 
 interface Pending {
   nodeId: string;
-  certPem: string;
-  keyPem: string;
+  secureContext: SecureContext;
 }
 
 const refs = new ReferenceCache();
@@ -41,7 +41,7 @@ async function add(cmd: Extract<ClientCommand, { op: 'add' }>): Promise<unknown>
         validityMs: 86_400_000,
         keyType: 'ecdsa-p256',
       });
-      return { nodeId, certPem: c.chainPem, keyPem: c.privateKey.reveal() };
+      return { nodeId, secureContext: createSecureContext({ ca: caPem, cert: c.chainPem, key: c.privateKey.reveal() }) };
     }),
   );
   specs.push(...issued);
@@ -58,7 +58,7 @@ async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<
   for (let i = cmd.from; i < cmd.to; i++) {
     const s = specs[i];
     if (!s) throw new Error(`no certificate for proxy ${i} (add it first)`);
-    const p = new SimProxy({ address: cmd.address, nodeId: s.nodeId, caPem, certPem: s.certPem, keyPem: s.keyPem, delta: cmd.delta, refs });
+    const p = new SimProxy({ address: cmd.address, nodeId: s.nodeId, secureContext: s.secureContext, delta: cmd.delta, refs });
     proxies[i] = p;
     batch.push(p);
     p.start(() => {

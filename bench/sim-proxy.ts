@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
+import type { SecureContext } from 'node:tls';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import type { ReferenceCache } from './inspect.ts';
 import {
@@ -31,9 +32,8 @@ export interface SimProxyOptions {
   /** `host:port` of the ADS listener. */
   address: string;
   nodeId: string;
-  caPem: string;
-  certPem: string;
-  keyPem: string;
+  /** Trusted CA + client certificate and key, prepared ahead (as an Envoy has them loaded before it dials). */
+  secureContext: SecureContext;
   delta: boolean;
   refs: ReferenceCache;
 }
@@ -88,9 +88,7 @@ export class SimProxy {
   #open(): void {
     const o = this.#o;
     const session = http2.connect(`https://${o.address}`, {
-      ca: o.caPem,
-      cert: o.certPem,
-      key: o.keyPem,
+      secureContext: o.secureContext,
       servername: 'localhost',
       checkServerIdentity: () => undefined,
       settings: { initialWindowSize: 4 << 20 },
