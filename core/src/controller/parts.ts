@@ -1,4 +1,4 @@
-import { CONTROLLER_SERVER_NAME, createServiceRef, parseIdentityKey, type CertificatesPlugin, type ProxyPlugin, type Readiness } from '@trellis/plugin-sdk';
+import { CONTROLLER_SERVER_NAME, createServiceRef, parseIdentityKey, type CertificatesPlugin, type IssuedCertificate, type ProxyPlugin, type Readiness } from '@trellis/plugin-sdk';
 import type { DebugPage } from '../admin/debug.ts';
 import { Catalog } from '../catalog/index.ts';
 import { certificateRotated, type CertificateManager } from '../certs/index.ts';
@@ -14,6 +14,8 @@ export const controllerRef = createServiceRef<ControllerHandle>('core.controller
 
 /** DNS names on the controller's ADS serving certificate. */
 export const CONTROLLER_SERVER_NAMES = [CONTROLLER_SERVER_NAME, 'localhost'];
+
+const servingTls = (c: IssuedCertificate) => ({ caPem: c.trustBundlePem, certPem: c.chainPem, keyPem: c.privateKey });
 
 /** The core's own services other core parts can reach through the container. */
 export interface ControllerHandle {
@@ -100,15 +102,21 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
       controller = mc;
       unsubscribers.push(store.onChange((change) => mc.onStoreChange(change)));
       unsubscribers.push(
-        bus.subscribe(certificateRotated, (e) => {
-          if (e.kind === 'workload') mc.onCertificateRotated(e.identity);
-        }, { name: 'controller' }),
+        bus.subscribe(
+          certificateRotated,
+          async (e) => {
+            if (e.kind === 'workload') mc.onCertificateRotated(e.identity);
+            // The ADS listener's own certificate (and, after a root change, the CA it checks clients against).
+            if (e.kind === 'server' && server) server.updateTls(servingTls(await manager.server(CONTROLLER_SERVER_NAMES)));
+          },
+          { name: 'controller' },
+        ),
       );
       const serverCert = await manager.server(CONTROLLER_SERVER_NAMES);
       server = new XdsServer({
         cache,
         address: xds.address,
-        tls: { caPem: serverCert.trustBundlePem, certPem: serverCert.chainPem, keyPem: serverCert.privateKey },
+        tls: servingTls(serverCert),
         ...(xds.plaintextAddress ? { plaintextAddress: xds.plaintextAddress } : {}),
         limits: { maxStreams: xds.maxStreams, connectionsPerSecond: xds.connectionsPerSecond, pushConcurrency: xds.pushConcurrency },
         logger,

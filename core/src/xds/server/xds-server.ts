@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCodes, SecretValue, TrellisError, identityKey } from '@trellis/plugin-sdk';
+import { ErrorCodes, TrellisError, identityKey } from '@trellis/plugin-sdk';
+import type { SecretValue } from '@trellis/plugin-sdk';
 import type { Logger, Metrics, NodeIdentity } from '@trellis/plugin-sdk';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { adsServiceDefinition, type DeltaCall, type SotwCall } from './codec.ts';
@@ -8,6 +9,7 @@ import type { XdsHooks } from './hooks.ts';
 import { KeyedConcurrencyLimiter, TokenBucket } from './limits.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
+import { ServingCertificateProvider, type ServingTls } from './tls-provider.ts';
 import type { AdsStream, StreamEnv, Transport } from './stream-base.ts';
 import { XdsMetrics } from './xds-metrics.ts';
 
@@ -73,6 +75,7 @@ export class XdsServer {
   readonly #maxStreams: number;
   readonly #env: StreamEnv;
   #stopping = false;
+  #tls: ServingCertificateProvider | undefined;
 
   constructor(options: XdsServerOptions) {
     if (!options.tls && !options.plaintextAddress)
@@ -97,6 +100,15 @@ export class XdsServer {
     };
   }
 
+  /**
+   * Replaces the serving certificate and the CA client certificates must chain to (rotation, root rotation);
+   * new connections use them at once, established streams keep theirs.
+   */
+  updateTls(tls: ServingTls): void {
+    if (!this.#tls) throw new Error('the xDS server has no mTLS listener');
+    this.#tls.update(tls);
+  }
+
   get streamCount(): number {
     return this.#streams.size;
   }
@@ -105,8 +117,8 @@ export class XdsServer {
     const ports: BoundPorts = {};
     const { tls } = this.#opts;
     if (tls) {
-      const key = tls.keyPem instanceof SecretValue ? tls.keyPem.reveal() : tls.keyPem;
-      const creds = grpc.ServerCredentials.createSsl(Buffer.from(tls.caPem), [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(key) }], true);
+      this.#tls = new ServingCertificateProvider(tls);
+      const creds = grpc.experimental.createCertificateProviderServerCredentials(this.#tls, this.#tls, true);
       ports.port = await this.#listen(this.#opts.address ?? DEFAULT_ADS_ADDRESS, creds, 'mtls');
     }
     if (this.#opts.plaintextAddress) {
