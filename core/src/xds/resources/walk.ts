@@ -39,6 +39,14 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 }
 
+// protobufjs recomputes `fullName` by walking up the parents on every read; the walker reads it per message.
+const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
+function fullNameOf(t: protobuf.ReflectionObject): string {
+  let n = fullNames.get(t);
+  if (n === undefined) fullNames.set(t, (n = t.fullName));
+  return n;
+}
+
 class Walker {
   readonly problems: string[] = [];
   constructor(private readonly rules: readonly MessageRule[]) {}
@@ -50,7 +58,7 @@ class Walker {
       this.problems.push(`${path}: expected ${type.fullName.slice(1)} object, got ${describe(v)}`);
       return v;
     }
-    if (type.fullName === '.google.protobuf.Any') return this.any(v, path);
+    if (fullNameOf(type) === '.google.protobuf.Any') return this.any(v, path);
     const out: Record<string, unknown> = {};
     for (const [key, fv] of Object.entries(v)) {
       const field = type.fields[key];
@@ -134,7 +142,7 @@ class Walker {
   }
 
   private wellKnown(type: protobuf.Type, v: unknown, path: string): unknown {
-    const name = type.fullName;
+    const name = fullNameOf(type);
     if (name === '.google.protobuf.Duration' && typeof v === 'string') {
       const m = DURATION.exec(v);
       if (!m) {
@@ -176,8 +184,8 @@ const NOT_SPECIAL = Symbol('not special');
 
 function isWellKnownScalar(t: protobuf.Type): boolean {
   return (
-    WRAPPERS.has(t.fullName) ||
-    ['.google.protobuf.Duration', '.google.protobuf.Timestamp', '.google.protobuf.Value', '.google.protobuf.ListValue', '.google.protobuf.Struct', '.google.protobuf.FieldMask'].includes(t.fullName)
+    WRAPPERS.has(fullNameOf(t)) ||
+    ['.google.protobuf.Duration', '.google.protobuf.Timestamp', '.google.protobuf.Value', '.google.protobuf.ListValue', '.google.protobuf.Struct', '.google.protobuf.FieldMask'].includes(fullNameOf(t))
   );
 }
 
