@@ -10,6 +10,15 @@ export interface ResourceFactoryOptions {
   rules?: readonly MessageRule[];
 }
 
+/**
+ * Bytes that own their memory. protobufjs (like Buffer.allocUnsafe) carves small outputs out of shared 8 KiB
+ * slabs; keeping such a slice alive keeps the whole slab, which at thousands of cached resources and responses
+ * is most of the controller's heap. Long-lived encodings are copied out once.
+ */
+export function ownBytes(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
 /** Content version: sha256 of the encoded bytes, base64url, 16 characters (96 bits). */
 export function contentVersion(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('base64url').slice(0, 16);
@@ -29,7 +38,7 @@ export function createResourceFactory(options: ResourceFactoryOptions = {}): Xds
       if (fatal.length > 0) throw invalid(typeUrl, name, fatal);
       let body: Uint8Array;
       try {
-        body = type.encode(type.fromObject(normal)).finish();
+        body = ownBytes(type.encode(type.fromObject(normal)).finish());
       } catch (err) {
         throw invalid(typeUrl, name, [(err as Error).message]);
       }

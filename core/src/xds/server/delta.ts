@@ -3,6 +3,7 @@ import { TypeUrls } from '@trellis/plugin-sdk';
 import type { XdsResource } from '@trellis/plugin-sdk';
 import { aggregateVersion } from '../cache/snapshot.ts';
 import type { Snapshot } from '../cache/snapshot.ts';
+import { ownBytes } from '../resources/factory.ts';
 import { messageType } from '../resources/protos.ts';
 import { type DeltaCall, type DeltaDiscoveryRequest__Output } from './codec.ts';
 import { AdsStream, pushOrder, wildcardCapable, type StreamEnv, type Transport } from './stream-base.ts';
@@ -15,7 +16,7 @@ function entryOf(r: XdsResource): Uint8Array {
   let e = entries.get(r);
   if (!e) {
     resourceType ??= messageType('envoy.service.discovery.v3.Resource');
-    e = resourceType.encode({ name: r.name, version: r.version, resource: { type_url: r.typeUrl, value: r.body } }).finish();
+    e = ownBytes(resourceType.encode({ name: r.name, version: r.version, resource: { type_url: r.typeUrl, value: r.body } }).finish());
     entries.set(r, e);
   }
   return e;

@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import type { XdsResource } from '@trellis/plugin-sdk';
+import { ownBytes } from '../resources/factory.ts';
 import { aggregateVersion } from '../cache/snapshot.ts';
 import type { Snapshot } from '../cache/snapshot.ts';
 import { discoveryResponse, type DiscoveryRequest__Output, type SotwCall } from './codec.ts';
@@ -118,11 +119,12 @@ export class SotwStream extends AdsStream {
         continue;
       }
       const nonce = this.nextNonce();
-      response.body ??= discoveryResponse.encode({
-        version_info: version,
-        type_url: typeUrl,
-        resources: resources.map((r) => ({ type_url: typeUrl, value: r.body })),
-      });
+      if (!response.body) {
+        const own = ownBytes(
+          discoveryResponse.encode({ version_info: version, type_url: typeUrl, resources: resources.map((r) => ({ type_url: typeUrl, value: r.body })) }),
+        );
+        response.body = Buffer.from(own.buffer, own.byteOffset, own.byteLength);
+      }
       const bytes = Buffer.concat([response.body, protobuf.Writer.create().uint32(NONCE_FIELD).string(nonce).finish()]);
       st.sentVersion = version;
       st.sentNonce = nonce;
