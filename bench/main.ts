@@ -139,7 +139,13 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
     }
     if (args.scenarios.has('ceiling')) {
       log(`ceiling (budget ${args.ceilingBudgetS} s)`);
-      results.push(await ceiling(ctx));
+      try {
+        results.push(await ceiling(ctx));
+      } catch (err) {
+        // Keep every figure measured so far; the ceiling's failure is itself a finding.
+        results.push({ scenario: 'ceiling', parameters: { budgetSeconds: args.ceilingBudgetS }, figures: {}, goalMet: false, notes: [`failed: ${(err as Error).message}`] });
+        return results;
+      }
     }
     const final = controller.stats();
     for (const r of results) r.figures.controllerPeakRssBytesAtEnd ??= final.peakRssBytes;
@@ -186,11 +192,28 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const workDir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
   const results: ScenarioResult[] = [];
+  const out = resolve(args.out);
+  // Written after every phase, so a later phase that fails or hangs does not lose what was measured.
+  const flush = () => {
+    const report: Report = {
+      startedAt,
+      loadAverage: { start: loadAtStart, end: loadAverage() },
+      finishedAt: new Date().toISOString(),
+      command,
+      machine,
+      scenarios: results.map((r) => ({ ...r, machine, command })),
+    };
+    writeReport(out, report);
+  };
   try {
-    if (CONTROLLER_SCENARIOS.some((s) => args.scenarios.has(s))) results.push(...(await controllerScenarios(args, workDir)));
+    if (CONTROLLER_SCENARIOS.some((s) => args.scenarios.has(s))) {
+      results.push(...(await controllerScenarios(args, workDir)));
+      flush();
+    }
     if (args.scenarios.has('certificates')) {
       log('certificate issuance');
       results.push(await certificateIssuance(args.quick ? 500 : Math.max(2000, Math.min(args.proxies, 10_000))));
+      flush();
     }
     if (args.scenarios.has('translation')) {
       log('translation cost');
@@ -200,16 +223,7 @@ async function main(): Promise<number> {
     if (args.controllerNodeArgs.length === 0) rmSync(workDir, { recursive: true, force: true });
     else log(`controller profile and logs kept in ${workDir}`);
   }
-  const report: Report = {
-    startedAt,
-    loadAverage: { start: loadAtStart, end: loadAverage() },
-    finishedAt: new Date().toISOString(),
-    command,
-    machine,
-    scenarios: results.map((r) => ({ ...r, machine, command })),
-  };
-  const out = resolve(args.out);
-  writeReport(out, report);
+  flush();
   log(`wrote ${join(out, 'results.json')} and results.md`);
   return 0;
 }

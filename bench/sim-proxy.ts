@@ -211,6 +211,7 @@ export class SimProxy {
     this.responses++;
     if (this.#o.delta) this.#onDelta(msg);
     else this.#onSotw(msg);
+    if (this.#retries > 0 && this.ready) this.#retries = 0;
     if (!this.readyAt && this.ready) {
       this.readyAt = wallNow();
       this.#onReady?.();
