@@ -29,7 +29,7 @@ export const configSchema = s.object({
   xds: s.section({
       address: s.default(hostPort('ADS mTLS listener'), '0.0.0.0:15128'),
       plaintextAddress: s.optional(hostPort('plaintext listener for proxyless clients (development / same-host mode)')),
-      debounce: s.section({ quiet: s.default(s.duration(), 50), max: s.default(s.duration(), 1000) }),
+      debounce: s.section({ quiet: s.default(s.duration(), 50), max: s.default(s.duration(), 250) }),
       maxStreams: s.default(s.number({ integer: true, min: 1 }), 20_000),
       connectionsPerSecond: s.default(s.number({ min: 1 }), 1000),
       pushConcurrency: s.default(s.number({ integer: true, min: 1 }), 64),

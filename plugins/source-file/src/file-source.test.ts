@@ -128,6 +128,38 @@ describe('FileSource', () => {
     expect(sink.ops.slice(1)).toEqual(['apply z']);
   });
 
+  it('sees every one of repeated atomic saves over the same file (the periodic resync catches what fs.watch misses)', async () => {
+    await writeFile(join(dir, 'a.yaml'), sa('a'));
+    const sink = new RecordingSink();
+    const s = new FileSource({ dir, watch: true, debounceMs: 20, resyncMs: 100, sink, logger: silent });
+    sources.push(s);
+    await s.start();
+    for (const extra of ['b', 'c', 'd', 'e']) {
+      await writeFile(join(dir, '.a.yaml.tmp'), `${sa('a')}---\n${sa(extra)}`);
+      await rename(join(dir, '.a.yaml.tmp'), join(dir, 'a.yaml'));
+      await vi.waitFor(() => expect(sink.names()).toEqual(['a', extra]), { timeout: 5_000, interval: 20 });
+    }
+  });
+
+  it('applies changes during continuous churn instead of waiting for the edits to stop (debounce has a maximum)', async () => {
+    await writeFile(join(dir, 'a.yaml'), sa('a0'));
+    const sink = new RecordingSink();
+    const s = new FileSource({ dir, watch: true, debounceMs: 100, debounceMaxMs: 150, sink, logger: silent });
+    sources.push(s);
+    await s.start();
+    // An edit every 30 ms for 1.2 s: a trailing-only 100 ms debounce would apply nothing until the end.
+    let i = 0;
+    const seenDuringChurn = new Set<string>();
+    const until = Date.now() + 1200;
+    while (Date.now() < until) {
+      await writeFile(join(dir, 'a.yaml'), sa(`a${++i}`));
+      for (const n of sink.names()) seenDuringChurn.add(n);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    seenDuringChurn.delete('a0');
+    expect(seenDuringChurn.size).toBeGreaterThan(2);
+  });
+
   it('deletes the objects of a deleted file and of a removed directory; a renamed file keeps its objects', async () => {
     await mkdir(join(dir, 'sub'));
     await writeFile(join(dir, 'a.yaml'), sa('a'));
@@ -170,7 +202,7 @@ describe('plugin lifecycle (conformance: create / start / ready / stop / stop ag
     const parsed = fileSourceConfig.parse({ dir: 'mesh', debounce: '10ms' }, [], { baseDir: dir });
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.value).toEqual({ dir: join(dir, 'mesh'), watch: true, debounce: 10 });
+    expect(parsed.value).toEqual({ dir: join(dir, 'mesh'), watch: true, debounce: 10, debounceMax: 200, resync: 5000 });
     expect(plugin.name).toBe('file');
     expect(plugin.kind).toBe('source');
     const sink = new RecordingSink();

@@ -1,6 +1,7 @@
 /**
  * `use: file` — a directory of Kubernetes-style YAML/JSON as a mesh source (the embedded default).
- * Config: `dir` (a directory, relative to the config file), `watch` (default true), `debounce` (default 100ms).
+ * Config: `dir` (relative to the config file), `watch` (default true), `debounce` (100ms), `debounceMax` (200ms),
+ * `resync` (5s).
  */
 import { definePlugin, s } from '@trellis/plugin-sdk';
 import { isAbsolute, resolve } from 'node:path';
@@ -14,6 +15,8 @@ export const fileSourceConfig = s.object({
   dir: s.path({ mustBe: 'directory', description: 'directory of manifests (*.yaml, *.yml, *.json), read recursively' }),
   watch: s.default(s.boolean({ description: 'watch for changes' }), true),
   debounce: s.default(s.duration({ description: 'quiet time before a rescan after file events' }), 100),
+  debounceMax: s.default(s.duration({ description: 'longest a burst of file events may postpone a rescan' }), 200),
+  resync: s.default(s.duration({ description: 'periodic rescan while watching, for events the OS missed (0 = off)' }), 5000),
 });
 
 export default definePlugin({
@@ -26,6 +29,15 @@ export default definePlugin({
   configSchema: fileSourceConfig,
   create(ctx) {
     const dir = isAbsolute(ctx.config.dir) ? ctx.config.dir : resolve(ctx.baseDir, ctx.config.dir);
-    return new FileSource({ dir, watch: ctx.config.watch, debounceMs: ctx.config.debounce, sink: ctx.sink, logger: ctx.logger, source: 'file' });
+    return new FileSource({
+      dir,
+      watch: ctx.config.watch,
+      debounceMs: ctx.config.debounce,
+      debounceMaxMs: Math.max(ctx.config.debounce, ctx.config.debounceMax),
+      resyncMs: ctx.config.resync,
+      sink: ctx.sink,
+      logger: ctx.logger,
+      source: 'file',
+    });
   },
 });

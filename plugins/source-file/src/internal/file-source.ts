@@ -19,6 +19,13 @@ export interface FileSourceOptions {
   readonly dir: string;
   readonly watch: boolean;
   readonly debounceMs: number;
+  /** Longest a burst of events may postpone a rescan (a trailing debounce alone never fires during churn). */
+  readonly debounceMaxMs?: number;
+  /**
+   * While watching, also rescan this often (0 = never): recursive fs.watch on Linux can miss a file replaced
+   * by rename (editors' atomic saves), and a rescan only re-reads files whose stamp changed.
+   */
+  readonly resyncMs?: number;
   readonly sink: SourceSink;
   readonly logger: Logger;
   /** Name used in origins (the plugin name). */
@@ -42,6 +49,9 @@ export class FileSource implements SourcePlugin {
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private resyncer: NodeJS.Timeout | undefined;
+  /** When the first event of the pending burst arrived. */
+  private burstStart = 0;
   private queue: Promise<void> = Promise.resolve();
   private ready = false;
   private stopped = false;
@@ -62,8 +72,9 @@ export class FileSource implements SourcePlugin {
     this.watcher?.close();
     this.watcher = undefined;
     if (this.poller) clearInterval(this.poller);
+    if (this.resyncer) clearInterval(this.resyncer);
     if (this.timer) clearTimeout(this.timer);
-    this.poller = this.timer = undefined;
+    this.poller = this.timer = this.resyncer = undefined;
   }
 
   readiness(): Readiness {
@@ -88,6 +99,11 @@ export class FileSource implements SourcePlugin {
   }
 
   private startWatching(): void {
+    const resync = this.opts.resyncMs ?? 0;
+    if (resync > 0) {
+      this.resyncer = setInterval(() => void this.rescan(), resync);
+      this.resyncer.unref();
+    }
     try {
       this.watcher = watch(this.opts.dir, { recursive: true }, () => this.schedule());
       this.watcher.on('error', (err) => {
@@ -110,11 +126,17 @@ export class FileSource implements SourcePlugin {
 
   private schedule(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    const now = Date.now();
+    if (this.timer) {
+      // Keep postponing while events come, but never past the burst's maximum delay.
+      if (now - this.burstStart >= (this.opts.debounceMaxMs ?? this.opts.debounceMs * 5)) return;
+      clearTimeout(this.timer);
+    } else this.burstStart = now;
+    const wait = Math.min(this.opts.debounceMs, Math.max(0, this.burstStart + (this.opts.debounceMaxMs ?? this.opts.debounceMs * 5) - now));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.rescan();
-    }, this.opts.debounceMs);
+    }, wait);
   }
 
   private async sync(initial: boolean): Promise<void> {
