@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseIdentityKey, type Identity } from '@trellis/plugin-sdk';
 
 export class UsageError extends Error {}
 
@@ -35,4 +36,12 @@ export function requireString(values: Record<string, unknown>, name: string, cmd
   const v = values[name];
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required\n\n${helpText(cmd)}`);
   return v;
+}
+
+/** `--identity <namespace>/<serviceaccount>`, required and well-formed. */
+export function requireIdentity(values: Record<string, unknown>, cmd: Command): Identity {
+  const text = requireString(values, 'identity', cmd);
+  const identity = parseIdentityKey(text);
+  if (!identity) throw new UsageError(`--identity must be <namespace>/<serviceaccount>, got "${text}"`);
+  return identity;
 }

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { identityKey, parseIdentityKey, workloadCertFiles } from '@trellis/plugin-sdk';
+import { identityKey, workloadCertFiles } from '@trellis/plugin-sdk';
 import { certificateRotated } from '../../certs/index.ts';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../kernel/logger.ts';
-import { requireString, UsageError, type Command } from '../args.ts';
+import { requireIdentity, requireString, type Command } from '../args.ts';
 import { openCertificates } from '../plugin-host.ts';
 import { writeFilesAtomically } from '../write-files.ts';
 
@@ -18,9 +18,7 @@ export const agentCommand: Command = {
     once: { type: 'boolean' },
   },
   async run(values, _pos, io) {
-    const idText = requireString(values, 'identity', this);
-    const identity = parseIdentityKey(idText);
-    if (!identity) throw new UsageError(`--identity must be <namespace>/<serviceaccount>, got "${idText}"`);
+    const identity = requireIdentity(values, this);
     const dir = resolve(requireString(values, 'dir', this));
     const config = await loadConfig(requireString(values, 'config', this));
     const logger = createLogger({ level: config.settings.log.level }).child({ component: 'agent', identity: identityKey(identity) });

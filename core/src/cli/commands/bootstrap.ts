@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { formatNodeId, parseIdentityKey, type NodeIdentity } from '@trellis/plugin-sdk';
+import { formatNodeId, type NodeIdentity } from '@trellis/plugin-sdk';
 import { loadConfig, type LoadedConfig } from '../../config/load.ts';
 import { createLogger } from '../../kernel/logger.ts';
-import { requireString, UsageError, type Command } from '../args.ts';
+import { requireIdentity, requireString, UsageError, type Command } from '../args.ts';
 import { openCertificates, openProxyBackend } from '../plugin-host.ts';
 import { writeFilesAtomically } from '../write-files.ts';
 
@@ -32,9 +32,7 @@ export const bootstrapCommand: Command = {
   async run(values, positionals, io) {
     const backendName = positionals[0];
     if (!backendName) throw new UsageError(`name the proxy backend: trellis bootstrap envoy|grpc ...`);
-    const idText = requireString(values, 'identity', this);
-    const identity = parseIdentityKey(idText);
-    if (!identity) throw new UsageError(`--identity must be <namespace>/<serviceaccount>, got "${idText}"`);
+    const identity = requireIdentity(values, this);
     const out = resolve(requireString(values, 'out', this));
     const config = await loadConfig(requireString(values, 'config', this));
     const logger = createLogger({ level: 'warn' });
