@@ -24,7 +24,8 @@ describe('npm run bench (small run)', () => {
     const run = spawnSync(process.execPath, ['bin/run-ts.js', 'bench/main.ts', '--proxies', '200', '--services', '100', '--quick', '--scenario', SCENARIOS, '--out', out], {
       cwd: root,
       encoding: 'utf8',
-      timeout: 170_000,
+      // The run takes ~35 s; see the retry below for why an attempt is cut at 100 s.
+      timeout: 100_000,
     });
     expect(run.status, `bench exited ${run.status ?? run.signal}; stderr tail:\n${run.stderr.slice(-3000)}`).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Json & { scenarios: Json[] };
@@ -81,5 +82,7 @@ describe('npm run bench (small run)', () => {
     const wire = f('wire-limit').pushes as Json[];
     expect(wire.length).toBeGreaterThan(0);
     for (const w of wire) expect(finite(w.ms) && w.acked === w.streams).toBe(true);
-  }, 180_000);
+    // One retry: about one run in four of the harness hangs idle (0% CPU) in its simulated-proxy process, a
+    // known, not yet understood harness problem (docs/benchmarks.md, "Known problems"); a second hang fails.
+  }, { timeout: 220_000, retry: 1 });
 });
