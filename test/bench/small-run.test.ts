@@ -20,7 +20,9 @@ const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 describe('npm run bench (small run)', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('writes results.json and results.md with one well-formed object per scenario', () => {
+  // One retry: about one run in four of the harness hangs idle (0% CPU) in its simulated-proxy process, a
+  // known, not yet understood harness problem (docs/benchmarks.md, "Known problems"); a second hang fails.
+  it('writes results.json and results.md with one well-formed object per scenario', { timeout: 220_000, retry: 1 }, () => {
     const run = spawnSync(process.execPath, ['bin/run-ts.js', 'bench/main.ts', '--proxies', '200', '--services', '100', '--quick', '--scenario', SCENARIOS, '--out', out], {
       cwd: root,
       encoding: 'utf8',
@@ -82,7 +84,5 @@ describe('npm run bench (small run)', () => {
     const wire = f('wire-limit').pushes as Json[];
     expect(wire.length).toBeGreaterThan(0);
     for (const w of wire) expect(finite(w.ms) && w.acked === w.streams).toBe(true);
-    // One retry: about one run in four of the harness hangs idle (0% CPU) in its simulated-proxy process, a
-    // known, not yet understood harness problem (docs/benchmarks.md, "Known problems"); a second hang fails.
-  }, { timeout: 220_000, retry: 1 });
+  });
 });
