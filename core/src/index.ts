@@ -1,8 +1,12 @@
 /**
  * @trellis/core — the control plane. Embedders and tests use these; plugins never import the core.
  */
-export { startMesh } from './kernel/mesh.ts';
-export type { Mesh, PluginInfo, StartMeshOptions, CoreParts, CorePartsFactory, CorePartsContext } from './kernel/mesh.ts';
+export { startMesh, planMesh, GraphError } from './kernel/mesh.ts';
+export type { Mesh, PluginInfo, StartMeshOptions, CoreParts, CorePartsFactory, CorePartsContext, CoreComponent, CoreComponentDecl } from './kernel/mesh.ts';
+export { planGraph, pluginNode } from './kernel/graph.ts';
+export type { GraphNode, GraphPlan, GraphProblem } from './kernel/graph.ts';
+export { ServiceContainer } from './kernel/container.ts';
+export type { Contribution } from './kernel/container.ts';
 export type { Component, ComponentStatus } from './kernel/lifecycle.ts';
 export { createLogger, silentLogger } from './kernel/logger.ts';
 export { loadConfig, parseConfig, ConfigError } from './config/load.ts';

@@ -9,6 +9,12 @@ export const ErrorCodes = {
   PLUGIN_CONFIG_INVALID: 'TRELLIS_ERR_PLUGIN_CONFIG_INVALID',
   PLUGIN_DEPENDENCY_MISSING: 'TRELLIS_ERR_PLUGIN_DEPENDENCY_MISSING',
   PLUGIN_DEPENDENCY_CYCLE: 'TRELLIS_ERR_PLUGIN_DEPENDENCY_CYCLE',
+  /** A slot the core requires (the certificate provider) has no provider. */
+  PROVIDER_MISSING: 'TRELLIS_ERR_PROVIDER_MISSING',
+  /** Two contributions to a single slot, or two with one key (two backends claiming one node kind). */
+  EXTENSION_CONFLICT: 'TRELLIS_ERR_EXTENSION_CONFLICT',
+  /** A plugin contributes to an extension point or provides a service it did not declare. */
+  PLUGIN_UNDECLARED: 'TRELLIS_ERR_PLUGIN_UNDECLARED',
   PLUGIN_START_FAILED: 'TRELLIS_ERR_PLUGIN_START_FAILED',
   PLUGIN_STOP_FAILED: 'TRELLIS_ERR_PLUGIN_STOP_FAILED',
   SERVICE_ALREADY_REGISTERED: 'TRELLIS_ERR_SERVICE_ALREADY_REGISTERED',

@@ -2,11 +2,13 @@
  * @trellis/plugin-sdk — everything a plugin may import. Plain functions and typed tokens; the core's DI
  * container stays behind them.
  */
-export { definePlugin, isPluginDefinition, PLUGIN_KINDS } from './plugin.ts';
+export { definePlugin, isPluginDefinition, KIND_EXTENSION_POINTS, PLUGIN_KINDS } from './plugin.ts';
 export type {
   AnyPluginDefinition,
   CreateContext,
   KindCapabilities,
+  KindSpec,
+  PluginSpecBase,
   PluginDefinition,
   PluginInstances,
   PluginKind,
@@ -19,6 +21,8 @@ export type { Infer, ObjectSchema, ParseContext, ParseResult, Schema, SchemaIssu
 export { ErrorCodes, TrellisError, isTrellisError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { coreServices, createServiceRef } from './services.ts';
+export { createExtensionPoint, extensionPoints } from './extensions.ts';
+export type { AdminResponse, AdminRoute, CliCommand, CommandIo, DebugPage, ExtensionPoint, PolicyKind, PolicyVerdict } from './extensions.ts';
 export type { MeshSettings, Readiness, ServiceRef } from './services.ts';
 export { defineTopic } from './bus.ts';
 export type { EventBus, Handler, Topic } from './bus.ts';

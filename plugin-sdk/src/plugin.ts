@@ -1,8 +1,10 @@
+import { extensionPoints, type CliCommand, type ExtensionPoint } from './extensions.ts';
 import type { CertificatesPlugin } from './kinds/certificates.ts';
 import type { ObservabilityPlugin } from './kinds/observability.ts';
 import type { ProxyPlugin } from './kinds/proxy.ts';
 import type { SourcePlugin, SourceSink } from './kinds/source.ts';
 import type { Logger } from './logger.ts';
+import type { ProxyKind } from './mesh/identity.ts';
 import type { Schema } from './schema.ts';
 import type { MeshSettings, ServiceRef } from './services.ts';
 import type { XdsResourceFactory } from './xds.ts';
@@ -19,6 +21,14 @@ export interface PluginInstances {
   certificates: CertificatesPlugin;
   observability: ObservabilityPlugin;
 }
+
+/** The extension point each kind's instance fills (the kernel contributes it; plugins need not declare it). */
+export const KIND_EXTENSION_POINTS = {
+  source: extensionPoints.sources,
+  proxy: extensionPoints.proxyBackends,
+  certificates: extensionPoints.certificateProvider,
+  observability: extensionPoints.exporters,
+} as const satisfies { [K in PluginKind]: ExtensionPoint<PluginInstances[K]> };
 
 /** Capabilities the core hands to a plugin of each kind, besides its declared dependencies. */
 export interface KindCapabilities {
@@ -40,9 +50,18 @@ export type CreateContext<K extends PluginKind, C, D extends Deps> = {
   readonly mesh: MeshSettings;
   /** Directory config-relative paths resolve against (the config file's directory). */
   readonly baseDir: string;
+  /** Makes a service this plugin declared in `provides` available to the plugins that depend on it. */
+  provide<T>(ref: ServiceRef<T>, value: T): void;
+  /** Contributes to an extension point this plugin declared in `extends` (a debug page, an admin route...). */
+  extend<T>(point: ExtensionPoint<T>, value: T): void;
 } & KindCapabilities[K];
 
-export interface PluginSpec<K extends PluginKind, C, D extends Deps> {
+/** What only proxy plugins declare: the node-id kind they serve, so a clash is found before anything starts. */
+export type KindSpec<K extends PluginKind> = K extends 'proxy' ? { readonly nodeKind: ProxyKind } : { readonly nodeKind?: never };
+
+export type PluginSpec<K extends PluginKind, C, D extends Deps> = PluginSpecBase<K, C, D> & KindSpec<K>;
+
+export interface PluginSpecBase<K extends PluginKind, C, D extends Deps> {
   /** The `use:` name for built-ins, and the name in logs and metrics. */
   readonly name: string;
   readonly kind: K;
@@ -52,7 +71,14 @@ export interface PluginSpec<K extends PluginKind, C, D extends Deps> {
   readonly stability?: Stability;
   readonly description?: string;
   readonly configSchema?: Schema<C>;
+  /** Services this plugin needs; the kernel starts their providers first and resolves them into `ctx.deps`. */
   readonly deps?: D;
+  /** Services this plugin provides (with `ctx.provide` in `create`) for other plugins' `deps`. */
+  readonly provides?: readonly ServiceRef<unknown>[];
+  /** Extension points this plugin contributes to (with `ctx.extend`), besides its kind's own. */
+  readonly extends?: readonly ExtensionPoint<unknown>[];
+  /** `trellis <name>` commands this plugin ships. */
+  readonly commands?: readonly CliCommand<C>[];
   create(ctx: CreateContext<K, C, D>): PluginInstances[K] | Promise<PluginInstances[K]>;
 }
 
@@ -75,6 +101,7 @@ export function definePlugin<K extends PluginKind, C = Record<string, never>, D 
   spec: PluginSpec<K, C, D>,
 ): PluginDefinition<K, C, D> {
   if (!/^[a-z][a-z0-9-]*$/.test(spec.name)) throw new Error(`plugin name "${spec.name}" must be lower-case letters, digits and dashes`);
+  if (spec.kind === 'proxy' && !spec.nodeKind) throw new Error(`proxy plugin "${spec.name}" must declare the nodeKind it serves`);
   return { ...spec, stability: spec.stability ?? 'alpha', [PLUGIN_MARK]: true };
 }
 

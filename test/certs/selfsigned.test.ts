@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import selfsigned, { configSchema, createSelfSignedProvider, type SelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import { ErrorCodes, type CertificateRequest } from '@trellis/plugin-sdk';
 import { captureLogger, lifecycleContract, pemBlocks, tempDir, verifyLeaf } from './helpers.ts';
+import { recordRegistrations } from '@trellis/plugin-sdk/testing';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -41,7 +42,7 @@ describe('selfsigned provider', () => {
     expect(bad.ok).toBe(false);
     const t = await tempDir();
     cleanups.push(t.cleanup);
-    const inst = await selfsigned.create({ config: { stateDir: 'ca', caValidity: 3_600_000, keyType: 'ecdsa-p256', commonName: 'x' }, deps: {}, logger: captureLogger(), mesh: { name: 'm', trustDomain: 'cluster.local' }, baseDir: t.dir });
+    const inst = await selfsigned.create({ ...recordRegistrations(selfsigned), config: { stateDir: 'ca', caValidity: 3_600_000, keyType: 'ecdsa-p256', commonName: 'x' }, deps: {}, logger: captureLogger(), mesh: { name: 'm', trustDomain: 'cluster.local' }, baseDir: t.dir });
     await lifecycleContract(inst);
     expect((await readdir(join(t.dir, 'ca'))).sort()).toEqual(['ca.pem']);
   });

@@ -7,6 +7,7 @@ import { definePlugin, TypeUrls, type ProxyView, type XdsResource } from '@trell
 export default definePlugin({
   name: 'test-backend',
   kind: 'proxy',
+  nodeKind: 'sidecar',
   version: '0.0.1',
   coreRange: '*',
   create: ({ resources }) => ({

@@ -52,17 +52,6 @@ describe('config validation', () => {
     expect(p[0]?.message).toMatch(/requires @trellis\/core \^9\.0\.0, but this is 0\.1\.0/);
   });
 
-  it('rejects two certificate providers', async () => {
-    const p = await problems(`plugins:\n  certificates:\n    - { use: ${certsFixture} }\n    - { use: ${certsFixture}, name: second }\n`);
-    expect(p[0]).toEqual(expect.objectContaining({ code: 'TRELLIS_ERR_CONFIG_INVALID', path: 'plugins.certificates' }));
-    expect(p[0]?.message).toContain('exactly one certificates plugin is allowed, found 2');
-  });
-
-  it('requires a certificates provider', async () => {
-    const p = await problems(`plugins: {}\n`);
-    expect(p).toEqual([expect.objectContaining({ path: 'plugins.certificates', message: expect.stringContaining('exactly one certificates plugin is required') })]);
-  });
-
   it("validates a plugin's own config block against its schema, with the full path", async () => {
     const p = await problems(`plugins:\n  sources: [ { use: ${recordingSource}, config: { id: 1, extra: true } } ]\n${certs}\n`);
     expect(p).toEqual([

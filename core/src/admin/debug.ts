@@ -1,15 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { DebugPage } from '@trellis/plugin-sdk';
 
-/**
- * A debug page: `get` answers `/debug/<name>` and, when given, `getOne` answers `/debug/<name>/<id>`
- * (undefined -> 404). Pages must never include private keys.
- */
-export interface DebugPage {
-  readonly name: string;
-  get(): unknown;
-  getOne?(id: string): unknown;
-}
+export type { DebugPage };
 
+/** `get` answers `/debug/<name>` and, when given, `getOne` answers `/debug/<name>/<id>` (undefined -> 404). */
 export const debugRoutes =
   (pages: () => readonly DebugPage[]): FastifyPluginAsync =>
   async (app) => {

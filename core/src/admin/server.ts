@@ -4,6 +4,7 @@ import type { ComponentStatus } from '../kernel/lifecycle.ts';
 import { debugRoutes, type DebugPage } from './debug.ts';
 import { healthRoutes } from './health.ts';
 import { metricsRoutes } from './metrics.ts';
+import { pluginRoutes, type MountedRoute } from './plugin-routes.ts';
 
 export interface AdminOptions {
   readonly address: string;
@@ -11,6 +12,8 @@ export interface AdminOptions {
   readonly metrics: Metrics;
   readonly status: () => readonly ComponentStatus[];
   readonly debugPages: () => readonly DebugPage[];
+  /** Routes plugins contributed; read when the server starts (after every contributor, by the graph). */
+  readonly pluginRoutes?: () => readonly MountedRoute[];
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {
@@ -18,7 +21,7 @@ export function splitHostPort(address: string): { host: string; port: number } {
   return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
 }
 
-/** The admin/debug HTTP API: one fastify plugin per area (health, metrics, debug). */
+/** The admin/debug HTTP API: one fastify plugin per area (health, metrics, debug, plugins' routes). */
 export class AdminServer {
   readonly #app: FastifyInstance;
   readonly #opts: AdminOptions;
@@ -42,6 +45,7 @@ export class AdminServer {
   }
 
   async start(): Promise<void> {
+    void this.#app.register(pluginRoutes(this.#opts.pluginRoutes?.() ?? []));
     const { host, port } = splitHostPort(this.#opts.address);
     await this.#app.listen({ host, port });
     const addr = this.#app.server.address();

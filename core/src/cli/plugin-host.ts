@@ -19,6 +19,9 @@ async function instantiate<T>(cp: ConfiguredPlugin, config: LoadedConfig, logger
     baseDir: config.baseDir,
     resources: createResourceFactory(),
     sink: undefined as never,
+    // A CLI command runs one plugin alone: nobody consumes what it would provide or contribute.
+    provide: () => undefined,
+    extend: () => undefined,
   })) as T & { start?: () => unknown };
   await instance.start?.();
   return instance;

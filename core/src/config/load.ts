@@ -102,16 +102,7 @@ export async function parseConfig(text: string, file: string, opts: { env?: Node
   }
   const certs = settings.plugins.certificates;
   const certList = certs === undefined ? [] : Array.isArray(certs) ? certs : [certs];
-  if (certList.length !== 1) {
-    problems.push({
-      code: ErrorCodes.CONFIG_INVALID,
-      path: 'plugins.certificates',
-      message:
-        certList.length === 0
-          ? 'exactly one certificates plugin is required (e.g. { use: selfsigned, config: { stateDir: ./.trellis/ca } })'
-          : `exactly one certificates plugin is allowed, found ${certList.length} (${certList.map((c) => (c as { use?: string }).use ?? '?').join(', ')})`,
-    });
-  }
+  // How many providers there are is the component graph's concern (one slot: `trellis validate` reports it).
   certList.forEach((raw, i) => {
     const path = Array.isArray(certs) ? `plugins.certificates[${i}]` : 'plugins.certificates';
     const prefix = Array.isArray(certs) ? ['plugins', 'certificates', i] : ['plugins', 'certificates'];

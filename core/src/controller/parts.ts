@@ -1,9 +1,16 @@
-import { CONTROLLER_SERVER_NAME, createServiceRef, parseIdentityKey, type CertificatesPlugin, type IssuedCertificate, type ProxyPlugin, type Readiness } from '@trellis/plugin-sdk';
-import type { DebugPage } from '../admin/debug.ts';
+import {
+  CONTROLLER_SERVER_NAME,
+  createServiceRef,
+  extensionPoints,
+  parseIdentityKey,
+  type DebugPage,
+  type IssuedCertificate,
+  type ProxyPlugin,
+  type Readiness,
+} from '@trellis/plugin-sdk';
 import { Catalog } from '../catalog/index.ts';
 import { certificateRotated, type CertificateManager } from '../certs/index.ts';
-import type { Component } from '../kernel/lifecycle.ts';
-import type { CoreParts, CorePartsFactory } from '../kernel/mesh.ts';
+import type { CoreComponent, CorePartsContext, CorePartsFactory } from '../kernel/mesh.ts';
 import { MeshStore } from '../store/index.ts';
 import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
 import { certificateManagerFor } from './certificates.ts';
@@ -28,11 +35,24 @@ export interface ControllerHandle {
   ports(): BoundPorts;
 }
 
+/** The certificate manager, for the core parts that need it (the graph starts it before them). */
+const certificateManagerRef = createServiceRef<CertificateManager>('core.certificateManager');
+
 /**
  * Wires the store, catalog, certificate manager, snapshot cache, controller and xDS server, and hands the
- * kernel what plugins need (source sinks, the resource factory) plus the core components in start order.
+ * kernel what plugins need (source sinks, the resource factory) plus the core components the graph orders:
+ * the certificate manager after the certificate provider; the xDS server after the certificate manager,
+ * every proxy backend and every source.
  */
-export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: ControllerHandle } => {
+export const defaultParts: CorePartsFactory = {
+  components: [
+    { name: 'certificate-manager', consumes: [extensionPoints.certificateProvider], provides: [certificateManagerRef] },
+    { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources] },
+  ],
+  create: (ctx) => createDefaultParts(ctx),
+};
+
+function createDefaultParts(ctx: CorePartsContext) {
   const { config, logger, bus, metrics } = ctx;
   const store = new MeshStore({
     bus,
@@ -54,12 +74,9 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
     return v;
   };
 
-  const certificatesComponent: Component = {
-    name: 'certificate-manager',
-    type: 'core',
-    origin: 'core',
+  const certificatesComponent: CoreComponent = {
     async start() {
-      const provider = ctx.instances('certificates')[0]?.instance as CertificatesPlugin | undefined;
+      const provider = ctx.container.one(extensionPoints.certificateProvider);
       if (!provider) throw new Error('no certificates plugin is configured');
       certs = certificateManagerFor(config, provider, {
         bus,
@@ -69,6 +86,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         workloadValidityMs: () => catalog.settings().serviceCertValidityMs,
       });
       await certs.start();
+      ctx.container.register(certificateManagerRef, certs);
     },
     async stop() {
       certs?.stop();
@@ -76,18 +94,11 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
     readiness: (): Readiness => certs?.readiness() ?? { ready: false, reason: 'not started' },
   };
 
-  const xdsComponent: Component = {
-    name: 'xds-server',
-    type: 'core',
-    origin: 'core',
+  const xdsComponent: CoreComponent = {
     async start() {
-      const manager = need(certs, 'the certificate manager');
-      const backends = new Map<string, ProxyPlugin>();
-      for (const { name, instance } of ctx.instances('proxy')) {
-        const p = instance as ProxyPlugin;
-        if (backends.has(p.nodeKind)) throw new Error(`proxy plugins "${name}" and another both serve node kind "${p.nodeKind}"`);
-        backends.set(p.nodeKind, p);
-      }
+      const manager = ctx.container.resolve(certificateManagerRef);
+      // One backend per node kind: the graph refused clashes before anything started.
+      const backends = new Map<string, ProxyPlugin>(ctx.container.all(extensionPoints.proxyBackends).map((p) => [p.nodeKind, p]));
       const xds = config.settings.xds;
       const mc = new MeshController({
         catalog,
@@ -165,13 +176,12 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
     ports: () => ports,
   };
   ctx.container.register(controllerRef, handle);
+  for (const page of debugPages) ctx.container.contribute(extensionPoints.debugPages, { value: page, from: 'core', origin: 'core' });
 
   return {
-    sinkFor: (name) => store.sinkFor(name),
+    sinkFor: (name: string) => store.sinkFor(name),
     resources,
-    early: [certificatesComponent],
-    late: [xdsComponent],
-    debugPages,
+    components: { 'certificate-manager': certificatesComponent, 'xds-server': xdsComponent },
     handle,
   };
-};
+}

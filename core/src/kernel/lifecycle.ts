@@ -29,6 +29,9 @@ interface Entry {
   error?: string;
 }
 
+/** The kernel's own checks of what a component did: their codes survive the start-failure wrapping. */
+const KERNEL_CHECKS = new Set<string>([ErrorCodes.PLUGIN_UNDECLARED, ErrorCodes.EXTENSION_CONFLICT, ErrorCodes.PLUGIN_DEPENDENCY_MISSING, ErrorCodes.PLUGIN_INVALID]);
+
 const withTimeout = async (p: Promise<void>, ms: number): Promise<'done' | 'timeout'> => {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<'timeout'>((res) => {
@@ -58,7 +61,8 @@ export class Lifecycle {
     this.#entries.push({ c, state: 'pending' });
   }
 
-  async start(): Promise<void> {
+  /** Starts every component in order; on a failure stops what started within `graceMs` and rethrows. */
+  async start(graceMs: number): Promise<void> {
     for (const e of this.#entries) {
       e.state = 'starting';
       try {
@@ -69,9 +73,9 @@ export class Lifecycle {
         e.state = 'failed';
         e.error = (err as Error)?.message ?? String(err);
         this.#logger.error('start failed; stopping what already started', { [e.c.type === 'plugin' ? 'plugin' : 'part']: e.c.name, err: errorFields(err) });
-        await this.stop(10_000);
+        await this.stop(graceMs);
         throw new TrellisError(
-          ErrorCodes.PLUGIN_START_FAILED,
+          KERNEL_CHECKS.has((err as { code?: string })?.code ?? '') ? (err as TrellisError).code : ErrorCodes.PLUGIN_START_FAILED,
           `${e.c.type === 'plugin' ? `plugin "${e.c.name}" (${e.c.origin})` : `core component "${e.c.name}"`} failed to start: ${e.error}`,
           { cause: err },
         );

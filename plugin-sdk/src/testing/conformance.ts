@@ -5,6 +5,7 @@ import { formatPath } from '../schema.ts';
 import { coreServices, type MeshSettings, type ServiceRef } from '../services.ts';
 import type { XdsResource, XdsResourceFactory } from '../xds.ts';
 import { MemoryBus, MemoryLogger, MemoryMetrics, RecordingSink } from './fakes.ts';
+import { recordRegistrations, type RecordedRegistrations } from './registrations.ts';
 
 export interface ConformanceOptions {
   /** The raw `config` block, decoded with the plugin's schema like the core does. */
@@ -27,6 +28,8 @@ export interface ConformanceReport {
   readonly instance: Lifecycle;
   readonly logger: MemoryLogger;
   readonly sink: RecordingSink;
+  /** The services it provided and the extension points it contributed to in `create`. */
+  readonly registrations: RecordedRegistrations;
 }
 
 class ConformanceError extends Error {
@@ -71,9 +74,11 @@ export async function runPluginConformance(def: AnyPluginDefinition, opts: Confo
     if (!(ref.id in services)) fail('create', `dependency "${ref.id}" is not available in the test kit; pass it in options.services`);
     deps[k] = services[ref.id];
   }
+  const registrations = recordRegistrations(def);
   let instance: Lifecycle | undefined;
   try {
     instance = (await def.create({
+      ...registrations,
       config,
       deps,
       logger: logger.child({ plugin: def.name }),
@@ -86,6 +91,10 @@ export async function runPluginConformance(def: AnyPluginDefinition, opts: Confo
     fail('create', err);
   }
   if (!instance || typeof instance !== 'object') return fail('create', 'create() returned no instance');
+  const unprovided = (def.provides ?? []).filter((r) => !registrations.provided.has(r.id));
+  if (unprovided.length) fail('create', `declares it provides ${unprovided.map((r) => `"${r.id}"`).join(', ')} but did not provide it`);
+  if (def.kind === 'proxy' && (instance as { nodeKind?: unknown }).nodeKind !== def.nodeKind)
+    fail('create', `declares nodeKind "${String(def.nodeKind)}" but its instance serves "${String((instance as { nodeKind?: unknown }).nodeKind)}"`);
   steps.push('create');
   try {
     await instance.start?.();
@@ -132,5 +141,5 @@ export async function runPluginConformance(def: AnyPluginDefinition, opts: Confo
     fail('stop again', err);
   }
   steps.push('stop again');
-  return { plugin: def.name, kind: def.kind, steps, instance, logger, sink };
+  return { plugin: def.name, kind: def.kind, steps, instance, logger, sink, registrations };
 }

@@ -4,6 +4,8 @@
  */
 export { runPluginConformance } from './conformance.ts';
 export type { ConformanceOptions, ConformanceReport } from './conformance.ts';
+export { recordRegistrations } from './registrations.ts';
+export type { RecordedRegistrations } from './registrations.ts';
 export { MemoryBus, MemoryLogger, MemoryMetrics, RecordingSink } from './fakes.ts';
 export type { LogLine } from './fakes.ts';
 export { startTestMesh } from './mesh.ts';

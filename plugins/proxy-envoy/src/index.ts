@@ -27,6 +27,7 @@ export const configSchema = s.object({
 export default definePlugin({
   name: 'envoy',
   kind: 'proxy',
+  nodeKind: 'sidecar',
   version: '0.1.0',
   coreRange: '^0.1.0',
   stability: 'beta',

@@ -1,6 +1,6 @@
 import { SecretValue, parseNodeId } from '@trellis/plugin-sdk';
 import type { BootstrapRequest } from '@trellis/plugin-sdk';
-import { runPluginConformance } from '@trellis/plugin-sdk/testing';
+import { recordRegistrations, runPluginConformance } from '@trellis/plugin-sdk/testing';
 import { describe, expect, it } from 'vitest';
 import plugin, { SERVER_LISTENER_TEMPLATE, grpcBootstrap } from './index.ts';
 
@@ -69,6 +69,7 @@ describe('plugin', () => {
     const report = await runPluginConformance(plugin, { config: { refreshInterval: '5s' } });
     expect(report.kind).toBe('proxy');
     const created = await plugin.create({
+      ...recordRegistrations(plugin),
       config: { refreshInterval: '5s', memoSize: 10, certificateFiles: 'combined' },
       deps: {},
       logger: report.logger,

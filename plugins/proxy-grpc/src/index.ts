@@ -20,6 +20,7 @@ export const configSchema = s.object({
 export default definePlugin({
   name: 'grpc',
   kind: 'proxy',
+  nodeKind: 'grpc',
   version: '0.1.0',
   coreRange: '^0.1.0',
   stability: 'alpha',

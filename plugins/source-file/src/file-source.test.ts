@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { objectKeyString, keyOf } from '@trellis/plugin-sdk';
 import type { KubeObject, Logger, ObjectKey, ObjectOrigin, SourceError, SourceSink } from '@trellis/plugin-sdk';
 import plugin, { FileSource, fileSourceConfig, parseManifest } from './index.ts';
+import { recordRegistrations } from '@trellis/plugin-sdk/testing';
 
 /** A sink that keeps what a store would hold, plus every call, for assertions. */
 class RecordingSink implements SourceSink {
@@ -206,7 +207,7 @@ describe('plugin lifecycle (conformance: create / start / ready / stop / stop ag
     expect(plugin.name).toBe('file');
     expect(plugin.kind).toBe('source');
     const sink = new RecordingSink();
-    const inst = await plugin.create({ config: parsed.value, deps: {}, logger: silent, mesh: { name: 't', trustDomain: 'cluster.local' }, baseDir: dir, sink });
+    const inst = await plugin.create({ ...recordRegistrations(plugin), config: parsed.value, deps: {}, logger: silent, mesh: { name: 't', trustDomain: 'cluster.local' }, baseDir: dir, sink });
     expect(inst.readiness?.().ready).toBe(false);
     await inst.start?.();
     expect(inst.readiness?.().ready).toBe(true);

@@ -4,6 +4,7 @@ import { events } from './events.ts';
 export default definePlugin({
   name: 'recording-proxy',
   kind: 'proxy',
+  nodeKind: 'test',
   version: '0.0.1',
   coreRange: '^0.1.0',
   create: () => ({
