@@ -104,6 +104,35 @@ describe('trellis validate checks the component graph without starting anything'
   });
 });
 
+describe('commands plugins ship', () => {
+  it('runs `trellis <name> --config FILE` and lists it in the help of that file', async () => {
+    const file = join(dir, 'cmd.yaml');
+    await writeFile(file, `plugins:\n  observability: [ { use: ${greeterProvider} } ]\n${certs}\n`);
+    const io = () => {
+      const o = { out: '', err: '' };
+      return { o, io: { out: (t: string) => void (o.out += t), err: (t: string) => void (o.err += t) } };
+    };
+    const a = io();
+    expect(await runCli(['greet', 'ops', '--config', file], a.io)).toBe(0);
+    expect(a.o.out).toBe('hello, ops\n');
+    const b = io();
+    expect(await runCli(['greet', '--config', file], b.io)).toBe(2);
+    const c = io();
+    expect(await runCli(['--help', '--config', file], c.io)).toBe(0);
+    expect(c.o.out).toMatch(/Commands of the configured plugins:\n\s+greet\s+Greets whoever is named \(greeter-provider\)/);
+    const d = io();
+    expect(await runCli(['greet', 'ops'], d.io)).toBe(2); // without --config no plugin is loaded
+    expect(d.o.err).toContain('unknown command "greet ops"');
+  });
+
+  it('reports two plugins shipping one command name', async () => {
+    const r = await validate(`plugins:\n  observability: [ { use: ${greeterProvider} }, { use: ${greeterProvider}, name: twin } ]\n${certs}\n`);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('TRELLIS_ERR_EXTENSION_CONFLICT plugins.observability[1]: plugin "greeter-provider" (plugins.observability[0]) and plugin "twin" (plugins.observability[1]) both claim command "greet" of "core.cliCommands"');
+    expect(r.err).toContain('TRELLIS_ERR_SERVICE_ALREADY_REGISTERED plugins.observability[1]: plugin "twin" (plugins.observability[1]) provides service "acme.greeter"');
+  });
+});
+
 describe('starting the graph', () => {
   it('starts a provider before the plugin that needs it (whatever the config order) and stops in reverse', async () => {
     const cfg = await parse(

@@ -9,6 +9,7 @@ import { pluginsCommand } from './commands/plugins.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
+import { pluginCommandList, runPluginCommand } from './plugin-commands.ts';
 
 const COMMANDS: readonly Command[] = [
   controllerCommand,
@@ -22,15 +23,20 @@ const COMMANDS: readonly Command[] = [
   versionCommand,
 ];
 
-function usage(): string {
-  const w = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `trellis — a lightweight SMI service mesh control plane\n\nUsage: trellis <command> [options]\n\nCommands:\n${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}\n\nRun 'trellis <command> --help' for a command's options.\n`;
+function usage(plugin: readonly { name: string; summary: string; plugin: string }[] = []): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length), ...plugin.map((c) => c.name.length));
+  const fromPlugins = plugin.length ? `\n\nCommands of the configured plugins:\n${plugin.map((c) => `  ${c.name.padEnd(w)}  ${c.summary} (${c.plugin})`).join('\n')}` : '';
+  return `trellis — a lightweight SMI service mesh control plane\n\nUsage: trellis <command> [options]\n\nCommands:\n${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}${fromPlugins}\n\nRun 'trellis <command> --help' for a command's options; 'trellis --help --config FILE' also lists the commands of that file's plugins.\n`;
 }
+
+const BUILTIN_NAMES = new Set(COMMANDS.map((c) => c.name.split(' ')[0] as string));
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 invalid input or usage). */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.out(usage());
+    const i = argv.findIndex((a) => a === '--config' || a === '-c');
+    const file = i >= 0 ? argv[i + 1] : undefined;
+    io.out(usage(file ? await pluginCommandList(file) : []));
     return 0;
   }
   // Longest command name first so `config print` wins over a shorter prefix.
@@ -39,6 +45,14 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     return words.every((w, i) => argv[i] === w);
   });
   if (!cmd) {
+    try {
+      const code = await runPluginCommand(argv, io, BUILTIN_NAMES);
+      if (code !== undefined) return code;
+    } catch (err) {
+      if (!isTrellisError(err)) throw err;
+      io.err(`${err.code}: ${err.message}\n`);
+      return 2;
+    }
     io.err(`unknown command "${argv.join(' ')}"\n\n${usage()}`);
     return 2;
   }

@@ -1,5 +1,6 @@
 import {
   ErrorCodes,
+  extensionPoints,
   KIND_EXTENSION_POINTS,
   type ErrorCode,
   type ExtensionPoint,
@@ -49,6 +50,7 @@ export function pluginNode(cp: ConfiguredPlugin): GraphNode {
     contributes: [
       { point: kindPoint, ...(cp.kind === 'proxy' && def.nodeKind ? { key: def.nodeKind } : {}) },
       ...(def.extends ?? []).map((point) => ({ point })),
+      ...(def.commands ?? []).map((c) => ({ point: extensionPoints.cliCommands, key: c.name })),
     ],
     consumes: [],
   };

@@ -11,6 +11,20 @@ export default definePlugin({
   deps: { logger: coreServices.logger },
   provides: [greeterRef],
   extends: [extensionPoints.debugPages, extensionPoints.adminRoutes],
+  commands: [
+    {
+      name: 'greet',
+      summary: 'Greets whoever is named',
+      run: (args, { io }) => {
+        if (!args[0]) {
+          io.err('usage: trellis greet NAME --config FILE\n');
+          return 2;
+        }
+        io.out(`hello, ${args[0]}\n`);
+        return 0;
+      },
+    },
+  ],
   create: ({ provide, extend, deps }) => {
     let greeted = 0;
     provide(greeterRef, {
