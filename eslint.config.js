@@ -5,7 +5,7 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.tmp-*/**', 'core/src/xds/generated/**', 'bench-results/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '.tmp-*/**', '**/src/**/generated/**', 'bench-results/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -14,7 +14,10 @@ export default tseslint.config(
     },
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+      // Workspace packages resolve to their sources, as in tsconfig.json's customConditions.
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({ project: './tsconfig.json', conditionNames: ['@trellis/source', 'types', 'import', 'node', 'require', 'default'] }),
+      ],
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

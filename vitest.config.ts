@@ -1,13 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests run the workspace packages from their sources: `@trellis/source` is the export condition that maps each
+// package to `src/` (without it, `@trellis/*` resolves to the build in `dist/`).
+// Vite replaces its defaults when conditions are given, so they are repeated (vite's defaultServerConditions).
+const conditions = ['@trellis/source', 'module', 'node', 'development|production'];
+
 // One root config; each workspace is a project so `vitest --project core` narrows a run.
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
-      { test: { name: 'plugin-sdk', root: './plugin-sdk', include: ['src/**/*.test.ts'] } },
-      { test: { name: 'core', root: './core', include: ['src/**/*.test.ts'] } },
-      { test: { name: 'plugins', root: './plugins', include: ['*/src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'plugin-sdk', root: './plugin-sdk', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'core', root: './core', include: ['src/**/*.test.ts'] } },
+      { extends: true, test: { name: 'plugins', root: './plugins', include: ['*/src/**/*.test.ts'] } },
       {
+        extends: true,
         test: {
           name: 'integration',
           root: './test',

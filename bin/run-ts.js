@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// Runs a TypeScript entry point (benchmarks, the demo) through tsx's loader: node bin/run-ts.js FILE [args].
+// Runs a TypeScript entry point (benchmarks, the demo) from the sources through tsx: node bin/run-ts.js FILE [args].
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { register } from 'tsx/esm/api';
+import './dev.js';
 
-register();
 const [file, ...rest] = process.argv.slice(2);
 if (!file) {
   process.stderr.write('usage: node bin/run-ts.js FILE.ts [args]\n');

@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-// The `trellis` command. Trellis runs its TypeScript directly through tsx's loader (no build step).
-import { register } from 'tsx/esm/api';
+// The workspace's `trellis` for development and tests: the CLI from its TypeScript sources (tsx). The published
+// command is @trellis/core's bin, core/dist/cli/bin.js (`npm start`, `npx trellis`).
+import './dev.js';
 
-register();
-const { runCli, stdio } = await import('../core/src/cli/main.ts');
-const code = await runCli(process.argv.slice(2), stdio);
-process.exitCode = code;
+await import('../core/src/cli/bin.ts');

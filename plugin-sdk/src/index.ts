@@ -17,7 +17,7 @@ export type {
   Stability,
 } from './plugin.ts';
 export { s, formatPath, parseDuration } from './schema.ts';
-export type { Infer, ObjectSchema, ParseContext, ParseResult, Schema, SchemaIssue } from './schema.ts';
+export type { Infer, InferShape, ObjectSchema, ParseContext, ParseResult, Schema, SchemaIssue } from './schema.ts';
 export { ErrorCodes, TrellisError, isTrellisError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { coreServices, createServiceRef } from './services.ts';

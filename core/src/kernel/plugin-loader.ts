@@ -4,16 +4,14 @@ import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { ErrorCodes, isPluginDefinition, TrellisError, type AnyPluginDefinition, type PluginKind } from '@trellis/plugin-sdk';
 import { CORE_VERSION } from '../version.ts';
-import { BUILTIN_PLUGINS } from './builtins.ts';
+import { BUILTIN_LOADERS, BUILTIN_PLUGINS } from './builtins.ts';
 
 const isPathLike = (use: string): boolean => use.startsWith('.') || isAbsolute(use);
 
-/** Where a `use:` value points: a built-in, a path, or an npm package resolved from the config's directory. */
+/** Where a `use:` value other than a built-in points: a path, or an npm package resolved from the config's directory. */
 function resolveSpecifier(use: string, baseDir: string): string | undefined {
-  const builtin = BUILTIN_PLUGINS[use];
   const req = createRequire(join(baseDir, 'noop.js'));
   const fromCore = createRequire(import.meta.url);
-  if (builtin) return fromCore.resolve(builtin);
   if (isPathLike(use)) {
     const abs = resolve(baseDir, use);
     try {
@@ -38,8 +36,10 @@ function resolveSpecifier(use: string, baseDir: string): string | undefined {
  */
 export async function loadPlugin(use: string, expectedKind: PluginKind, opts: { baseDir: string; path: string }): Promise<AnyPluginDefinition> {
   const at = `${opts.path}.use`;
-  const file = resolveSpecifier(use, opts.baseDir);
-  if (!file) {
+  const builtin = Object.hasOwn(BUILTIN_LOADERS, use) ? BUILTIN_LOADERS[use] : undefined;
+  const file = builtin ? undefined : resolveSpecifier(use, opts.baseDir);
+  const load = builtin ?? (file === undefined ? undefined : () => import(pathToFileURL(file).href) as Promise<{ default?: unknown }>);
+  if (!load) {
     throw new TrellisError(
       ErrorCodes.PLUGIN_NOT_FOUND,
       `${at}: plugin "${use}" not found (not a built-in — ${Object.keys(BUILTIN_PLUGINS).join(', ')} — nor an installed package or existing path)`,
@@ -48,7 +48,7 @@ export async function loadPlugin(use: string, expectedKind: PluginKind, opts: { 
   }
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = await load();
   } catch (err) {
     throw new TrellisError(ErrorCodes.PLUGIN_INVALID, `${at}: plugin "${use}" failed to load: ${(err as Error).message}`, { path: at, cause: err });
   }
