@@ -5,8 +5,9 @@ import { certificateRotated, type CertificateManager } from '../certs/index.ts';
 import type { Component } from '../kernel/lifecycle.ts';
 import type { CoreParts, CorePartsFactory } from '../kernel/mesh.ts';
 import { MeshStore } from '../store/index.ts';
+import { meshSettingsFor, type MeshSettingsService } from '../settings/index.ts';
 import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
-import { certificateManagerFor } from './certificates.ts';
+import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
@@ -20,6 +21,8 @@ const servingTls = (c: IssuedCertificate) => ({ caPem: c.trustBundlePem, certPem
 /** The core's own services other core parts can reach through the container. */
 export interface ControllerHandle {
   readonly store: MeshStore;
+  /** The one owner of trust domain, certificate validity and the MeshConfig's overrides. */
+  readonly meshSettings: MeshSettingsService;
   readonly catalog: Catalog;
   readonly cache: SnapshotCache;
   certificates(): CertificateManager;
@@ -34,13 +37,9 @@ export interface ControllerHandle {
  */
 export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: ControllerHandle } => {
   const { config, logger, bus, metrics } = ctx;
-  const store = new MeshStore({
-    bus,
-    logger: logger.child({ component: 'store' }),
-    metrics,
-    defaults: { trustDomain: config.settings.mesh.trustDomain, serviceCertValidityMs: config.settings.certificates.validity },
-  });
-  const catalog = new Catalog(store);
+  const store = new MeshStore({ bus, logger: logger.child({ component: 'store' }), metrics });
+  const meshSettings = meshSettingsFor(config, store);
+  const catalog = new Catalog(store, meshSettings);
   const cache = new SnapshotCache();
   const resources = createResourceFactory();
   let certs: CertificateManager | undefined;
@@ -65,9 +64,9 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         bus,
         logger: logger.child({ component: 'certs' }),
         metrics,
-        // A MeshConfig's serviceCertValidityDuration wins over the config file (OSM's knob).
-        workloadValidityMs: () => catalog.settings().serviceCertValidityMs,
+        settings: meshSettings,
       });
+      unsubscribers.push(reissueOnTrustDomainChange(meshSettings, certs, logger.child({ component: 'certs' })));
       await certs.start();
     },
     async stop() {
@@ -157,6 +156,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
 
   const handle: ControllerHandle = {
     store,
+    meshSettings,
     catalog,
     cache,
     certificates: () => need(certs, 'the certificate manager'),
@@ -172,6 +172,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
     early: [certificatesComponent],
     late: [xdsComponent],
     debugPages,
+    mesh: meshSettings.forPlugins(),
     handle,
   };
 };

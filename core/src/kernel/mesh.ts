@@ -31,6 +31,8 @@ export interface CoreParts {
   /** Core components started after every proxy plugin (the xDS server). */
   readonly late: readonly Component[];
   readonly debugPages: readonly DebugPage[];
+  /** What plugins see as `ctx.mesh` (a live read of the mesh settings); default: the config file's values. */
+  readonly mesh?: MeshSettings;
 }
 
 export interface CorePartsContext {
@@ -113,11 +115,9 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
   const metrics = new MetricsRegistry();
   const bus = new Bus(logger.child({ component: 'bus' }), metrics);
   const container = new ServiceContainer();
-  const mesh: MeshSettings = { name: config.settings.mesh.name, trustDomain: config.settings.mesh.trustDomain };
   container.register(coreServices.logger, logger);
   container.register(coreServices.bus, bus);
   container.register(coreServices.metrics, metrics);
-  container.register(coreServices.mesh, mesh);
 
   metrics.gauge({ name: 'trellis_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'] })
     .set(1, { version: CORE_VERSION, node: process.version });
@@ -136,6 +136,8 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
     container,
     instances: (kind) => [...created.values()].filter((c) => c.cp.kind === kind).map((c) => ({ name: c.cp.instanceName, instance: c.instance })),
   });
+  const mesh: MeshSettings = parts.mesh ?? { name: config.settings.mesh.name, trustDomain: config.settings.mesh.trustDomain };
+  container.register(coreServices.mesh, mesh);
 
   let admin: AdminServer | undefined;
   const debugPages = (): DebugPage[] => [
