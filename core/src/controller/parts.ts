@@ -9,6 +9,7 @@ import { meshSettingsFor, type MeshSettingsService } from '../settings/index.ts'
 import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
+import { SyncBarrier } from './sync-barrier.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -42,6 +43,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
   const catalog = new Catalog(store, meshSettings);
   const cache = new SnapshotCache();
   const resources = createResourceFactory();
+  const barrier = new SyncBarrier(() => ctx.instances('source'), logger.child({ component: 'controller' }));
   let certs: CertificateManager | undefined;
   let server: XdsServer | undefined;
   let controller: MeshController | undefined;
@@ -120,6 +122,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         limits: { maxStreams: xds.maxStreams, connectionsPerSecond: xds.connectionsPerSecond, pushConcurrency: xds.pushConcurrency },
         logger,
         metrics,
+        notServingReason: () => barrier.check(),
         onNodeConnected: (node) => mc.nodeConnected(node),
         onNodeDisconnected: (node) => mc.nodeDisconnected(node),
       });
@@ -170,7 +173,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
     sinkFor: (name) => store.sinkFor(name),
     resources,
     early: [certificatesComponent],
-    late: [xdsComponent],
+    late: [{ name: 'sources-synced', type: 'core', origin: 'core', readiness: () => barrier.readiness() }, xdsComponent],
     debugPages,
     mesh: meshSettings.forPlugins(),
     handle,
