@@ -105,7 +105,7 @@ export class CertificateManager {
       bus: opts.bus,
       logger: opts.logger,
       metrics: opts.metrics,
-      trustDomain: typeof opts.trustDomain === 'function' ? opts.trustDomain : ((td) => () => td)(opts.trustDomain),
+      trustDomain: typeof opts.trustDomain === 'function' ? opts.trustDomain : constant(opts.trustDomain),
       validityMs: opts.validityMs ?? 24 * 3_600_000,
       workloadValidityMs: opts.workloadValidityMs ?? (() => opts.validityMs ?? 24 * 3_600_000),
       keyType: opts.keyType ?? 'ecdsa-p256',
@@ -175,7 +175,8 @@ export class CertificateManager {
     const entries = [...this.#entries.values()].filter((e) => e.kind === 'workload' && e.identity && e.cert);
     this.#log.info('trust domain changed; re-issuing every workload certificate', { trustDomain: td, certificates: entries.length });
     for (const e of entries) if (e.identity) e.request = { ...e.request, ...workloadNames(e.identity, td) };
-    await this.#rotateAll(entries);
+    // One a caller (the controller's rebuild) has re-issued meanwhile is not issued twice.
+    await this.#rotateAll(entries, (e) => e.certRequest !== e.request);
   }
 
   /** A proxy's xDS client certificate: DNS SAN = the full node id (too long for a CN), URI SAN = SPIFFE ID. */
@@ -242,14 +243,14 @@ export class CertificateManager {
     await this.#rotateAll([...this.#entries.values()].filter((e) => e.cert));
   }
 
-  async #rotateAll(entries: readonly Entry[]): Promise<void> {
+  async #rotateAll(entries: readonly Entry[], stillDue: (e: Entry) => boolean = () => true): Promise<void> {
     // Bounded concurrency so a root or trust-domain change does not queue thousands of issuances at once.
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(16, entries.length) }, async () => {
         while (next < entries.length) {
           const e = entries[next++];
-          if (e) await this.#rotate(e);
+          if (e && stillDue(e)) await this.#rotate(e);
         }
       }),
     );
@@ -383,4 +384,8 @@ function fingerprint(pem: string): string {
 /** Error text for logs: the message only (a provider error never carries a key; SecretValue guards the rest). */
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function constant<T>(v: T): () => T {
+  return () => v;
 }
