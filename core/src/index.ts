@@ -18,6 +18,8 @@ export { MeshController } from './controller/controller.ts';
 export { MeshStore, meshChanged } from './store/index.ts';
 export type { IgnoredObject, MeshConfigSettings, MeshKind, PolicyStatus, StoreChange } from './store/index.ts';
 export { Catalog } from './catalog/index.ts';
+export { MeshSettingsService } from './settings/index.ts';
+export type { MeshSettingsChange, MeshSettingsOptions } from './settings/index.ts';
 export { CertificateManager, certificateRotated } from './certs/index.ts';
 export type { CertificateRotated } from './certs/index.ts';
 export * as xds from './xds/index.ts';

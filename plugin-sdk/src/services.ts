@@ -15,7 +15,11 @@ export function createServiceRef<T>(id: string): ServiceRef<T> {
   return { id };
 }
 
-/** The mesh-wide settings from the config file every plugin may read. */
+/**
+ * The mesh-wide settings every plugin may read (`ctx.mesh`). A live read: `trustDomain` is the one in effect
+ * now (a MeshConfig's `spec.certificate.trustDomain`, else the config file's `mesh.trustDomain`), so read it
+ * when you need it rather than copying it at `create`. Proxy backends should use `view.trustDomain`.
+ */
 export interface MeshSettings {
   readonly name: string;
   readonly trustDomain: string;

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,27 @@ describe('trellis bootstrap grpc and trellis agent', () => {
     expect(after.subjectAltName).toBe(before.subjectAltName);
     expect(after.verify(new X509Certificate(readFileSync(join(dir, 'ca.pem'))).publicKey)).toBe(true);
     expect(statSync(join(dir, 'key.pem')).mode & 0o777).toBe(0o600);
+  });
+
+  it("takes the trust domain from the mesh's MeshConfig, not only the config file", async () => {
+    const manifests = join(work, 'manifests');
+    mkdirSync(manifests, { recursive: true });
+    writeFileSync(
+      join(manifests, 'mesh-config.yaml'),
+      `apiVersion: config.trellismesh.io/v1alpha1\nkind: MeshConfig\nmetadata: { name: trellis-mesh-config, namespace: trellis-system }\nspec: { certificate: { trustDomain: cluster.local } }\n`,
+    );
+    const withSource = join(work, 'with-source.yaml');
+    writeFileSync(
+      withSource,
+      `mesh: { trustDomain: example.org }\nplugins:\n  sources: [ { use: file, config: { dir: ./manifests, watch: false } } ]\n  proxies: [ { use: grpc } ]\n  certificates: { use: selfsigned, config: { stateDir: ./ca } }\nxds: { plaintextAddress: 127.0.0.1:15129 }\n`,
+    );
+    const out = join(work, 'td');
+    const r = await run(['bootstrap', 'grpc', '--identity', 'bookbuyer/bookbuyer', '--config', withSource, '--out', out]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const boot = JSON.parse(readFileSync(join(out, 'bootstrap.json'), 'utf8')) as { node: { id: string } };
+    expect(parseNodeId(boot.node.id)).toMatchObject({ trustDomain: 'cluster.local' });
+    expect(new X509Certificate(readFileSync(join(out, 'cert.pem'))).subjectAltName).toContain('URI:spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer');
   });
 
   it('refuses a grpc bootstrap when no plaintext listener is configured, and explains why', async () => {

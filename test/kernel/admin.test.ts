@@ -34,6 +34,7 @@ describe('admin server', () => {
       ['selfsigned', true],
       ['certificate-manager', true],
       ['hello', true],
+      ['sources-synced', true],
       ['xds-server', true],
     ]);
     const metrics = await (await fetch(`${mesh.adminUrl}/metrics`)).text();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { certificateRotated, controllerRef, type ControllerHandle } from '@trellis/core';
 import { coreServices, identityKey } from '@trellis/plugin-sdk';
 import type { CertificatesPlugin, Identity, IssuedCertificate, KubeObject, ObjectKey, ProxyPlugin, ProxyView } from '@trellis/plugin-sdk';
-import { startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
+import { startTestMesh, type TestMesh, type TestMeshOptions } from '@trellis/plugin-sdk/testing';
 import selfsigned from '@trellis/plugin-certs-selfsigned';
 import grpcBackend from '@trellis/plugin-proxy-grpc';
 import { GrpcWorkload } from './grpc-workloads.ts';
@@ -20,6 +20,8 @@ export interface GrpcTestMeshOptions {
   /** Workload certificate validity (a duration such as `4s`); default the controller's (24 h). */
   readonly certificateValidity?: string;
   readonly objects?: readonly KubeObject[];
+  /** More plugins (a test source, say), with their config and instance name. */
+  readonly plugins?: TestMeshOptions['plugins'];
 }
 
 export class GrpcTestMesh {
@@ -40,6 +42,7 @@ export class GrpcTestMesh {
         // combined: certificate and key change in one rename, so a re-read never pairs a new certificate with an
         // old key (with separate files the rotation test saw such a torn read about once in four runs).
         { definition: grpcBackend, config: { refreshInterval: '1s', certificateFiles: 'combined' } },
+        ...(opts.plugins ?? []),
       ],
       settings: {
         xds: { address: '127.0.0.1:0', plaintextAddress: '127.0.0.1:0', debounce: { quiet: '5ms', max: '50ms' } },

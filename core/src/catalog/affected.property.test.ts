@@ -11,6 +11,7 @@ import { MeshStore } from '../store/index.ts';
 import type { StoreChange } from '../store/index.ts';
 import { deepEqual } from '../store/equal.ts';
 import { fakeDeps } from '../store/test-fakes.ts';
+import { MeshSettingsService } from '../settings/index.ts';
 import { Catalog } from './catalog.ts';
 import { meshConfig, pod, routeGroup, sa, slice, split, svc, target, tcpRoute } from './test-builders.ts';
 
@@ -24,6 +25,9 @@ const PORTS = [
   { port: 90, targetPort: 9090, name: 'tcp-raw' },
   { port: 80, targetPort: 8081, name: 'grpc-api' },
 ] as const;
+
+// The config file's trust domain (the default) and the ones MeshConfigs may set: restating the default, or not.
+const TRUST_DOMAINS = ['cluster.local', 'example.org', 'mesh.local'] as const;
 
 const pick = <T,>(xs: readonly T[]) => fc.constantFrom(...xs);
 const nsArb = pick(NS);
@@ -90,9 +94,19 @@ const objArb: fc.Arbitrary<KubeObject> = fc.oneof(
       const backends = bs.filter(([s]) => !seen.has(s) && seen.add(s)).map(([service, weight]) => ({ service, weight }));
       return split(n, `sp${i}`, root, backends, withMatches ? ['r0'] : undefined);
     })),
-  w(1, fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.integer({ min: 0, max: 1 })).map(([p, egress, i]) =>
-    meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: p === 0, enableEgress: egress } }, `mc${i}`),
-  )),
+  w(2, fc
+    .tuple(fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.integer({ min: 0, max: 1 }), fc.option(pick(TRUST_DOMAINS), { nil: undefined }), fc.option(pick(['1h', '24h']), { nil: undefined }))
+    .map(([p, egress, i, trustDomain, validity]) =>
+      meshConfig(
+        {
+          traffic: { enablePermissiveTrafficPolicyMode: p === 0, enableEgress: egress },
+          ...((trustDomain ?? validity) !== undefined && {
+            certificate: { ...(trustDomain !== undefined && { trustDomain }), ...(validity !== undefined && { serviceCertValidityDuration: validity }) },
+          }),
+        },
+        `mc${i}`,
+      ),
+    )),
 );
 
 type Change = { op: 'apply'; obj: KubeObject } | { op: 'delete'; index: number };
@@ -100,25 +114,28 @@ const changeArb: fc.Arbitrary<Change> = fc.oneof(objArb.map((obj) => ({ op: 'app
 
 const universe: Identity[] = NS.flatMap((namespace) => SAS.map((serviceAccount) => ({ namespace, serviceAccount })));
 
-function viewsOf(store: MeshStore): Map<string, ProxyView> {
-  const c = new Catalog(store);
+function viewsOf(store: MeshStore, configTrustDomain: string): Map<string, ProxyView> {
+  const settings = new MeshSettingsService(store, { defaults: { trustDomain: configTrustDomain } });
+  const c = new Catalog(store, settings);
   const m = new Map(universe.map((id) => [identityKey(id), c.viewFor(id)]));
   c.dispose();
+  settings.dispose();
   return m;
 }
 
 describe('affected set (property)', () => {
   it('never misses an identity whose view changes, and the cache stays exact', () => {
-    const stats = { changes: 0, emitted: 0, all: 0, inSet: 0, needed: 0, larger: 0 };
+    const stats = { changes: 0, emitted: 0, all: 0, inSet: 0, needed: 0, larger: 0, meshConfig: 0, trustDomain: 0 };
     fc.assert(
-      fc.property(fc.array(objArb, { maxLength: 40 }), fc.array(changeArb, { minLength: 1, maxLength: 4 }), (objects, changes) => {
+      fc.property(fc.array(objArb, { maxLength: 40 }), fc.array(changeArb, { minLength: 1, maxLength: 4 }), pick(TRUST_DOMAINS.slice(0, 2)), (objects, changes, configTd) => {
         const store = new MeshStore(fakeDeps());
         const sink = store.sinkFor('prop');
         for (const o of objects) sink.apply(o);
-        const cached = new Catalog(store);
+        const settings = new MeshSettingsService(store, { defaults: { trustDomain: configTd } });
+        const cached = new Catalog(store, settings);
         for (const id of universe) cached.viewFor(id); // warm the cache
         for (const ch of changes) {
-          const before = viewsOf(store);
+          const before = viewsOf(store, configTd);
           const emitted: StoreChange[] = [];
           const off = store.onChange((c) => emitted.push(c));
           if (ch.op === 'apply') sink.apply(ch.obj);
@@ -129,7 +146,7 @@ describe('affected set (property)', () => {
           }
           off();
           stats.changes++;
-          const after = viewsOf(store);
+          const after = viewsOf(store, configTd);
           const union = new Set<string>();
           let all = false;
           for (const c of emitted) {
@@ -139,6 +156,8 @@ describe('affected set (property)', () => {
             else for (const k of a) union.add(k);
           }
           if (all) stats.all++;
+          if (emitted.some((c) => c.kind === 'MeshConfig')) stats.meshConfig++;
+          if (before.values().next().value?.trustDomain !== after.values().next().value?.trustDomain) stats.trustDomain++;
           let needed = 0;
           for (const id of universe) {
             const k = identityKey(id);
@@ -154,6 +173,7 @@ describe('affected set (property)', () => {
           if (size > needed) stats.larger++;
         }
         cached.dispose();
+        settings.dispose();
       }),
       { seed: 20260325, numRuns: 300 },
     );
@@ -161,8 +181,10 @@ describe('affected set (property)', () => {
     console.info(
       `affected-set stats: ${stats.changes} changes, ${stats.emitted} store events, 'all' ${stats.all}x, ` +
         `set larger than needed in ${stats.larger} (${((100 * stats.larger) / Math.max(1, stats.changes)).toFixed(1)}%), ` +
-        `identities in sets ${stats.inSet} vs actually changed ${stats.needed}`,
+        `identities in sets ${stats.inSet} vs actually changed ${stats.needed}, MeshConfig changes ${stats.meshConfig}, trust-domain changes ${stats.trustDomain}`,
     );
     expect(stats.changes).toBeGreaterThan(0);
+    // The generator must reach the mesh-wide cases, trust-domain changes among them.
+    expect(stats.trustDomain).toBeGreaterThan(0);
   });
 });

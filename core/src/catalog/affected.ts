@@ -20,7 +20,7 @@ import type {
   TrafficSplitObj,
   TrafficTargetObj,
 } from '../store/index.ts';
-import { meshSettingsOf } from './settings.ts';
+import type { MeshSettingsService } from '../settings/index.ts';
 import { buildServiceModel, endpointIdentity } from './model.ts';
 import { isActiveTarget } from './views.ts';
 
@@ -32,16 +32,15 @@ function viewSettingsEqual(a: MeshConfigSettings, b: MeshConfigSettings): boolea
   return a.permissive === b.permissive && a.egress === b.egress && a.trustDomain === b.trustDomain;
 }
 
-export function computeAffected(store: MeshStore, change: StoreChange): Affected {
+export function computeAffected(store: MeshStore, settings: MeshSettingsService, change: StoreChange): Affected {
   const out = new Set<string>();
-  const permissive = store.meshSettings().permissive;
+  const permissive = settings.current().permissive;
   const both = <T>(): T[] => [change.old, change.new].filter((o): o is KubeObject => o !== undefined) as T[];
   switch (change.kind) {
     case 'MeshConfig': {
-      const after = store.meshSettings();
-      const others = store.list('MeshConfig').filter((o) => o !== change.new);
-      const before = meshSettingsOf(change.old ? [...others, change.old] : others);
-      return viewSettingsEqual(before, after) ? out : 'all';
+      // Before and after both over the config file's defaults: a MeshConfig restating the default changes nothing,
+      // one that differs from it (the trust domain above all) changes every view.
+      return viewSettingsEqual(settings.before(change), settings.current()) ? out : 'all';
     }
     case 'Namespace':
     case 'ServiceAccount':

@@ -6,6 +6,7 @@ import { identityKey } from '@trellis/plugin-sdk';
 import type { Identity, ProxyView } from '@trellis/plugin-sdk';
 import { podServiceAccount } from '../store/index.ts';
 import type { MeshConfigSettings, MeshStore, StoreChange, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
+import { MeshSettingsService } from '../settings/index.ts';
 import { computeAffected, touchedServices } from './affected.ts';
 import type { Affected } from './affected.ts';
 import { buildServiceModel, sortIdentities } from './model.ts';
@@ -20,25 +21,34 @@ export class Catalog {
   private readonly affectedByChange = new WeakMap<StoreChange, Affected>();
   private models: { services: Map<string, ServiceModel>; servicesOf: Map<string, string[]> } | undefined;
   private targets: { bySource: Map<string, TrafficTargetObj[]>; byDestination: Map<string, TrafficTargetObj[]> } | undefined;
-  private settingsCache: MeshConfigSettings | undefined;
   private splits: Map<string, TrafficSplitObj> | undefined;
   private readonly unsubscribe: () => void;
   /** Views computed (not served from cache) since construction: a figure for tests and benchmarks. */
   computed = 0;
 
-  constructor(private readonly store: MeshStore) {
+  private readonly ownsSettings: boolean;
+  /** The mesh-wide settings views read (trust domain, permissive, egress); the controller passes its own. */
+  readonly meshSettings: MeshSettingsService;
+
+  constructor(
+    private readonly store: MeshStore,
+    meshSettings?: MeshSettingsService,
+  ) {
+    this.ownsSettings = meshSettings === undefined;
+    this.meshSettings = meshSettings ?? new MeshSettingsService(store);
     this.unsubscribe = store.onChange((c) => this.onChange(c));
   }
 
   dispose(): void {
     this.unsubscribe();
+    if (this.ownsSettings) this.meshSettings.dispose();
   }
 
   settings(): MeshConfigSettings {
-    return (this.settingsCache ??= this.store.meshSettings());
+    return this.meshSettings.current();
   }
 
-  /** Trust domain from the MeshConfig in effect (default `cluster.local`). */
+  /** Trust domain in effect: the MeshConfig's, else the config file's (default `cluster.local`). */
   trustDomain(): string {
     return this.settings().trustDomain;
   }
@@ -65,15 +75,14 @@ export class Catalog {
    * answer computed when it happened is returned (later changes do not blur it).
    */
   affected(change: StoreChange): Set<string> | 'all' {
-    return this.affectedByChange.get(change) ?? computeAffected(this.store, change);
+    return this.affectedByChange.get(change) ?? computeAffected(this.store, this.meshSettings, change);
   }
 
   private onChange(change: StoreChange): void {
-    const affected = computeAffected(this.store, change);
+    const affected = computeAffected(this.store, this.meshSettings, change);
     this.affectedByChange.set(change, affected);
     if (WORKLOAD_KINDS.has(change.kind) && this.models) this.updateModels(touchedServices(this.store, change));
     if (change.kind === 'TrafficTarget') this.targets = undefined;
-    if (change.kind === 'MeshConfig') this.settingsCache = undefined;
     if (change.kind === 'TrafficSplit') this.splits = undefined;
     if (affected === 'all') this.views.clear();
     else for (const k of affected) this.views.delete(k);

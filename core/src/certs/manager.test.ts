@@ -45,7 +45,7 @@ class FakeProvider implements CertificatesPlugin {
   }
 }
 
-function setup(opts: { validityMs?: number } = {}) {
+function setup(opts: { validityMs?: number; trustDomain?: () => string } = {}) {
   const lines: string[] = [];
   const logger = captureLogger(lines);
   const metrics = new MetricsRegistry();
@@ -58,7 +58,7 @@ function setup(opts: { validityMs?: number } = {}) {
     bus,
     logger,
     metrics,
-    trustDomain: 'cluster.local',
+    trustDomain: opts.trustDomain ?? 'cluster.local',
     validityMs: opts.validityMs ?? 10_000,
     renewBefore: 0.2,
     jitter: 0,
@@ -175,6 +175,44 @@ describe('CertificateManager', () => {
     expect(events.map((e) => e.key).sort()).toEqual(['workload:bookstore/bookbuyer', 'workload:bookstore/bookstore']);
     expect(manager.debugCerts().every((d) => d.issuerId !== undefined)).toBe(true);
     manager.stop();
+  });
+
+  it('follows a trust-domain change: re-issues every workload certificate for the new domain, not bootstrap ones', async () => {
+    let td = 'example.org';
+    const { manager, provider, events } = setup({ trustDomain: () => td });
+    await manager.start();
+    const store = { namespace: 'bookstore', serviceAccount: 'bookstore' };
+    const first = await manager.workload(id);
+    await manager.workload(store);
+    await manager.bootstrap({ uuid: '0f7e3c1a-2b4d-4e6f-8a9b-123456789abc', kind: 'sidecar', ...id, trustDomain: 'example.org' });
+    expect(provider.issued[0]).toMatchObject({ dnsNames: ['bookbuyer.bookstore.example.org'], uris: ['spiffe://example.org/ns/bookstore/sa/bookbuyer'] });
+    td = 'cluster.local';
+    // Even before the re-issue, a caller never gets a certificate for the old domain.
+    const second = await manager.workload(id);
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(provider.issued.at(-1)).toMatchObject({ commonName: 'bookbuyer.bookstore.cluster.local', uris: ['spiffe://cluster.local/ns/bookstore/sa/bookbuyer'] });
+    const before = provider.issued.length;
+    await manager.reissueWorkloads();
+    const again = provider.issued.slice(before);
+    expect(again.map((r) => r.uris[0])).toEqual(['spiffe://cluster.local/ns/bookstore/sa/bookbuyer', 'spiffe://cluster.local/ns/bookstore/sa/bookstore']);
+    expect(events.map((e) => e.key)).toEqual(['workload:bookstore/bookbuyer', 'workload:bookstore/bookstore']);
+    expect((await manager.workload(store)).serialNumber).toBe(events[1]?.serialNumber);
+    manager.stop();
+  });
+
+  it('a trust-domain change during an issuance issues again for the new names', async () => {
+    let td = 'example.org';
+    const { manager, provider } = setup({ trustDomain: () => td });
+    let release!: () => void;
+    provider.gate = new Promise((r) => (release = r));
+    const pending = manager.workload(id);
+    td = 'cluster.local';
+    const racing = manager.workload(id);
+    provider.gate = undefined;
+    release();
+    const [a, b] = await Promise.all([pending, racing]);
+    expect(a).toBe(b);
+    expect(provider.issued.map((r) => r.uris[0])).toEqual(['spiffe://example.org/ns/bookstore/sa/bookbuyer', 'spiffe://cluster.local/ns/bookstore/sa/bookbuyer']);
   });
 
   it('stop clears timers: no rotation after stop', async () => {

@@ -27,7 +27,11 @@ export interface CertificateManagerOptions {
   readonly bus: EventBus;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly trustDomain: string;
+  /**
+   * The trust domain workload certificates name, read at each issuance (the mesh settings service: a
+   * MeshConfig may change it at run time; `reissueWorkloads` then replaces every cached one).
+   */
+  readonly trustDomain: string | (() => string);
   /** Validity of issued certificates (default 24h). */
   readonly validityMs?: number;
   /**
@@ -64,8 +68,10 @@ interface Entry {
   readonly key: string;
   readonly kind: CertificateKind;
   readonly identity?: Identity;
-  readonly request: CertificateRequest;
+  request: CertificateRequest;
   cert?: IssuedCertificate;
+  /** The request `cert` was issued for (its names differ from `request`'s after a trust-domain change). */
+  certRequest?: CertificateRequest;
   issuerFingerprint?: string;
   inflight?: Promise<IssuedCertificate>;
   timer?: NodeJS.Timeout;
@@ -80,7 +86,7 @@ const MAX_TIMER_MS = 2_147_000_000; // setTimeout's 32-bit limit
  * expires while retrying with backoff (and raises `trellis_certificates_rotation_failing`).
  */
 export class CertificateManager {
-  readonly #o: Required<Omit<CertificateManagerOptions, 'retry'>> & { retryBase: number; retryMax: number };
+  readonly #o: Required<Omit<CertificateManagerOptions, 'retry' | 'trustDomain'>> & { trustDomain: () => string; retryBase: number; retryMax: number };
   readonly #entries = new Map<string, Entry>();
   readonly #log: Logger;
   readonly #issued: Counter;
@@ -99,7 +105,7 @@ export class CertificateManager {
       bus: opts.bus,
       logger: opts.logger,
       metrics: opts.metrics,
-      trustDomain: opts.trustDomain,
+      trustDomain: typeof opts.trustDomain === 'function' ? opts.trustDomain : constant(opts.trustDomain),
       validityMs: opts.validityMs ?? 24 * 3_600_000,
       workloadValidityMs: opts.workloadValidityMs ?? (() => opts.validityMs ?? 24 * 3_600_000),
       keyType: opts.keyType ?? 'ecdsa-p256',
@@ -156,13 +162,21 @@ export class CertificateManager {
 
   /** The workload certificate of an identity: CN = DNS SAN = `<sa>.<ns>.<td>`, URI SAN = its SPIFFE ID. */
   workload(identity: Identity): Promise<IssuedCertificate> {
-    const td = this.#o.trustDomain;
-    const name = principalName(identity, td);
-    return this.#get(`workload:${identityKey(identity)}`, 'workload', identity, {
-      commonName: shortCn(name),
-      dnsNames: [name],
-      uris: [spiffeId(identity, td)],
-    });
+    return this.#get(`workload:${identityKey(identity)}`, 'workload', identity, workloadNames(identity, this.#o.trustDomain()));
+  }
+
+  /**
+   * After a trust-domain change: re-issues every cached workload certificate for the domain in effect now and
+   * publishes `certificateRotated` for each (the controller rebuilds their SDS secrets). Bootstrap
+   * certificates keep the node id they were issued for; the server certificate names no trust domain.
+   */
+  async reissueWorkloads(): Promise<void> {
+    const td = this.#o.trustDomain();
+    const entries = [...this.#entries.values()].filter((e) => e.kind === 'workload' && e.identity && e.cert);
+    this.#log.info('trust domain changed; re-issuing every workload certificate', { trustDomain: td, certificates: entries.length });
+    for (const e of entries) if (e.identity) e.request = { ...e.request, ...workloadNames(e.identity, td) };
+    // One a caller (the controller's rebuild) has re-issued meanwhile is not issued twice.
+    await this.#rotateAll(entries, (e) => e.certRequest !== e.request);
   }
 
   /** A proxy's xDS client certificate: DNS SAN = the full node id (too long for a CN), URI SAN = SPIFFE ID. */
@@ -226,14 +240,17 @@ export class CertificateManager {
     this.#bundleKey = key;
     if (previous === undefined || previous === key) return;
     this.#log.info('issuer or trust bundle changed; re-issuing every certificate', { certificates: this.#entries.size });
-    const entries = [...this.#entries.values()].filter((e) => e.cert);
-    // Bounded concurrency so a root change does not queue thousands of issuances at once.
+    await this.#rotateAll([...this.#entries.values()].filter((e) => e.cert));
+  }
+
+  async #rotateAll(entries: readonly Entry[], stillDue: (e: Entry) => boolean = () => true): Promise<void> {
+    // Bounded concurrency so a root or trust-domain change does not queue thousands of issuances at once.
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(16, entries.length) }, async () => {
         while (next < entries.length) {
           const e = entries[next++];
-          if (e) await this.#rotate(e);
+          if (e && stillDue(e)) await this.#rotate(e);
         }
       }),
     );
@@ -244,8 +261,8 @@ export class CertificateManager {
     if (!e) {
       e = { key, kind, ...(identity ? { identity } : {}), request: { ...names, validityMs: this.#o.validityMs, keyType: this.#o.keyType }, failures: 0 };
       this.#entries.set(key, e);
-    }
-    if (e.cert && e.cert.notAfter.getTime() > this.#o.now()) return Promise.resolve(e.cert);
+    } else if (!sameNames(e.request, names)) e.request = { ...e.request, ...names }; // the trust domain changed
+    if (e.cert && e.cert.notAfter.getTime() > this.#o.now() && e.certRequest === e.request) return Promise.resolve(e.cert);
     return this.#issue(e);
   }
 
@@ -254,11 +271,17 @@ export class CertificateManager {
     e.inflight ??= (async () => {
       const started = performance.now();
       try {
-        const request = e.kind === 'workload' ? { ...e.request, validityMs: this.#o.workloadValidityMs() } : e.request;
-        const cert = await this.#o.provider.issue(request);
+        let asked: CertificateRequest;
+        let cert: IssuedCertificate;
+        // The names may change while an issuance is in flight (a trust-domain change): issue again for them.
+        do {
+          asked = e.request;
+          cert = await this.#o.provider.issue(e.kind === 'workload' ? { ...asked, validityMs: this.#o.workloadValidityMs() } : asked);
+        } while (asked !== e.request);
         this.#duration.observe((performance.now() - started) / 1000, { kind: e.kind });
         this.#issued.inc({ kind: e.kind });
         e.cert = cert;
+        e.certRequest = asked;
         e.issuerFingerprint = undefined;
         this.#schedule(e, this.#renewDelay(cert));
         return cert;
@@ -336,6 +359,16 @@ export class CertificateManager {
   }
 }
 
+/** CN = DNS SAN = `<sa>.<ns>.<td>`, URI SAN = the SPIFFE ID. */
+function workloadNames(identity: Identity, td: string): Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'> {
+  const name = principalName(identity, td);
+  return { commonName: shortCn(name), dnsNames: [name], uris: [spiffeId(identity, td)] };
+}
+
+function sameNames(a: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>, b: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>): boolean {
+  return a.commonName === b.commonName && a.dnsNames.join(',') === b.dnsNames.join(',') && a.uris.join(',') === b.uris.join(',');
+}
+
 function shortCn(name: string): string {
   return name.length <= 64 ? name : name.slice(0, 64);
 }
@@ -351,4 +384,8 @@ function fingerprint(pem: string): string {
 /** Error text for logs: the message only (a provider error never carries a key; SecretValue guards the rest). */
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function constant<T>(v: T): () => T {
+  return () => v;
 }

@@ -12,9 +12,11 @@ import { Catalog } from '../catalog/index.ts';
 import { certificateRotated, type CertificateManager } from '../certs/index.ts';
 import type { CoreComponent, CorePartsContext, CorePartsFactory } from '../kernel/mesh.ts';
 import { MeshStore } from '../store/index.ts';
+import { meshSettingsFor, type MeshSettingsService } from '../settings/index.ts';
 import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
-import { certificateManagerFor } from './certificates.ts';
+import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
+import { SyncBarrier } from './sync-barrier.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -27,6 +29,8 @@ const servingTls = (c: IssuedCertificate) => ({ caPem: c.trustBundlePem, certPem
 /** The core's own services other core parts can reach through the container. */
 export interface ControllerHandle {
   readonly store: MeshStore;
+  /** The one owner of trust domain, certificate validity and the MeshConfig's overrides. */
+  readonly meshSettings: MeshSettingsService;
   readonly catalog: Catalog;
   readonly cache: SnapshotCache;
   certificates(): CertificateManager;
@@ -34,6 +38,8 @@ export interface ControllerHandle {
   controller(): MeshController;
   ports(): BoundPorts;
 }
+
+const NOT_CREATED = { readiness: (): Readiness => ({ ready: false, reason: 'not started yet' }) };
 
 /** The certificate manager, for the core parts that need it (the graph starts it before them). */
 const certificateManagerRef = createServiceRef<CertificateManager>('core.certificateManager');
@@ -47,6 +53,8 @@ const certificateManagerRef = createServiceRef<CertificateManager>('core.certifi
 export const defaultParts: CorePartsFactory = {
   components: [
     { name: 'certificate-manager', consumes: [extensionPoints.certificateProvider], provides: [certificateManagerRef] },
+    // Readiness only: ready once every source reported its first full sync (the barrier ADS waits on).
+    { name: 'sources-synced', consumes: [extensionPoints.sources] },
     { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources] },
   ],
   create: (ctx) => createDefaultParts(ctx),
@@ -54,15 +62,17 @@ export const defaultParts: CorePartsFactory = {
 
 function createDefaultParts(ctx: CorePartsContext) {
   const { config, logger, bus, metrics } = ctx;
-  const store = new MeshStore({
-    bus,
-    logger: logger.child({ component: 'store' }),
-    metrics,
-    defaults: { trustDomain: config.settings.mesh.trustDomain, serviceCertValidityMs: config.settings.certificates.validity },
-  });
-  const catalog = new Catalog(store);
+  const store = new MeshStore({ bus, logger: logger.child({ component: 'store' }), metrics });
+  const meshSettings = meshSettingsFor(config, store);
+  const catalog = new Catalog(store, meshSettings);
   const cache = new SnapshotCache();
   const resources = createResourceFactory();
+  // Every configured source, created or not yet: one not created yet has not synced either.
+  const sourceNames = config.plugins.filter((p) => p.kind === 'source').map((p) => p.instanceName);
+  const barrier = new SyncBarrier(() => {
+    const created = new Map(ctx.container.contributions(extensionPoints.sources).map((c) => [c.from, c.value]));
+    return sourceNames.map((name) => ({ name, instance: created.get(name) ?? NOT_CREATED }));
+  }, logger.child({ component: 'controller' }));
   let certs: CertificateManager | undefined;
   let server: XdsServer | undefined;
   let controller: MeshController | undefined;
@@ -82,9 +92,9 @@ function createDefaultParts(ctx: CorePartsContext) {
         bus,
         logger: logger.child({ component: 'certs' }),
         metrics,
-        // A MeshConfig's serviceCertValidityDuration wins over the config file (OSM's knob).
-        workloadValidityMs: () => catalog.settings().serviceCertValidityMs,
+        settings: meshSettings,
       });
+      unsubscribers.push(reissueOnTrustDomainChange(meshSettings, certs, logger.child({ component: 'certs' })));
       await certs.start();
       ctx.container.register(certificateManagerRef, certs);
     },
@@ -132,6 +142,7 @@ function createDefaultParts(ctx: CorePartsContext) {
         limits: { maxStreams: xds.maxStreams, connectionsPerSecond: xds.connectionsPerSecond, pushConcurrency: xds.pushConcurrency },
         logger,
         metrics,
+        notServingReason: () => barrier.check(),
         onNodeConnected: (node) => mc.nodeConnected(node),
         onNodeDisconnected: (node) => mc.nodeDisconnected(node),
       });
@@ -168,6 +179,7 @@ function createDefaultParts(ctx: CorePartsContext) {
 
   const handle: ControllerHandle = {
     store,
+    meshSettings,
     catalog,
     cache,
     certificates: () => need(certs, 'the certificate manager'),
@@ -181,7 +193,12 @@ function createDefaultParts(ctx: CorePartsContext) {
   return {
     sinkFor: (name: string) => store.sinkFor(name),
     resources,
-    components: { 'certificate-manager': certificatesComponent, 'xds-server': xdsComponent },
+    components: {
+      'certificate-manager': certificatesComponent,
+      'sources-synced': { readiness: () => barrier.readiness() },
+      'xds-server': xdsComponent,
+    },
+    mesh: meshSettings.forPlugins(),
     handle,
   };
 }

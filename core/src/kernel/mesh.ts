@@ -43,6 +43,8 @@ export interface CoreParts {
   readonly resources: XdsResourceFactory;
   /** The lifecycle of every component the factory declared, by name. */
   readonly components: Readonly<Record<string, CoreComponent>>;
+  /** What plugins see as `ctx.mesh` (a live read of the mesh settings); default: the config file's values. */
+  readonly mesh?: MeshSettings;
 }
 
 export interface CorePartsContext {
@@ -177,11 +179,9 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
   const metrics = new MetricsRegistry();
   const bus = new Bus(logger.child({ component: 'bus' }), metrics);
   const container = new ServiceContainer();
-  const mesh: MeshSettings = { name: config.settings.mesh.name, trustDomain: config.settings.mesh.trustDomain };
   container.register(coreServices.logger, logger);
   container.register(coreServices.bus, bus);
   container.register(coreServices.metrics, metrics);
-  container.register(coreServices.mesh, mesh);
 
   metrics.gauge({ name: 'trellis_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'] })
     .set(1, { version: CORE_VERSION, node: process.version });
@@ -204,6 +204,8 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
     origin: 'core',
     value: { name: 'plugins', get: () => pluginInfos.map((p) => ({ ...p, ...lifecycle.status().find((s) => s.name === p.name) })) },
   });
+  const mesh: MeshSettings = parts.mesh ?? { name: config.settings.mesh.name, trustDomain: config.settings.mesh.trustDomain };
+  container.register(coreServices.mesh, mesh);
 
   let admin: AdminServer | undefined;
   for (const node of plan.order) {

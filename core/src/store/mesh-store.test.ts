@@ -4,6 +4,7 @@ import { keyOf } from '@trellis/plugin-sdk';
 import { meshConfig, pod, routeGroup, sa, slice, split, svc, target, tcpRoute } from '../catalog/test-builders.ts';
 import { meshChanged, MeshStore } from './index.ts';
 import type { StoreChange } from './index.ts';
+import { MeshSettingsService } from '../settings/index.ts';
 import { re2Problem } from './re2.ts';
 import { fakeDeps } from './test-fakes.ts';
 
@@ -133,9 +134,9 @@ describe('MeshStore', () => {
 
   it('accepts OSM MeshConfig as an alias and reads its settings', () => {
     const { store, sink } = setup();
-    expect(store.meshSettings()).toMatchObject({ permissive: false, egress: true, trustDomain: 'cluster.local', serviceCertValidityMs: 86_400_000 });
+    expect(new MeshSettingsService(store).current()).toMatchObject({ permissive: false, egress: true, trustDomain: 'cluster.local', serviceCertValidityMs: 86_400_000 });
     sink.apply(meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: true }, certificate: { serviceCertValidityDuration: '1h' } }, 'osm-mesh-config', 'config.openservicemesh.io/v1alpha2'));
-    expect(store.meshSettings()).toMatchObject({ permissive: true, serviceCertValidityMs: 3_600_000 });
+    expect(new MeshSettingsService(store).current()).toMatchObject({ permissive: true, serviceCertValidityMs: 3_600_000 });
     sink.apply(meshConfig({}, 'z-second'));
     expect(statusOf(store, 'z-second')).toMatchObject({ status: 'ignored', reason: expect.stringMatching(/another MeshConfig/) });
   });

@@ -8,16 +8,14 @@ import type { EventBus, KubeObject, Logger, Metrics, ObjectKey, ObjectOrigin, So
 import { deepEqual } from './equal.ts';
 import { meshChanged } from './events.ts';
 import type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
-import { DEFAULT_MESH_SETTINGS, POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
-import type { EndpointSliceObj, KindMap, MeshConfigSettings, MeshKind, PodObj, ServiceObj, TrafficSplitObj } from './kinds.ts';
-import { kindOf, meshConfigSettings, validateObject } from './validate.ts';
+import { POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
+import type { EndpointSliceObj, KindMap, MeshKind, PodObj, ServiceObj, TrafficSplitObj } from './kinds.ts';
+import { kindOf, validateObject } from './validate.ts';
 
 export interface MeshStoreDeps {
   readonly bus: EventBus;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Settings in effect when no MeshConfig says otherwise (the config file's trust domain, for one). */
-  readonly defaults?: Partial<MeshConfigSettings>;
 }
 
 interface Layer {
@@ -73,10 +71,7 @@ export class MeshStore {
   /** Monotonic: bumps on every effective change (a cheap cache key). */
   private generationValue = 0;
 
-  private readonly defaults: MeshConfigSettings;
-
   constructor(deps: MeshStoreDeps) {
-    this.defaults = { ...DEFAULT_MESH_SETTINGS, ...deps.defaults };
     this.bus = deps.bus;
     this.logger = deps.logger.child({ component: 'store' });
     this.sourceErrorsTotal = deps.metrics.counter({
@@ -174,11 +169,6 @@ export class MeshStore {
   /** The MeshConfig in effect (the first by namespace/name when several exist), or undefined. */
   meshConfigObject(): KubeObject | undefined {
     return pickMeshConfig(this.list('MeshConfig'));
-  }
-
-  meshSettings(): MeshConfigSettings {
-    const o = this.meshConfigObject();
-    return o ? meshConfigSettings(o, this.defaults) : this.defaults;
   }
 
   /** One entry per SMI / MeshConfig object, sorted by kind, namespace, name. */

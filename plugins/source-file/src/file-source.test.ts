@@ -96,6 +96,21 @@ describe('FileSource', () => {
     expect([...sink.objects.values()].find((o) => o.obj.metadata.name === 'b')?.origin).toEqual({ source: 'file', file: 'a.yaml', line: 7 });
   });
 
+  it('is not ready while its first read fails, says why, and becomes ready with one full sync once it succeeds', async () => {
+    const missing = join(dir, 'not-yet');
+    const sink = new RecordingSink();
+    const s = new FileSource({ dir: missing, watch: false, debounceMs: 20, sink, logger: silent });
+    sources.push(s);
+    await s.start();
+    expect(s.readiness()).toEqual({ ready: false, reason: expect.stringMatching(new RegExp(`^first read of ${missing} failed: cannot read directory: .*ENOENT`)) });
+    expect(sink.ops).toEqual([]);
+    await mkdir(missing);
+    await writeFile(join(missing, 'a.yaml'), sa('a'));
+    await s.rescan();
+    expect(s.readiness()).toEqual({ ready: true });
+    expect(sink.ops).toEqual(['replaceAll 1']);
+  });
+
   it('reports an invalid YAML document mid-file with file and line and keeps the rest', async () => {
     await writeFile(join(dir, 'mesh.yaml'), `${sa('a')}---\nkind: [\n---\n${sa('b')}`);
     await writeFile(join(dir, 'other.yaml'), sa('c'));

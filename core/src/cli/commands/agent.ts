@@ -4,7 +4,7 @@ import { certificateRotated } from '../../certs/index.ts';
 import { loadConfig } from '../../config/load.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import { requireIdentity, requireString, type Command } from '../args.ts';
-import { openCertificates } from '../plugin-host.ts';
+import { openCertificates, openMeshSettings } from '../plugin-host.ts';
 import { writeFilesAtomically } from '../write-files.ts';
 
 export const agentCommand: Command = {
@@ -22,7 +22,12 @@ export const agentCommand: Command = {
     const dir = resolve(requireString(values, 'dir', this));
     const config = await loadConfig(requireString(values, 'config', this));
     const logger = createLogger({ level: config.settings.log.level }).child({ component: 'agent', identity: identityKey(identity) });
-    const certs = await openCertificates(config, logger);
+    // The mesh's sources keep running: a MeshConfig changing the trust domain re-issues (and rewrites) the files.
+    const mesh = await openMeshSettings(config, logger);
+    const certs = await openCertificates(config, logger, mesh.settings).catch(async (err: unknown) => {
+      await mesh.close();
+      throw err;
+    });
     const write = async () => {
       const cert = await certs.manager.workload(identity);
       await writeFilesAtomically(dir, workloadCertFiles(cert));
@@ -48,6 +53,7 @@ export const agentCommand: Command = {
       });
     } finally {
       await certs.close();
+      await mesh.close();
     }
     return 0;
   },

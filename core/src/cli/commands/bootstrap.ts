@@ -4,7 +4,7 @@ import { formatNodeId, type NodeIdentity } from '@trellis/plugin-sdk';
 import { loadConfig, type LoadedConfig } from '../../config/load.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import { requireIdentity, requireString, UsageError, type Command } from '../args.ts';
-import { openCertificates, openProxyBackend } from '../plugin-host.ts';
+import { openCertificates, openMeshSettings, openProxyBackend } from '../plugin-host.ts';
 import { writeFilesAtomically } from '../write-files.ts';
 
 /** Where a proxy should dial: the mTLS port for proxies that get secrets, else the plaintext one. */
@@ -38,14 +38,17 @@ export const bootstrapCommand: Command = {
     const logger = createLogger({ level: 'warn' });
     const backend = await openProxyBackend(config, backendName, logger);
     if (!backend.bootstrap) throw new UsageError(`proxy backend "${backendName}" does not write bootstraps`);
+    // The trust domain in effect (a MeshConfig's, else the config file's), read from the mesh's own sources.
+    const mesh = await openMeshSettings(config, logger);
+    await mesh.close();
     const node: NodeIdentity = {
       uuid: (values.uuid as string | undefined) ?? randomUUID(),
       kind: backend.nodeKind,
       ...identity,
-      trustDomain: config.settings.mesh.trustDomain,
+      trustDomain: mesh.settings.trustDomain(),
     };
     const controllerAddress = (values.controller as string | undefined) ?? defaultControllerAddress(config, backend.servesSecrets);
-    const certs = await openCertificates(config, logger);
+    const certs = await openCertificates(config, logger, mesh.settings);
     try {
       // A proxy that gets its workload certificate over SDS (Envoy) needs an xDS client certificate proving its
       // node id; a proxyless workload reads its workload certificate from the directory instead.

@@ -46,6 +46,11 @@ export interface XdsServerOptions {
   /** Called when a proxy's stream is established; the server answers once `cache` has its snapshot. */
   onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
+  /**
+   * Admission gate (the controller's sync barrier): returns why proxies cannot be served yet, or undefined.
+   * Until then new streams are refused with UNAVAILABLE (retryable) and that reason.
+   */
+  notServingReason?: () => string | undefined;
   /** Which Secret names a node may receive. Default: names ending in `:<ns>/<sa>` of its own identity. */
   secretAllowed?: (node: NodeIdentity, name: string) => boolean;
 }
@@ -150,6 +155,11 @@ export class XdsServer {
       call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() });
     };
     if (this.#stopping) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'xDS server is shutting down' });
+    const notServing = this.#opts.notServingReason?.();
+    if (notServing !== undefined) {
+      this.#env.metrics.rejected.inc({ reason: 'not_synced' });
+      return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: `control plane not ready to serve proxies: ${notServing}; retry with backoff`, metadata: new grpc.Metadata() });
+    }
     if (this.#streams.size >= this.#maxStreams) return refuse('max_streams', `xDS server is at its limit of ${this.#maxStreams} streams; retry later or use another replica`);
     if (!this.#bucket.tryTake()) return refuse('rate_limited', 'xDS server is accepting new streams at its rate limit; retry with backoff');
     this.#streams.add(make());

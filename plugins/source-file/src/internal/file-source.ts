@@ -53,7 +53,10 @@ export class FileSource implements SourcePlugin {
   /** When the first event of the pending burst arrived. */
   private burstStart = 0;
   private queue: Promise<void> = Promise.resolve();
-  private ready = false;
+  /** The first full read succeeded (until then the store holds none of this source's objects). */
+  private synced = false;
+  /** Why the first full read failed, while it has not succeeded. */
+  private syncProblem: string | undefined;
   private stopped = false;
   /** Counters for tests and the benchmark. */
   readonly stats = { scans: 0, filesRead: 0, applied: 0, deleted: 0 };
@@ -63,7 +66,7 @@ export class FileSource implements SourcePlugin {
   async start(): Promise<void> {
     this.stopped = false;
     await this.enqueue(() => this.sync(true));
-    this.ready = true;
+    // A failed first read leaves the source not ready; watching (or polling) retries it.
     if (this.opts.watch && !this.stopped) this.startWatching();
   }
 
@@ -78,7 +81,8 @@ export class FileSource implements SourcePlugin {
   }
 
   readiness(): Readiness {
-    return this.ready ? { ready: true } : { ready: false, reason: `first read of ${this.opts.dir} not done` };
+    if (this.synced) return { ready: true };
+    return { ready: false, reason: this.syncProblem ? `first read of ${this.opts.dir} failed: ${this.syncProblem}` : `first read of ${this.opts.dir} not done` };
   }
 
   /** Resolves once every pending rescan has run (tests and benchmarks). */
@@ -88,11 +92,12 @@ export class FileSource implements SourcePlugin {
 
   /** Forces a rescan now (what a watch event does after the debounce). */
   rescan(): Promise<void> {
-    return this.enqueue(() => this.sync(false));
+    return this.enqueue(() => this.sync(!this.synced));
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
     this.queue = this.queue.then(task).catch((err: unknown) => {
+      if (!this.synced) this.syncProblem = (err as Error).message;
       this.opts.logger.error('file source rescan failed', { dir: this.opts.dir, err: (err as Error).message });
     });
     return this.queue;
@@ -147,7 +152,9 @@ export class FileSource implements SourcePlugin {
     try {
       stamps = await scanDir(this.opts.dir);
     } catch (err) {
-      sink.reportError({ file: this.opts.dir, message: `cannot read directory: ${(err as Error).message}` });
+      const message = `cannot read directory: ${(err as Error).message}`;
+      if (!this.synced) this.syncProblem = message;
+      sink.reportError({ file: this.opts.dir, message });
       return;
     }
     const touched = new Set<string>();
@@ -187,6 +194,8 @@ export class FileSource implements SourcePlugin {
       touched.add(file);
     }
     this.applyDifference(initial, touched);
+    this.synced = true;
+    this.syncProblem = undefined;
   }
 
   private applyDifference(initial: boolean, touched: ReadonlySet<string>): void {

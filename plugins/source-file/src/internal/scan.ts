@@ -10,14 +10,18 @@ export interface FileStamp {
   readonly ino: number;
 }
 
-/** Every manifest under `root` (recursively, skipping dot-files and dot-directories such as editors' temp files). */
+/**
+ * Every manifest under `root` (recursively, skipping dot-files and dot-directories such as editors' temp files).
+ * An unreadable `root` throws: an empty result would read as "the mesh has no objects".
+ */
 export async function scanDir(root: string): Promise<Map<string, FileStamp>> {
   const out = new Map<string, FileStamp>();
   async function walk(dir: string): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
-    } catch {
+    } catch (err) {
+      if (dir === root) throw err;
       return; // vanished while walking: the next scan settles it
     }
     for (const e of entries) {
