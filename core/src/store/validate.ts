@@ -93,10 +93,6 @@ function protocol(v: unknown, field: string): void {
   if (v !== undefined && v !== 'TCP' && v !== 'UDP' && v !== 'SCTP') bad(field, `must be TCP, UDP or SCTP, got ${JSON.stringify(v)}`);
 }
 
-function optStr(v: unknown, field: string): string | undefined {
-  return v === undefined ? undefined : str(v, field);
-}
-
 function port(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) bad(field, `must be a port number 1-65535, got ${JSON.stringify(v)}`);
   return v;
@@ -158,7 +154,7 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
         const r = rec(p, f) ?? {};
         const n = port(r.port, `${f}.port`);
         protocol(r.protocol, `${f}.protocol`);
-        const pn = `${n}/${String(r.protocol ?? 'TCP')}`;
+        const pn = `${n}/${typeof r.protocol === 'string' ? r.protocol : 'TCP'}`;
         if (numbers.has(pn)) bad(`${f}.port`, `duplicate port ${pn}`);
         numbers.add(pn);
         // Kubernetes: a port name is a DNS-1123 label, required (and unique) when the Service has several.
