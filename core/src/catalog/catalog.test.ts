@@ -172,6 +172,16 @@ describe('SMI HTTP routes (conformance: spec)', () => {
     expect(allow(b, { path: '/anything', method: 'GET' })).toBe(false); // OSM e2e: 403 outside /foo
   });
 
+  it('matches with RE2 semantics (re2js), as Envoy and gRPC do: RE2-only syntax works, alternation is whole-path', () => {
+    const m = (pathRegex: string, headers: { name: string; valueRegex: string }[] = []) => ({ name: 'm', pathRegex, methods: ['*'], headers });
+    expect(requestMatches(m('(?i)/Books'), { path: '/bOOks', method: 'GET' })).toBe(true);
+    expect(requestMatches(m('/\\pL+'), { path: '/Ünïcode', method: 'GET' })).toBe(true);
+    expect(requestMatches(m('/[[:digit:]]+'), { path: '/42', method: 'GET' })).toBe(true);
+    expect(requestMatches(m('\\Q/a.b\\E'), { path: '/axb', method: 'GET' })).toBe(false);
+    expect(requestMatches(m('/a|/b'), { path: '/a/x', method: 'GET' })).toBe(false);
+    expect(requestMatches(m('.*', [{ name: 'x-id', valueRegex: '1|2' }]), { path: '/', method: 'GET', headers: { 'x-id': '12' } })).toBe(false);
+  });
+
   it('builds routes with headers, methods, and the rule`s match subset; headers accept map and list forms', () => {
     const { catalog } = setup([
       ...abc(),
@@ -215,7 +225,7 @@ describe('SMI HTTP routes (conformance: spec)', () => {
 });
 
 describe('network policies (TrafficTarget -> L4 RBAC)', () => {
-  it('has one policy per TrafficTarget with TCPRoute ports, else any', () => {
+  it('has one policy per TrafficTarget: TCPRoute ports, the HTTP ports for HTTP rules, nothing for UDP or missing routes', () => {
     const { catalog } = setup([
       ...abc(),
       tcpRoute('t', 'db', [5432, 3306]),
@@ -228,9 +238,9 @@ describe('network policies (TrafficTarget -> L4 RBAC)', () => {
     ]);
     const b = catalog.viewFor(id('t', 'b')).inbound[0]!;
     expect(b.tcpPolicies).toEqual([
-      { name: 't/http-only', principals: [id('t', 'a')], ports: 'any' },
+      { name: 't/http-only', principals: [id('t', 'a')], ports: [8080] },
       { name: 't/missing', principals: [id('t', 'c')], ports: [] },
-      { name: 't/ports', principals: [id('t', 'c')], ports: [53, 3306, 5432, 6379] },
+      { name: 't/ports', principals: [id('t', 'c')], ports: [3306, 5432, 6379] },
     ]);
     // port 8080 is not among c's TCPRoute ports: c gets no HTTP route on it
     expect(b.routes.map((r) => [r.match.name, r.principals])).toEqual([['all', [id('t', 'a')]]]);
