@@ -47,8 +47,10 @@ describe('sync barrier with grpc-js-xds', () => {
     const serving = b.serve('127.0.0.22', port, 'b').then((s) => ((listening = true), (server = s)));
     const before = await aToB.call(ECHO_PATH, 1000);
     expect(before.ok).toBe(false);
-    expect(refused()).toBeGreaterThan(0);
+    // Both workloads' ADS streams get refused (however long their first connect takes on a loaded machine).
+    await eventually(async () => expect(refused()).toBeGreaterThanOrEqual(2), 20_000, 100);
     expect(listening).toBe(false);
+    expect((await aToB.call(ECHO_PATH, 500)).ok).toBe(false);
     ctl.mesh.instance<LateSource>('late')?.sync([tcpRoute(NS, 'all-ports', []), target(NS, 'a-to-b', 'b', ['a'], [{ kind: 'TCPRoute', name: 'all-ports' }])]);
     const r = await eventually(async () => {
       const res = await aToB.call(ECHO_PATH, 1000);
