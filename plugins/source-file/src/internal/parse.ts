@@ -20,6 +20,9 @@ export interface ParsedFile {
   readonly problems: ParseProblem[];
 }
 
+/** Deepest nesting of maps and lists accepted in a document (Kubernetes objects need about 10). */
+export const MAX_DEPTH = 64;
+
 const isRec = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks the shape every object needs before the store can key it. */
@@ -33,8 +36,26 @@ function shapeProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Nesting depth of a parsed value, counted without recursion (a hostile file must not exhaust the stack). */
+export function depthOf(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 function collect(value: unknown, line: number, out: ParsedFile): void {
   if (value === null || value === undefined) return; // empty document
+  if (depthOf(value, MAX_DEPTH) > MAX_DEPTH) {
+    out.problems.push({ line, message: `nested more than ${MAX_DEPTH} levels deep; document skipped` });
+    return;
+  }
   if (isRec(value) && value.kind === 'List' && Array.isArray(value.items)) {
     for (const item of value.items) collect(item, line, out);
     return;
@@ -44,7 +65,17 @@ function collect(value: unknown, line: number, out: ParsedFile): void {
   else out.objects.push({ obj: value as unknown as KubeObject, line });
 }
 
+/** Parses one manifest file; never throws (a parser that runs out of stack is reported like any problem). */
 export function parseManifest(text: string, fileName: string): ParsedFile {
+  try {
+    return parseUnsafe(text, fileName);
+  } catch (err) {
+    const why = err instanceof RangeError ? `nested too deeply to parse (${err.message})` : `cannot parse: ${(err as Error).message}`;
+    return { objects: [], problems: [{ line: 1, message: why }] };
+  }
+}
+
+function parseUnsafe(text: string, fileName: string): ParsedFile {
   const out: ParsedFile = { objects: [], problems: [] };
   if (fileName.endsWith('.json')) {
     let value: unknown;
