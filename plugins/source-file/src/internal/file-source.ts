@@ -51,8 +51,16 @@ interface Problem {
 
 type Entry = { obj: KubeObject; origin: ObjectOrigin };
 
+/**
+ * File times are kept at the kernel's tick (1-10 ms): two same-size writes within one tick leave the stamp
+ * unchanged. A file modified this close to when it was read is read again at the next scan ("racy git").
+ */
+const RACY_MS = 20;
+
 interface FileState {
   stamp: FileStamp;
+  /** When the last read started (Date.now()). */
+  readAtMs: number;
   /** The text last parsed (undefined when the last attempt could not read it). */
   text: string | undefined;
   /** The file's last good objects. */
@@ -186,15 +194,13 @@ export class FileSource implements SourcePlugin {
     }
     if (this.revisiter) clearInterval(this.revisiter);
     this.revisiter = undefined;
-    if (this.problem !== undefined) this.opts.logger.info('file source directory readable again', { dir: this.opts.dir });
-    this.problem = undefined;
     this.watcher?.update(scan.dirs);
 
     for (const file of [...this.files.keys()])
       if (!scan.files.has(file) && !isUnder(file, scan.unreadable)) this.files.delete(file);
     for (const [file, stamp] of scan.files) {
       const prev = this.files.get(file);
-      if (prev && sameStamp(prev.stamp, stamp)) continue;
+      if (prev && sameStamp(prev.stamp, stamp) && stamp.mtimeMs < prev.readAtMs - RACY_MS) continue;
       const next = await this.readFile(file, stamp, prev);
       if (next) this.files.set(file, next);
     }
@@ -202,12 +208,17 @@ export class FileSource implements SourcePlugin {
     dirProblems.set(this.opts.dir, []);
     this.applyDifference(dirProblems);
     this.synced = true;
+    // Ready again only once what the directory holds now is applied.
+    if (this.problem !== undefined) this.opts.logger.info('file source directory readable again', { dir: this.opts.dir });
+    this.problem = undefined;
   }
 
   /** The file's next state, or undefined to leave it as it is (it vanished since the scan). */
   private async readFile(file: string, stamp: FileStamp, prev: FileState | undefined): Promise<FileState | undefined> {
+    const readAtMs = Date.now();
     const keep = (message: string): FileState => ({
       stamp,
+      readAtMs,
       text: undefined,
       objects: prev?.objects ?? new Map(),
       problems: [{ message: prev ? `${message}; keeping its last good objects (${prev.objects.size})` : message }],
@@ -225,14 +236,14 @@ export class FileSource implements SourcePlugin {
     if ('notAFile' in read) return keep('not a regular file; not read');
     this.stats.filesRead++;
     const { text } = read;
-    if (prev && prev.text === text) return { ...prev, stamp };
+    if (prev && prev.text === text) return { ...prev, stamp, readAtMs };
     const parsed = parseManifest(text, file);
     const problems: Problem[] = [];
     if (parsed.problems.length > 0 && prev) {
       // A file that does not parse keeps its last good objects (a missing brace must not delete a policy).
       const suffix = `; the file keeps its last good objects (${prev.objects.size})`;
       for (const p of parsed.problems) problems.push({ ...(p.line !== undefined && { line: p.line }), message: p.message + suffix });
-      return { stamp, text, objects: prev.objects, problems };
+      return { stamp, readAtMs, text, objects: prev.objects, problems };
     }
     // First sight of a file: the documents that parse are used; the others are reported.
     for (const p of parsed.problems) problems.push({ ...(p.line !== undefined && { line: p.line }), message: p.message });
@@ -242,7 +253,7 @@ export class FileSource implements SourcePlugin {
       if (objects.has(key)) problems.push({ line, message: `${nameOf(obj)} is defined twice in this file; the first definition is used` });
       else objects.set(key, { obj, origin: { source: this.opts.source ?? 'file', file, line } });
     }
-    return { stamp, text, objects, problems };
+    return { stamp, readAtMs, text, objects, problems };
   }
 
   private applyDifference(extraProblems: Map<string, Problem[]>): void {
