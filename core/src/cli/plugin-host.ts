@@ -19,6 +19,8 @@ async function instantiate<T>(cp: ConfiguredPlugin, config: LoadedConfig, logger
     baseDir: config.baseDir,
     resources: createResourceFactory(),
     sink: undefined as never,
+    // CLI commands use the controller's state and never create it (no silent new root CA).
+    createState: false,
   })) as T & { start?: () => unknown };
   await instance.start?.();
   return instance;

@@ -232,7 +232,13 @@ async function createPlugin(
   }
   const logger = env.logger.child({ plugin: cp.instanceName });
   const caps =
-    cp.kind === 'source' ? { sink: env.parts.sinkFor(cp.instanceName) } : cp.kind === 'proxy' ? { resources: env.parts.resources } : {};
+    cp.kind === 'source'
+      ? { sink: env.parts.sinkFor(cp.instanceName) }
+      : cp.kind === 'proxy'
+        ? { resources: env.parts.resources }
+        : cp.kind === 'certificates'
+          ? { createState: true } // the controller may create the CA on its first start (CLI commands may not)
+          : {};
   try {
     return await def.create({ config: cp.config, deps, logger, mesh: env.mesh, baseDir: env.baseDir, ...caps });
   } catch (err) {
