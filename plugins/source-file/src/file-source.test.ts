@@ -71,6 +71,12 @@ describe('parseManifest', () => {
     expect(r.problems[1]).toEqual({ line: 21, message: 'apiVersion: is required' });
   });
 
+  it('reports a repeated key in a YAML map with its position, and skips only that document', () => {
+    const r = parseManifest(`${sa('a')}---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: b, name: c}\n`, 'a.yaml');
+    expect(r.objects.map((o) => o.obj.metadata.name)).toEqual(['a']);
+    expect(r.problems).toEqual([{ line: 7, message: 'invalid YAML (line 9, column 21): Map keys must be unique ("name"); document skipped' }]);
+  });
+
   it('reads JSON objects, arrays and List documents', () => {
     const list = { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'a' } }] };
     expect(parseManifest(JSON.stringify(list), 'x.json').objects.map((o) => o.obj.metadata.name)).toEqual(['a']);
@@ -203,7 +209,7 @@ describe('plugin lifecycle (conformance: create / start / ready / stop / stop ag
     const parsed = fileSourceConfig.parse({ dir: 'mesh', debounce: '10ms' }, [], { baseDir: dir });
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.value).toEqual({ dir: join(dir, 'mesh'), watch: true, debounce: 10, debounceMax: 200, resync: 5000, maxFileSize: 4 * 1024 * 1024 });
+    expect(parsed.value).toEqual({ dir: join(dir, 'mesh'), watch: true, debounce: 10, debounceMax: 200, resync: 5000, maxFileSize: 1024 * 1024 });
     expect(plugin.name).toBe('file');
     expect(plugin.kind).toBe('source');
     const sink = new RecordingSink();

@@ -1,7 +1,7 @@
 /**
  * `use: file` — a directory of Kubernetes-style YAML/JSON as a mesh source (the embedded default).
  * Config: `dir` (relative to the config file), `watch` (default true), `debounce` (100ms), `debounceMax` (200ms),
- * `resync` (5s), `maxFileSize` (4 MiB).
+ * `resync` (5s), `maxFileSize` (1 MiB).
  */
 import { definePlugin, s } from '@trellis/plugin-sdk';
 import { isAbsolute, resolve } from 'node:path';

@@ -20,7 +20,7 @@ import { isUnder, sameStamp, scanDir } from './scan.ts';
 import type { FileStamp, ScanResult } from './scan.ts';
 
 /** Default largest manifest file read (bytes). */
-export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
 
 export interface FileSourceOptions {
   readonly dir: string;
@@ -30,7 +30,7 @@ export interface FileSourceOptions {
   readonly debounceMaxMs?: number;
   /** While watching, also rescan this often (0 = never), for events the OS missed; only changed files are read. */
   readonly resyncMs?: number;
-  /** Largest file read, in bytes (default 4 MiB); a larger file is reported and keeps its last good objects. */
+  /** Largest file read, in bytes (default 1 MiB); a larger file is reported and keeps its last good objects. */
   readonly maxFileBytes?: number;
   readonly sink: SourceSink;
   readonly logger: Logger;
