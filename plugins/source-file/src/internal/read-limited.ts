@@ -5,10 +5,11 @@ export type ReadResult = { readonly text: string } | { readonly tooLarge: number
 
 /**
  * Reads a manifest as UTF-8, at most `maxBytes` (a file that grows past the limit while being read is refused
- * too). Opens non-blocking so a FIFO swapped in after the scan cannot hang the source.
+ * too). Opens non-blocking and without following a symbolic link, so a FIFO or link swapped in after the scan
+ * cannot hang the source or lead it elsewhere.
  */
 export async function readLimited(path: string, maxBytes: number): Promise<ReadResult> {
-  const fh = await open(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+  const fh = await open(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOFOLLOW);
   try {
     const st = await fh.stat();
     if (!st.isFile()) return { notAFile: true };
