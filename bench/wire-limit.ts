@@ -28,7 +28,7 @@ export interface WireLimit {
 }
 
 export async function measureWireLimit(clients: ChildRpc<ClientCommand>, caDir: string, streams: number, pushes: { streams: number; bytes: number }[]): Promise<WireLimit> {
-  const provider = createSelfSignedProvider({ stateDir: caDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA' });
+  const provider = createSelfSignedProvider({ stateDir: caDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: true });
   await provider.start?.();
   const cert = await provider.issue({ commonName: 'localhost', dnsNames: ['localhost'], uris: [], validityMs: 86_400_000, keyType: 'ecdsa-p256' });
   const caPem = (await provider.trustBundle()).roots.join('');

@@ -34,7 +34,13 @@ export const KIND_EXTENSION_POINTS = {
 export interface KindCapabilities {
   source: { readonly sink: SourceSink };
   proxy: { readonly resources: XdsResourceFactory };
-  certificates: Record<never, never>;
+  certificates: {
+    /**
+     * Whether this process may create the provider's persistent state (e.g. a new root CA) when there is
+     * none: true in the controller, false (or absent) in CLI commands, which must only use existing state.
+     */
+    readonly createState?: boolean;
+  };
   observability: Record<never, never>;
 }
 

@@ -34,7 +34,7 @@ describe('root rotation with traffic flowing', () => {
     const logger = captureLogger();
     const metrics = new MetricsRegistry();
     const bus = new Bus(logger, metrics);
-    const provider = createSelfSignedProvider({ stateDir: join(t.dir, 'ca'), caValidityMs: 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA' });
+    const provider = createSelfSignedProvider({ stateDir: join(t.dir, 'ca'), caValidityMs: 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: true });
     const manager = new CertificateManager({ provider, bus, logger, metrics, trustDomain: 'cluster.local', validityMs: 2_000, renewBefore: 0.5, jitter: 0.1, bundlePollMs: 0 });
     await manager.start();
     stops.push(() => manager.stop());
@@ -77,7 +77,7 @@ describe('root rotation with traffic flowing', () => {
     const logger = captureLogger();
     const metrics = new MetricsRegistry();
     const bus = new Bus(logger, metrics);
-    const provider = createSelfSignedProvider({ stateDir: join(t.dir, 'ca'), caValidityMs: 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', logger });
+    const provider = createSelfSignedProvider({ stateDir: join(t.dir, 'ca'), caValidityMs: 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', logger, createRoot: true });
     await provider.start?.();
     const manager = new CertificateManager({ provider, bus, logger, metrics, trustDomain: 'cluster.local', validityMs: 600_000, bundlePollMs: 0 });
     await manager.start();

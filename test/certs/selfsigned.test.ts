@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readdir, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import selfsigned, { configSchema, createSelfSignedProvider, type SelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
@@ -12,14 +12,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function provider(opts: Partial<{ keyType: 'ecdsa-p256' | 'rsa-2048'; dir: string }> = {}): Promise<{ p: SelfSignedProvider; dir: string }> {
+async function provider(opts: Partial<{ keyType: 'ecdsa-p256' | 'rsa-2048'; dir: string; createRoot: boolean }> = {}): Promise<{ p: SelfSignedProvider; dir: string }> {
   let dir = opts.dir;
   if (!dir) {
     const t = await tempDir();
     cleanups.push(t.cleanup);
     dir = join(t.dir, 'ca');
   }
-  const p = createSelfSignedProvider({ stateDir: dir, caValidityMs: 87_600 * 3_600_000, keyType: opts.keyType ?? 'ecdsa-p256', commonName: 'Trellis Root CA' });
+  const p = createSelfSignedProvider({ stateDir: dir, caValidityMs: 87_600 * 3_600_000, keyType: opts.keyType ?? 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: opts.createRoot ?? true });
   return { p, dir };
 }
 
@@ -42,7 +42,7 @@ describe('selfsigned provider', () => {
     expect(bad.ok).toBe(false);
     const t = await tempDir();
     cleanups.push(t.cleanup);
-    const inst = await selfsigned.create({ ...recordRegistrations(selfsigned), config: { stateDir: 'ca', caValidity: 3_600_000, keyType: 'ecdsa-p256', commonName: 'x' }, deps: {}, logger: captureLogger(), mesh: { name: 'm', trustDomain: 'cluster.local' }, baseDir: t.dir });
+    const inst = await selfsigned.create({ ...recordRegistrations(selfsigned), config: { stateDir: 'ca', caValidity: 3_600_000, keyType: 'ecdsa-p256', commonName: 'x' }, deps: {}, logger: captureLogger(), mesh: { name: 'm', trustDomain: 'cluster.local' }, baseDir: t.dir, createState: true });
     await lifecycleContract(inst);
     expect((await readdir(join(t.dir, 'ca'))).sort()).toEqual(['ca.pem']);
   });
@@ -73,7 +73,7 @@ describe('selfsigned provider', () => {
   it('encodes long SAN lists and post-2049 validity (GeneralizedTime) correctly', async () => {
     const t = await tempDir();
     cleanups.push(t.cleanup);
-    const p = createSelfSignedProvider({ stateDir: t.dir, caValidityMs: 40 * 365 * 86_400_000, keyType: 'ecdsa-p256', commonName: 'Long Lived Root' });
+    const p = createSelfSignedProvider({ stateDir: t.dir, caValidityMs: 40 * 365 * 86_400_000, keyType: 'ecdsa-p256', commonName: 'Long Lived Root', createRoot: true });
     const dns = Array.from({ length: 40 }, (_, i) => `svc-${i}.bookstore.svc.cluster.local`);
     const c = await p.issue(req({ dnsNames: dns, uris: ['spiffe://cluster.local/ns/bookstore/sa/bookbuyer'] }));
     verifyLeaf(c, { dns, uris: ['spiffe://cluster.local/ns/bookstore/sa/bookbuyer'] });
@@ -159,12 +159,103 @@ describe('selfsigned provider', () => {
     await good.p.start?.();
     const text = await readFile(join(good.dir, 'ca.pem'), 'utf8');
     // A CA file that lost its certificate: only the key is left.
-    await writeFile(join(t.dir, 'ca', 'ca.pem'), text.slice(text.indexOf('-----BEGIN PRIVATE KEY-----')));
+    await writeFile(join(t.dir, 'ca', 'ca.pem'), text.slice(text.indexOf('-----BEGIN PRIVATE KEY-----')), { mode: 0o600 });
     const { p } = await provider({ dir: join(t.dir, 'ca') });
     const err = await p.start!()?.then(() => undefined, (e: unknown) => e as Error);
     expect(err).toMatchObject({ code: ErrorCodes.CERT_PROVIDER_UNAVAILABLE });
     expect(err?.message).toMatch(/no CERTIFICATE block/);
     expect(p.readiness?.()).toMatchObject({ ready: false, reason: expect.stringMatching(/no CERTIFICATE block/) });
     expect(err?.message).not.toContain('PRIVATE KEY');
+  });
+});
+
+describe('selfsigned state directory trust', () => {
+  const startError = async (p: SelfSignedProvider): Promise<Error | undefined> => p.start!()?.then(() => undefined, (e: unknown) => e as Error);
+  const newDir = async (): Promise<string> => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    return join(t.dir, 'ca');
+  };
+
+  it('refuses a pre-created state directory that others can write, and creates nothing in it', async () => {
+    const dir = await newDir();
+    await mkdir(dir);
+    await chmod(dir, 0o777);
+    const { p } = await provider({ dir });
+    const err = await startError(p);
+    expect(err).toMatchObject({ code: ErrorCodes.CERT_PROVIDER_UNAVAILABLE });
+    expect(err?.message).toMatch(/is writable by others \(mode 0777\): another user could replace the CA; run chmod 700/);
+    expect(p.readiness?.()).toMatchObject({ ready: false, reason: expect.stringMatching(/writable by others/) });
+    expect(await readdir(dir)).toEqual([]);
+    await chmod(dir, 0o770);
+    expect((await startError((await provider({ dir })).p))?.message).toMatch(/is writable by its group \(mode 0770\)/);
+  });
+
+  it('refuses a state directory under a directory others can write (no sticky bit)', async () => {
+    const dir = await newDir();
+    await mkdir(join(dir, '..', 'open'));
+    await chmod(join(dir, '..', 'open'), 0o777);
+    const err = await startError((await provider({ dir: join(dir, '..', 'open', 'ca') })).p);
+    expect(err?.message).toMatch(/open \(above .*\) is writable by group or others \(mode 0777\) without the sticky bit/);
+  });
+
+  it("never reloads a CA another user swapped in, and keeps issuing from the known one", async () => {
+    const { p, dir } = await provider();
+    await p.start?.();
+    const before = await p.trustBundle();
+    // Someone else's CA: a valid CA file, but owned by another uid (or a symlink, or readable by others).
+    const { p: foreign, dir: foreignDir } = await provider();
+    await foreign.start?.();
+    const swap = async (prepare: (file: string) => Promise<void>): Promise<void> => {
+      const file = join(dir, `.swap-${Math.random()}`);
+      await writeFile(file, await readFile(join(foreignDir, 'ca.pem')), { mode: 0o600 });
+      await prepare(file);
+      await rename(file, join(dir, 'ca.pem'));
+    };
+    await swap((f) => chown(f, 4242, 4242));
+    expect(await p.trustBundle()).toEqual(before);
+    expect((await startError((await provider({ dir })).p))?.message).toMatch(/ca\.pem is owned by uid 4242, not by this user/);
+    await swap((f) => chmod(f, 0o644));
+    expect(await p.trustBundle()).toEqual(before);
+    expect((await startError((await provider({ dir })).p))?.message).toMatch(/ca\.pem is accessible by group or others \(mode 0644\) and holds a private key; run chmod 600/);
+    await unlink(join(dir, 'ca.pem'));
+    await symlink(join(foreignDir, 'ca.pem'), join(dir, 'ca.pem'));
+    expect(await p.trustBundle()).toEqual(before);
+    expect((await startError((await provider({ dir })).p))?.message).toMatch(/ca\.pem is a symbolic link/);
+    expect((await p.issue(req())).issuingCaPem).toBe(before.roots[0]);
+  });
+
+  it('creates no root where one is expected: not without createRoot (CLI), and not when only a rotation file is left', async () => {
+    const dir = await newDir();
+    const { p } = await provider({ dir, createRoot: false });
+    const err = await startError(p);
+    expect(err?.message).toMatch(/no CA in .*ca \(ca\.pem is missing\); CLI commands never create a root: start the controller/);
+    await expect(stat(dir)).rejects.toThrow(/ENOENT/);
+    // The controller's first start creates it (and says so); then a CLI process uses it.
+    const logger = captureLogger();
+    const ctl = createSelfSignedProvider({ stateDir: dir, caValidityMs: 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: true, logger });
+    await ctl.start?.();
+    expect(logger.lines.some((l) => l.includes('created a new root CA'))).toBe(true);
+    const { p: cli } = await provider({ dir, createRoot: false });
+    await cli.start?.();
+    expect(await cli.trustBundle()).toEqual(await ctl.trustBundle());
+    // ca.pem gone but ca-prev.pem left: damaged state, not a first start.
+    await ctl.rotateRoot('prepare');
+    await ctl.rotateRoot('promote');
+    await unlink(join(dir, 'ca.pem'));
+    const again = await startError((await provider({ dir })).p);
+    expect(again?.message).toMatch(/ca\.pem is missing but ca-prev\.pem exists: the state is damaged/);
+    expect((await readdir(dir)).sort()).toEqual(['ca-prev.pem']);
+  });
+
+  it('the plugin creates the root only when its host allows it (createState)', async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    const ctx = { ...recordRegistrations(selfsigned), config: { stateDir: 'ca', caValidity: 3_600_000, keyType: 'ecdsa-p256' as const, commonName: 'x' }, deps: {}, logger: captureLogger(), mesh: { name: 'm', trustDomain: 'cluster.local' }, baseDir: t.dir };
+    const cli = await selfsigned.create(ctx);
+    await expect(cli.start?.()).rejects.toThrow(/no CA in/);
+    const ctl = await selfsigned.create({ ...ctx, createState: true });
+    await ctl.start?.();
+    expect(ctl.readiness?.()).toEqual({ ready: true });
   });
 });

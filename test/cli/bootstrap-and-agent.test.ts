@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '@trellis/core';
+import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import { parseNodeId } from '@trellis/plugin-sdk';
 
 const work = mkdtempSync(join(tmpdir(), 'trellis-boot-'));
@@ -13,6 +14,11 @@ writeFileSync(
   config,
   `plugins:\n  proxies: [ { use: grpc } ]\n  certificates: { use: selfsigned, config: { stateDir: ./ca } }\nxds: { plaintextAddress: 127.0.0.1:15129 }\n`,
 );
+
+// The CA the controller creates on its first start (CLI commands only use it).
+beforeAll(async () => {
+  await createSelfSignedProvider({ stateDir: join(work, 'ca'), caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: true }).start?.();
+});
 
 const run = async (args: string[]) => {
   let out = '';
@@ -81,6 +87,22 @@ describe('trellis bootstrap grpc and trellis agent', () => {
     const r = await run(['bootstrap', 'grpc', '--identity', 'a/b', '--config', bare, '--out', join(work, 'x')]);
     expect(r.code).toBe(2);
     expect(r.err).toContain('cannot use TLS to the control plane');
+  });
+
+  it('never creates a new root: a missing stateDir fails with the reason and exit code 1, and nothing is written', async () => {
+    const lost = join(work, 'lost.yaml');
+    writeFileSync(lost, `plugins:\n  proxies: [ { use: grpc } ]\n  certificates: { use: selfsigned, config: { stateDir: ./no-such-ca } }\nxds: { plaintextAddress: 127.0.0.1:15129 }\n`);
+    for (const args of [
+      ['bootstrap', 'grpc', '--identity', 'a/b', '--config', lost, '--out', join(work, 'lost-out')],
+      ['agent', '--identity', 'a/b', '--config', lost, '--dir', join(work, 'lost-out'), '--once'],
+      ['certs', 'rotate-root', 'prepare', '--config', lost],
+    ]) {
+      const r = await run(args);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/no CA in .*no-such-ca \(ca\.pem is missing\); CLI commands never create a root/);
+    }
+    expect(existsSync(join(work, 'no-such-ca'))).toBe(false);
+    expect(existsSync(join(work, 'lost-out'))).toBe(false);
   });
 
   it('rejects a malformed identity', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '@trellis/core';
 
-const samples = resolve(import.meta.dirname, '../../../shared/reference/osm-samples');
+const samples = resolve(import.meta.dirname, '../data/osm-samples');
 const work = mkdtempSync(join(tmpdir(), 'trellis-pc-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { controllerRef } from '@trellis/core';
 import { coreServices, formatNodeId, TypeUrls, type NodeIdentity } from '@trellis/plugin-sdk';
 import { objects as o, startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
@@ -16,7 +16,8 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
   let mesh: TestMesh;
   let conn: AdsConnection;
 
-  beforeAll(async () => {
+  // Every test gets its own mesh (each one changes policy), so any one of them can run alone or in any order.
+  beforeEach(async () => {
     mesh = await startTestMesh({
       plugins: [
         { definition: selfsigned, config: { stateDir: mkdtempSync(join(tmpdir(), 'trellis-ctl-ca-')) } },
@@ -33,7 +34,7 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
       ],
     });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     conn?.close();
     await mesh?.stop();
   });

@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '@trellis/core';
+import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import { parseNodeId } from '@trellis/plugin-sdk';
 import { validateBootstrap } from '@trellis/core';
 
@@ -14,6 +15,11 @@ const work = mkdtempSync(join(tmpdir(), 'trellis-envoy-boot-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const config = join(work, 'trellis.yaml');
 writeFileSync(config, `plugins:\n  proxies: [ { use: envoy } ]\n  certificates: { use: selfsigned, config: { stateDir: ./ca } }\nxds: { address: 0.0.0.0:15128 }\n`);
+
+// The CA the controller creates on its first start (CLI commands only use it).
+beforeAll(async () => {
+  await createSelfSignedProvider({ stateDir: join(work, 'ca'), caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: true }).start?.();
+});
 
 const run = async (args: string[]) => {
   let out = '';

@@ -24,6 +24,8 @@ async function instantiate<T>(cp: ConfiguredPlugin, config: LoadedConfig, logger
     // A CLI command runs one plugin alone: nobody consumes what it would provide or contribute.
     provide: () => undefined,
     extend: () => undefined,
+    // CLI commands use the controller's state and never create it (no silent new root CA).
+    createState: false,
   })) as T & { start?: () => unknown };
   await instance.start?.();
   return instance;

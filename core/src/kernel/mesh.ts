@@ -295,7 +295,13 @@ async function createPlugin(
   const declaredExtends = new Set((def.extends ?? []).map((p) => p.id));
   const from = { from: cp.instanceName, origin: cp.path };
   const caps =
-    cp.kind === 'source' ? { sink: env.parts.sinkFor(cp.instanceName) } : cp.kind === 'proxy' ? { resources: env.parts.resources } : {};
+    cp.kind === 'source'
+      ? { sink: env.parts.sinkFor(cp.instanceName) }
+      : cp.kind === 'proxy'
+        ? { resources: env.parts.resources }
+        : cp.kind === 'certificates'
+          ? { createState: true } // the controller may create the CA on its first start (CLI commands may not)
+          : {};
   let instance: PluginLifecycle;
   try {
     instance = (await def.create({

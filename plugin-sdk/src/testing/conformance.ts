@@ -86,6 +86,7 @@ export async function runPluginConformance(def: AnyPluginDefinition, opts: Confo
       baseDir: opts.baseDir ?? process.cwd(),
       sink,
       resources: opts.resources ?? jsonFactory,
+      createState: true, // as the controller does: a plugin under test starts from empty state
     }));
   } catch (err) {
     fail('create', err);

@@ -29,5 +29,7 @@ export default definePlugin({
       keyType: ctx.config.keyType,
       commonName: ctx.config.commonName,
       logger: ctx.logger,
+      // The host says whether this process may create the root (the controller: yes; CLI commands: no).
+      createRoot: ctx.createState === true,
     }),
 });

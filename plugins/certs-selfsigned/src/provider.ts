@@ -22,6 +22,12 @@ export interface SelfSignedOptions {
   readonly keyType: KeyType;
   readonly commonName: string;
   readonly logger?: Logger;
+  /**
+   * Whether this process may create the root CA when `stateDir` has none (default false). The controller
+   * does, on its first start; CLI commands never do, so a wrong or missing `stateDir` is an error there
+   * instead of a silent new root that nothing else trusts.
+   */
+  readonly createRoot?: boolean;
 }
 
 export interface SelfSignedProvider extends CertificatesPlugin {
@@ -51,8 +57,9 @@ export function createSelfSignedProvider(opts: SelfSignedOptions): SelfSignedPro
 
   const ensure = async (): Promise<CaState> => {
     if (state) return state;
-    loading ??= loadOrCreate(dir, caOpts)
-      .then((s) => {
+    loading ??= loadOrCreate(dir, caOpts, opts.createRoot ?? false)
+      .then(({ created, ...s }) => {
+        if (created) opts.logger?.warn('no CA in the state directory: created a new root CA', { stateDir: dir, issuer: s.issuing.fingerprint });
         state = s;
         lastError = undefined;
         return s;

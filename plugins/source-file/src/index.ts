@@ -1,15 +1,16 @@
 /**
  * `use: file` — a directory of Kubernetes-style YAML/JSON as a mesh source (the embedded default).
  * Config: `dir` (relative to the config file), `watch` (default true), `debounce` (100ms), `debounceMax` (200ms),
- * `resync` (5s).
+ * `resync` (5s), `maxFileSize` (1 MiB).
  */
 import { definePlugin, s } from '@trellis/plugin-sdk';
 import { isAbsolute, resolve } from 'node:path';
-import { FileSource } from './internal/file-source.ts';
+import { DEFAULT_MAX_FILE_BYTES, FileSource } from './internal/file-source.ts';
 
-export { FileSource } from './internal/file-source.ts';
+export { DEFAULT_MAX_FILE_BYTES, FileSource } from './internal/file-source.ts';
 export type { FileSourceOptions } from './internal/file-source.ts';
-export { parseManifest } from './internal/parse.ts';
+export type { ReadResult } from './internal/read-limited.ts';
+export { MAX_DEPTH, parseManifest } from './internal/parse.ts';
 
 export const fileSourceConfig = s.object({
   dir: s.path({ mustBe: 'directory', description: 'directory of manifests (*.yaml, *.yml, *.json), read recursively' }),
@@ -17,6 +18,10 @@ export const fileSourceConfig = s.object({
   debounce: s.default(s.duration({ description: 'quiet time before a rescan after file events' }), 100),
   debounceMax: s.default(s.duration({ description: 'longest a burst of file events may postpone a rescan' }), 200),
   resync: s.default(s.duration({ description: 'periodic rescan while watching, for events the OS missed (0 = off)' }), 5000),
+  maxFileSize: s.default(
+    s.number({ integer: true, min: 1, description: 'largest manifest file read, in bytes; a larger file is reported and keeps its last good objects' }),
+    DEFAULT_MAX_FILE_BYTES,
+  ),
 });
 
 export default definePlugin({
@@ -35,6 +40,7 @@ export default definePlugin({
       debounceMs: ctx.config.debounce,
       debounceMaxMs: Math.max(ctx.config.debounce, ctx.config.debounceMax),
       resyncMs: ctx.config.resync,
+      maxFileBytes: ctx.config.maxFileSize,
       sink: ctx.sink,
       logger: ctx.logger,
       source: 'file',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkStrict } from './strict.ts';
 
-const samplesDir = path.resolve(import.meta.dirname, '../../../../../shared/reference/osm-samples');
+const samplesDir = path.resolve(import.meta.dirname, '../../../../test/data/osm-samples');
 
 describe('checkStrict', () => {
   const samples = readdirSync(samplesDir).filter((f) => f.endsWith('.json'));

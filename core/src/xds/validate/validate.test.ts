@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateBootstrap, validateConfigDump, validateEnvoyResource } from './index.ts';
 
-const samplesDir = path.resolve(import.meta.dirname, '../../../../../shared/reference/osm-samples');
+const samplesDir = path.resolve(import.meta.dirname, '../../../../test/data/osm-samples');
 const CLUSTER = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 const LISTENER = 'envoy.config.listener.v3.Listener';
 

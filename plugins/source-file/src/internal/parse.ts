@@ -2,7 +2,8 @@
  * Parsing one manifest file into objects with line numbers: multi-document YAML (`---`), JSON, and
  * Kubernetes `List` documents. Problems are returned, never thrown, so one bad document skips only itself.
  */
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, isScalar, parseAllDocuments, visit } from 'yaml';
+import type { Document } from 'yaml';
 import type { KubeObject } from '@trellis/plugin-sdk';
 
 export interface ParsedObject {
@@ -20,6 +21,9 @@ export interface ParsedFile {
   readonly problems: ParseProblem[];
 }
 
+/** Deepest nesting of maps and lists accepted in a document (Kubernetes objects need about 10). */
+export const MAX_DEPTH = 64;
+
 const isRec = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks the shape every object needs before the store can key it. */
@@ -33,8 +37,26 @@ function shapeProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Nesting depth of a parsed value, counted without recursion (a hostile file must not exhaust the stack). */
+export function depthOf(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 function collect(value: unknown, line: number, out: ParsedFile): void {
   if (value === null || value === undefined) return; // empty document
+  if (depthOf(value, MAX_DEPTH) > MAX_DEPTH) {
+    out.problems.push({ line, message: `nested more than ${MAX_DEPTH} levels deep; document skipped` });
+    return;
+  }
   if (isRec(value) && value.kind === 'List' && Array.isArray(value.items)) {
     for (const item of value.items) collect(item, line, out);
     return;
@@ -44,7 +66,17 @@ function collect(value: unknown, line: number, out: ParsedFile): void {
   else out.objects.push({ obj: value as unknown as KubeObject, line });
 }
 
+/** Parses one manifest file; never throws (a parser that runs out of stack is reported like any problem). */
 export function parseManifest(text: string, fileName: string): ParsedFile {
+  try {
+    return parseUnsafe(text, fileName);
+  } catch (err) {
+    const why = err instanceof RangeError ? `nested too deeply to parse (${err.message})` : `cannot parse: ${(err as Error).message}`;
+    return { objects: [], problems: [{ line: 1, message: why }] };
+  }
+}
+
+function parseUnsafe(text: string, fileName: string): ParsedFile {
   const out: ParsedFile = { objects: [], problems: [] };
   if (fileName.endsWith('.json')) {
     let value: unknown;
@@ -58,7 +90,9 @@ export function parseManifest(text: string, fileName: string): ParsedFile {
     return out;
   }
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  // The parser's own unique-key check compares every key with every other (quadratic: a 1 MiB map took
+  // 20 s); `duplicateKey` does the same check in linear time.
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   for (const doc of 'empty' in docs ? [] : docs) {
     // The document's first content line (after `---` and comments).
     const start = doc.contents?.range[0] ?? doc.range[0];
@@ -68,6 +102,12 @@ export function parseManifest(text: string, fileName: string): ParsedFile {
       // Report the document's first line (where the object starts); the parser's position goes in the message.
       const at = lines.linePos(e.pos[0]);
       out.problems.push({ line, message: `invalid YAML (line ${at.line}, column ${at.col}): ${e.message.split('\n')[0] ?? e.message}; document skipped` });
+      continue;
+    }
+    const dup = duplicateKey(doc);
+    if (dup) {
+      const at = lines.linePos(dup.pos);
+      out.problems.push({ line, message: `invalid YAML (line ${at.line}, column ${at.col}): Map keys must be unique (${JSON.stringify(dup.key)}); document skipped` });
       continue;
     }
     let value: unknown;
@@ -80,4 +120,25 @@ export function parseManifest(text: string, fileName: string): ParsedFile {
     collect(value, line, out);
   }
   return out;
+}
+
+/** The first repeated scalar key of any map in the document, with its position. */
+function duplicateKey(doc: Document.Parsed): { key: string; pos: number } | undefined {
+  let found: { key: string; pos: number } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const k = pair.key.value;
+        if (seen.has(k)) {
+          found = { key: String(k), pos: pair.key.range?.[0] ?? 0 };
+          return visit.BREAK;
+        }
+        seen.add(k);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
