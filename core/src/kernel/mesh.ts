@@ -80,24 +80,6 @@ export interface Mesh {
   stop(): Promise<void>;
 }
 
-/** The standard process metrics every Prometheus client library exports, read when scraped. */
-function registerProcessMetrics(metrics: Metrics): void {
-  const rss = metrics.gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', collect: () => rss.set(process.memoryUsage.rss()) });
-  const heap = metrics.gauge({
-    name: 'nodejs_heap_size_used_bytes',
-    help: 'V8 heap in use, in bytes.',
-    collect: () => heap.set(process.memoryUsage().heapUsed),
-  });
-  const external = metrics.gauge({
-    name: 'nodejs_external_memory_bytes',
-    help: 'Memory held outside the V8 heap (buffers, TLS), in bytes.',
-    collect: () => {
-      const m = process.memoryUsage();
-      external.set(m.external + m.arrayBuffers);
-    },
-  });
-}
-
 /** Plugin kinds start in this order: providers of certificates first, consumers of the catalog later. */
 const KIND_ORDER: readonly PluginKind[] = ['certificates', 'source', 'proxy', 'observability'];
 
@@ -110,7 +92,7 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger({ level: config.settings.log.level });
   const kernelLog = logger.child({ component: 'kernel' });
-  const metrics = new MetricsRegistry();
+  const metrics = new MetricsRegistry({ processMetrics: true });
   const bus = new Bus(logger.child({ component: 'bus' }), metrics);
   const container = new ServiceContainer();
   const mesh: MeshSettings = { name: config.settings.mesh.name, trustDomain: config.settings.mesh.trustDomain };
@@ -121,7 +103,6 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
 
   metrics.gauge({ name: 'trellis_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'] })
     .set(1, { version: CORE_VERSION, node: process.version });
-  registerProcessMetrics(metrics);
   const pluginState = metrics.gauge({ name: 'trellis_plugin_up', help: '1 when a plugin is running and ready, else 0.', labelNames: ['plugin', 'kind'] });
 
   const lifecycle = new Lifecycle(logger.child({ component: 'lifecycle' }));
