@@ -5,6 +5,8 @@
 export { definePlugin, isPluginDefinition, PLUGIN_KINDS } from './plugin.ts';
 export type {
   AnyPluginDefinition,
+  ConfigCheckContext,
+  ConfigCheckIssue,
   CreateContext,
   KindCapabilities,
   PluginDefinition,
@@ -14,8 +16,8 @@ export type {
   ResolvedDeps,
   Stability,
 } from './plugin.ts';
-export { s, formatPath, parseDuration } from './schema.ts';
-export type { Infer, ObjectSchema, ParseContext, ParseResult, Schema, SchemaIssue } from './schema.ts';
+export { s, formatDuration, formatPath, parseDuration, summarize } from './schema.ts';
+export type { Infer, JsonSchema, ObjectSchema, ParseContext, ParseResult, Schema, SchemaIssue } from './schema.ts';
 export { ErrorCodes, TrellisError, isTrellisError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { coreServices, createServiceRef } from './services.ts';
