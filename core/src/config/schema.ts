@@ -3,7 +3,7 @@ import { listenAddressProblem } from './addresses.ts';
 
 const hostPort = (description: string) =>
   s.refine(
-    s.string({ description, pattern: /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, patternHint: 'host:port (e.g. 127.0.0.1:9091)' }),
+    s.string({ description, pattern: /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, patternHint: 'host:port, e.g. 127.0.0.1:9091' }),
     listenAddressProblem,
   );
 
