@@ -38,6 +38,8 @@ export interface Schema<T> {
   /** The JSON Schema of the value as written in the config file (durations as strings, defaults in that form). */
   readonly jsonSchema: JsonSchema;
   readonly parse: (input: unknown, path?: readonly (string | number)[], ctx?: ParseContext) => ParseResult<T>;
+  /** A decoded value back in the file's form (durations as `10s`), so a printed effective config reads back. */
+  encode(value: T): unknown; // method syntax: bivariant, so Schema<string> is still a Schema<unknown>
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
@@ -217,6 +219,7 @@ function build<T>(json: TSchema | JsonSchema, i: Omit<Impl, 'acceptsAbsent' | 'h
     optional: flags.optional ?? false,
     secret: flags.secret ?? false,
     jsonSchema,
+    encode: (value) => (value === undefined ? undefined : full.encode(value)),
     parse: (input, path = [], ctx = { baseDir: process.cwd() }) => {
       let raw = copy(input);
       if (raw === undefined || (raw === null && full.kind === 'object')) {

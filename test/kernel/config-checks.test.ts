@@ -2,7 +2,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, runCli } from '@trellis/core';
+import { stringify } from 'yaml';
+import { ConfigError, effectiveConfig, parseConfig, runCli } from '@trellis/core';
 
 // Configs `trellis validate` used to pass and the controller then died on (hardening issue, item 14).
 
@@ -90,5 +91,17 @@ describe('trellis validate catches what the controller would die on', () => {
     expect(r.err).toMatch(/^warning TRELLIS_WARN_PLAINTEXT_NOT_LOOPBACK xds\.plaintextAddress: plaintext ADS on 0\.0\.0\.0:15129 is reachable beyond this host.*\n$/);
     const quiet = await validate(`${selfsigned()}xds: { plaintextAddress: 127.0.0.1:15129 }\n`, 'loopback.yaml');
     expect(quiet).toMatchObject({ code: 0, err: '' });
+  });
+
+  it('config print writes durations with their unit, so its output reads back as the same config', async () => {
+    const file = join(dir, 'trellis.yaml');
+    const cfg = await parseConfig(`${selfsigned()}xds: { debounce: { quiet: 20ms } }\nshutdown: { grace: 2m }\n`, file, { env: {} });
+    const printed = effectiveConfig(cfg);
+    expect(printed).toMatchObject({ xds: { debounce: { quiet: '20ms', max: '250ms' } }, shutdown: { grace: '2m' }, certificates: { validity: '1d' } });
+    const again = await parseConfig(stringify(printed), file, { env: {} });
+    const { plugins: _a, ...core } = cfg.settings;
+    const { plugins: _b, ...coreAgain } = again.settings;
+    expect(coreAgain).toEqual(core);
+    expect(again.plugins[0]?.config).toEqual(cfg.plugins[0]?.config);
   });
 });
