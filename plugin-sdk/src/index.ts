@@ -5,6 +5,8 @@
 export { definePlugin, isPluginDefinition, KIND_EXTENSION_POINTS, PLUGIN_KINDS } from './plugin.ts';
 export type {
   AnyPluginDefinition,
+  ConfigCheckContext,
+  ConfigCheckIssue,
   CreateContext,
   KindCapabilities,
   KindSpec,
@@ -16,8 +18,8 @@ export type {
   ResolvedDeps,
   Stability,
 } from './plugin.ts';
-export { s, formatPath, parseDuration } from './schema.ts';
-export type { Infer, InferShape, ObjectSchema, ParseContext, ParseResult, Schema, SchemaIssue } from './schema.ts';
+export { s, formatDuration, formatPath, parseDuration, summarize } from './schema.ts';
+export type { Infer, InferShape, JsonSchema, ObjectSchema, ParseContext, ParseResult, Schema, SchemaIssue } from './schema.ts';
 export { ErrorCodes, TrellisError, isTrellisError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { coreServices, createServiceRef } from './services.ts';

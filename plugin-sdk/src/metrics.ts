@@ -16,6 +16,7 @@ export interface Histogram {
 export interface MetricSpec {
   name: string;
   help: string;
+  /** Every label a series may carry; using an undeclared one is an error. */
   labelNames?: readonly string[];
 }
 
@@ -23,6 +24,9 @@ export interface Metrics {
   counter(spec: MetricSpec): Counter;
   gauge(spec: MetricSpec & { collect?: () => void }): Gauge;
   histogram(spec: MetricSpec & { buckets?: readonly number[] }): Histogram;
-  /** Prometheus text exposition (version 0.0.4) of every registered metric. */
-  exposition(): string;
+  /**
+   * Prometheus text exposition (version 0.0.4) of every registered metric, after running gauges' `collect`.
+   * Asynchronous because collectors may be (prom-client's are).
+   */
+  exposition(): Promise<string>;
 }

@@ -5,7 +5,7 @@ import type { ProxyPlugin } from './kinds/proxy.ts';
 import type { SourcePlugin, SourceSink } from './kinds/source.ts';
 import type { Logger } from './logger.ts';
 import type { ProxyKind } from './mesh/identity.ts';
-import type { Schema } from './schema.ts';
+import type { Schema, SchemaIssue } from './schema.ts';
 import type { MeshSettings, ServiceRef } from './services.ts';
 import type { XdsResourceFactory } from './xds.ts';
 
@@ -77,6 +77,12 @@ export interface PluginSpecBase<K extends PluginKind, C, D extends Deps> {
   readonly stability?: Stability;
   readonly description?: string;
   readonly configSchema?: Schema<C>;
+  /**
+   * Checks of the decoded config that need more than its value, e.g. the file system. `trellis validate` and
+   * controller start run it after `configSchema`; issue paths are relative to the plugin's `config` block.
+   * Errors fail the config; warnings are printed and do not.
+   */
+  readonly validateConfig?: (config: C, ctx: ConfigCheckContext) => readonly ConfigCheckIssue[] | Promise<readonly ConfigCheckIssue[]>;
   /** Services this plugin needs; the kernel starts their providers first and resolves them into `ctx.deps`. */
   readonly deps?: D;
   /** Services this plugin provides (with `ctx.provide` in `create`) for other plugins' `deps`. */
@@ -86,6 +92,16 @@ export interface PluginSpecBase<K extends PluginKind, C, D extends Deps> {
   /** `trellis <name>` commands this plugin ships. */
   readonly commands?: readonly CliCommand<C>[];
   create(ctx: CreateContext<K, C, D>): PluginInstances[K] | Promise<PluginInstances[K]>;
+}
+
+export interface ConfigCheckContext {
+  /** Directory config-relative paths resolve against (the config file's directory). */
+  readonly baseDir: string;
+}
+
+export interface ConfigCheckIssue extends SchemaIssue {
+  /** Default `error`. */
+  readonly severity?: 'error' | 'warning';
 }
 
 export const PLUGIN_MARK = Symbol.for('trellis.plugin');

@@ -1,9 +1,14 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 /**
- * A small, typed config-schema builder. Plugins describe their `config` block with it; the core decodes
- * strictly (unknown keys are errors) and reports every problem with its path.
+ * The typed config-schema builder `s`. Plugins describe their `config` block with it; each schema is a JSON
+ * Schema (built with TypeBox, see `jsonSchema`) that Ajv validates (compiled once per schema: types, ranges,
+ * patterns, required and unknown keys, defaults), followed by a decode step for what JSON Schema cannot say:
+ * durations to milliseconds, paths resolved against the config file's directory (and checked on disk),
+ * `refine` checks. Every problem is reported with its path. Plugin authors never import TypeBox or Ajv.
  * @public
  */
 
@@ -20,124 +25,313 @@ export interface ParseContext {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: SchemaIssue[] };
 
+/** A JSON Schema (draft-07) document or sub-schema, as plain data. */
+export type JsonSchema = { readonly [key: string]: unknown };
+
 export interface Schema<T> {
-  /** What the schema accepts, for docs and error messages (`string`, `integer >= 1`, ...). */
+  /** What the schema accepts, for docs and error messages (`string`, `integer >= 1`, `duration`, ...). */
   readonly description: string;
   /** True when the key may be absent from an enclosing object. */
   readonly optional: boolean;
-  /** Secrets are redacted by `trellis config print`. */
+  /** Secrets are redacted by `trellis config print` (`x-secret: true` in the JSON Schema). */
   readonly secret: boolean;
+  /** The JSON Schema of the value as written in the config file (durations as strings, defaults in that form). */
+  readonly jsonSchema: JsonSchema;
   readonly parse: (input: unknown, path?: readonly (string | number)[], ctx?: ParseContext) => ParseResult<T>;
+  /** A decoded value back in the file's form (durations as `10s`), so a printed effective config reads back. */
+  encode(value: T): unknown; // method syntax: bivariant, so Schema<string> is still a Schema<unknown>
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 interface Options {
+  /** What the key means (the JSON Schema `description`; docs/config.md's "meaning" column). */
   description?: string;
 }
 
-function make<T>(
-  description: string,
-  parse: (input: unknown, path: readonly (string | number)[], ctx: ParseContext) => ParseResult<T>,
-  flags: { optional?: boolean; secret?: boolean } = {},
-): Schema<T> {
-  return {
-    description,
-    optional: flags.optional ?? false,
-    secret: flags.secret ?? false,
-    parse: (input, path = [], ctx = { baseDir: process.cwd() }) => parse(input, path, ctx),
-  };
+// ---- internals -------------------------------------------------------------------------------------------
+
+type Path = readonly (string | number)[];
+
+interface Impl {
+  /** `object` nodes take `null` (a YAML key with nothing under it) as absent. */
+  readonly kind: 'object' | 'array' | 'record' | 'leaf';
+  readonly shape?: Record<string, Schema<unknown>>;
+  readonly item?: Schema<unknown>;
+  /** Absent in an enclosing object is fine (optional, defaulted, or an object whose keys all are). */
+  readonly acceptsAbsent: boolean;
+  /** The decoded default, when there is one. */
+  readonly hasDefault: boolean;
+  readonly defaultValue?: unknown;
+  /**
+   * From the file's form to the decoded value. Runs after Ajv; where Ajv found problems (`bad`) it leaves the
+   * value as it is and skips `refine` checks, so the checks of the valid parts are still reported.
+   */
+  decode(raw: unknown, path: Path, ctx: ParseContext, issues: SchemaIssue[], bad: Bad): unknown;
+  /** From a decoded value back to the file's form (for defaults in the JSON Schema). */
+  encode(value: unknown): unknown;
 }
 
-const fail = (path: readonly (string | number)[], message: string): ParseResult<never> => ({
-  ok: false,
-  issues: [{ path, message }],
-});
+/** Paths (segments joined by NUL) where Ajv reported a problem, and every path above one. */
+interface Bad {
+  readonly at: ReadonlySet<string>;
+  readonly under: ReadonlySet<string>;
+}
+const key = (path: Path): string => path.join('\u0000');
+const NONE: Bad = { at: new Set(), under: new Set() };
+
+const IMPL = new WeakMap<object, Impl>();
+const impl = (schema: Schema<unknown>): Impl => {
+  const i = IMPL.get(schema);
+  if (!i) throw new Error('not a schema made with the SDK builder `s`');
+  return i;
+};
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
+// Annotations Ajv does not evaluate; error messages and docs read them.
+ajv.addVocabulary(['x-secret', 'x-duration', 'x-path', 'x-hint']);
 
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
+/** A plain copy, so Ajv's defaults never write into the caller's object. */
+function copy(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copy);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x)]));
+  return v;
+}
+
+/** YAML `mesh:` with nothing under it is null: an object block that is null counts as absent. */
+function dropNullBlocks(schema: Schema<unknown>, v: unknown): void {
+  const i = impl(schema);
+  if (i.kind === 'object' && i.shape && v && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    for (const [k, sub] of Object.entries(i.shape)) {
+      if (o[k] === null && impl(sub).kind === 'object') delete o[k];
+      else if (o[k] !== undefined) dropNullBlocks(sub, o[k]);
+    }
+  } else if ((i.kind === 'array' || i.kind === 'record') && i.item && v && typeof v === 'object') {
+    for (const el of Object.values(v)) dropNullBlocks(i.item, el);
+  }
+}
+
+/** `/roots/0/weight` as path segments (array indices as numbers, found by walking the data). */
+function pointerPath(pointer: string, root: unknown): (string | number)[] {
+  const out: (string | number)[] = [];
+  let cur: unknown = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = Array.isArray(cur) ? Number(seg) : seg;
+    out.push(key);
+    cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[key] : undefined;
+  }
+  return out;
+}
+
+const durationMessage = (v: unknown): string =>
+  typeof v === 'number'
+    ? `must be a duration with a unit, e.g. ${v}ms or ${v}s (a bare number is ambiguous)`
+    : `must be a duration like 500ms, 30s, 5m or 24h, got ${JSON.stringify(v)}`;
+
+function issueFor(e: ErrorObject, root: unknown): SchemaIssue {
+  const at = pointerPath(e.instancePath, root);
+  const sch = (e.parentSchema ?? {}) as JsonSchema;
+  const p = e.params as Record<string, unknown>;
+  const data: unknown = e.data;
+  const issue = (message: string, path: Path = at): SchemaIssue => ({ path, message });
+  if (sch['x-duration'] && (e.keyword === 'type' || e.keyword === 'pattern')) return issue(durationMessage(data));
+  if (sch['x-path'] && (e.keyword === 'type' || e.keyword === 'minLength')) return issue(`must be a path (non-empty string), got ${JSON.stringify(data)}`);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const known = Object.keys((sch.properties as object | undefined) ?? {});
+      return issue(`unknown key${known.length ? ` (expected one of: ${known.join(', ')})` : ' (this block takes no keys)'}`, [...at, String(p.additionalProperty)]);
+    }
+    case 'required': {
+      const name = String(p.missingProperty);
+      const sub = ((sch.properties ?? {}) as Record<string, JsonSchema>)[name] ?? {};
+      return issue(`is required (${summarize(sub)})`, [...at, name]);
+    }
+    case 'type':
+      switch (p.type) {
+        case 'string':
+          return issue(`must be a string, got ${typeName(data)}`);
+        case 'integer':
+          return issue(typeof data === 'number' ? `must be an integer, got ${data}` : `must be a number, got ${typeName(data)}`);
+        case 'number':
+          return issue(`must be a number, got ${typeName(data)}`);
+        case 'boolean':
+          return issue(`must be true or false, got ${typeName(data)}`);
+        case 'array':
+          return issue(`must be a list, got ${typeName(data)}`);
+        case 'object':
+          return issue(`must be a map, got ${typeName(data)}`);
+      }
+      break;
+    case 'minLength':
+      return issue(p.limit === 1 ? 'must not be empty' : `must be at least ${String(p.limit)} characters`);
+    case 'maxLength':
+      return issue(`must be at most ${String(p.limit)} characters`);
+    case 'pattern':
+      return issue(`must be ${typeof sch['x-hint'] === 'string' ? sch['x-hint'] : `like /${String(p.pattern)}/`}`);
+    case 'minimum':
+      return issue(`must be >= ${String(p.limit)}, got ${String(data)}`);
+    case 'maximum':
+      return issue(`must be <= ${String(p.limit)}, got ${String(data)}`);
+    case 'enum':
+      return issue(`must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}, got ${JSON.stringify(data)}`);
+    case 'minItems':
+      return issue(`must have at least ${String(p.limit)} item(s)`);
+  }
+  return issue(e.message ?? e.keyword);
+}
+
+/** A one-line summary of what a JSON Schema accepts: `integer >= 1`, `list of string`, `"a" | "b"`. */
+export function summarize(j: JsonSchema): string {
+  if (j['x-duration']) return 'duration';
+  const fsKind = j['x-path'];
+  if (fsKind) return typeof fsKind === 'string' ? `path to a ${fsKind}` : 'path';
+  if (Array.isArray(j.enum)) return j.enum.map((x) => JSON.stringify(x)).join(' | ');
+  const range = `${typeof j.minimum === 'number' ? ` >= ${j.minimum}` : ''}${typeof j.maximum === 'number' ? ` <= ${j.maximum}` : ''}`;
+  switch (j.type) {
+    case 'string':
+      return typeof j['x-hint'] === 'string' ? `string (${j['x-hint']})` : 'string';
+    case 'integer':
+    case 'number':
+      return `${j.type}${range}`;
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return `list of ${summarize((j.items ?? {}) as JsonSchema)}`;
+    case 'object': {
+      const pp = Object.values((j.patternProperties ?? {}) as Record<string, JsonSchema>)[0];
+      return pp ? `map of ${summarize(pp)}` : 'object';
+    }
+  }
+  return 'any value';
+}
+
+function build<T>(json: TSchema | JsonSchema, i: Omit<Impl, 'acceptsAbsent' | 'hasDefault'> & Partial<Pick<Impl, 'acceptsAbsent' | 'hasDefault'>>, flags: { optional?: boolean; secret?: boolean; shape?: Record<string, Schema<unknown>> } = {}): Schema<T> {
+  const full: Impl = { acceptsAbsent: false, hasDefault: false, ...i };
+  const jsonSchema = json as JsonSchema;
+  let validate: ValidateFunction | undefined;
+  const schema: Schema<T> = {
+    description: summarize(jsonSchema),
+    optional: flags.optional ?? false,
+    secret: flags.secret ?? false,
+    jsonSchema,
+    encode: (value) => (value === undefined ? undefined : full.encode(value)),
+    parse: (input, path = [], ctx = { baseDir: process.cwd() }) => {
+      let raw = copy(input);
+      if (raw === undefined || (raw === null && full.kind === 'object')) {
+        if (full.kind === 'object') raw = {};
+        else if (full.hasDefault) raw = full.encode(full.defaultValue);
+        else if (flags.optional) return { ok: true, value: undefined as T };
+      }
+      dropNullBlocks(schema, raw);
+      // A default applies inside an enclosing object; Ajv (strict) refuses one at the root.
+      validate ??= ajv.compile((({ default: _d, ...root }) => root)(jsonSchema));
+      const issues: SchemaIssue[] = [];
+      let bad = NONE;
+      if (!validate(raw)) {
+        issues.push(...(validate.errors ?? []).map((e) => issueFor(e, raw)).map((x) => ({ ...x, path: [...path, ...x.path] })));
+        bad = { at: new Set(issues.map((x) => key(x.path))), under: new Set(issues.flatMap((x) => x.path.map((_, n) => key(x.path.slice(0, n + 1))).concat(key(path)))) };
+      }
+      const value = full.decode(raw, path, ctx, issues, bad) as T;
+      return issues.length ? { ok: false, issues } : { ok: true, value };
+    },
+  };
+  if (flags.shape) Object.assign(schema, { shape: flags.shape });
+  IMPL.set(schema, full);
+  return schema;
+}
+
+const same = { decode: (v: unknown) => v, encode: (v: unknown) => v };
+const leaf = { kind: 'leaf' as const, ...same };
+const desc = (opts: Options) => (opts.description ? { description: opts.description } : {});
+
+function regexSource(re: RegExp): string {
+  if (re.flags.replace('u', '') !== '') throw new Error(`schema pattern ${String(re)}: flags other than "u" cannot be expressed in JSON Schema`);
+  return re.source;
+}
+
+// ---- builders --------------------------------------------------------------------------------------------
+
 function string(opts: Options & { minLength?: number; pattern?: RegExp; patternHint?: string } = {}): Schema<string> {
-  return make(opts.description ?? 'string', (v, path) => {
-    if (typeof v !== 'string') return fail(path, `must be a string, got ${typeName(v)}`);
-    if (opts.minLength !== undefined && v.length < opts.minLength)
-      return fail(path, opts.minLength === 1 ? 'must not be empty' : `must be at least ${opts.minLength} characters`);
-    if (opts.pattern && !opts.pattern.test(v)) return fail(path, `must be ${opts.patternHint ?? `like ${String(opts.pattern)}`}`);
-    return { ok: true, value: v };
-  });
+  return build(
+    Type.String({
+      ...desc(opts),
+      ...(opts.minLength !== undefined ? { minLength: opts.minLength } : {}),
+      ...(opts.pattern ? { pattern: regexSource(opts.pattern) } : {}),
+      ...(opts.patternHint ? { 'x-hint': opts.patternHint } : {}),
+    }),
+    leaf,
+  );
 }
 
 function number(opts: Options & { integer?: boolean; min?: number; max?: number } = {}): Schema<number> {
-  const desc = `${opts.integer ? 'integer' : 'number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''}`;
-  return make(opts.description ?? desc, (v, path) => {
-    if (typeof v !== 'number' || Number.isNaN(v)) return fail(path, `must be a number, got ${typeName(v)}`);
-    if (opts.integer && !Number.isInteger(v)) return fail(path, `must be an integer, got ${v}`);
-    if (opts.min !== undefined && v < opts.min) return fail(path, `must be >= ${opts.min}, got ${v}`);
-    if (opts.max !== undefined && v > opts.max) return fail(path, `must be <= ${opts.max}, got ${v}`);
-    return { ok: true, value: v };
-  });
+  const o = { ...desc(opts), ...(opts.min !== undefined ? { minimum: opts.min } : {}), ...(opts.max !== undefined ? { maximum: opts.max } : {}) };
+  return build(opts.integer ? Type.Integer(o) : Type.Number(o), leaf);
 }
 
 function boolean(opts: Options = {}): Schema<boolean> {
-  return make(opts.description ?? 'boolean', (v, path) =>
-    typeof v === 'boolean' ? { ok: true, value: v } : fail(path, `must be true or false, got ${typeName(v)}`),
-  );
+  return build(Type.Boolean(desc(opts)), leaf);
 }
 
 function literal<const L extends readonly string[]>(values: L, opts: Options = {}): Schema<L[number]> {
-  return make(opts.description ?? values.map((x) => JSON.stringify(x)).join(' | '), (v, path) =>
-    typeof v === 'string' && values.includes(v)
-      ? { ok: true, value: v }
-      : fail(path, `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${JSON.stringify(v)}`),
-  );
+  return build(Type.Unsafe<L[number]>({ type: 'string', enum: [...values], ...desc(opts) }), leaf);
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses `500ms`, `30s`, `5m`, `24h`, `7d` into milliseconds; undefined when malformed. */
+/** Parses `500ms`, `30s`, `5m`, `24h`, `7d` into milliseconds; undefined when malformed (or without a unit). */
 export function parseDuration(text: string): number | undefined {
   const m = DURATION.exec(text.trim());
   if (!m) return undefined;
   return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
 }
 
-/** A duration written as `30s`, `5m`, `24h` (or a number of milliseconds); decodes to milliseconds. */
+/** Milliseconds in the largest unit that divides them exactly: `90000` -> `90s`, `86400000` -> `1d`. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = UNIT_MS[unit] ?? 1;
+    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms === 0 ? '0s' : `${ms}ms`;
+}
+
+/** A duration written with a unit — `500ms`, `30s`, `5m`, `24h`, `7d` — decoded to milliseconds. A bare number is an error. */
 function duration(opts: Options & { minMs?: number } = {}): Schema<number> {
-  return make(opts.description ?? 'duration (e.g. 500ms, 30s, 5m, 24h)', (v, path) => {
-    const ms = typeof v === 'number' ? v : typeof v === 'string' ? parseDuration(v) : undefined;
-    if (ms === undefined || !Number.isFinite(ms) || ms < 0)
-      return fail(path, `must be a duration like 500ms, 30s, 5m or 24h, got ${JSON.stringify(v)}`);
-    if (opts.minMs !== undefined && ms < opts.minMs) return fail(path, `must be at least ${opts.minMs}ms`);
-    return { ok: true, value: ms };
+  return build(Type.String({ ...desc(opts), pattern: DURATION.source, 'x-duration': true }), {
+    kind: 'leaf',
+    decode: (raw, path, _ctx, issues, bad) => {
+      if (bad.at.has(key(path))) return raw;
+      const ms = parseDuration(raw as string) ?? 0;
+      if (opts.minMs !== undefined && ms < opts.minMs) issues.push({ path, message: `must be at least ${formatDuration(opts.minMs)}, got ${String(raw)}` });
+      return ms;
+    },
+    encode: (v) => formatDuration(v as number),
   });
 }
 
 function array<T>(item: Schema<T>, opts: Options & { minItems?: number } = {}): Schema<T[]> {
-  return make(opts.description ?? `list of ${item.description}`, (v, path, ctx) => {
-    if (!Array.isArray(v)) return fail(path, `must be a list, got ${typeName(v)}`);
-    if (opts.minItems !== undefined && v.length < opts.minItems) return fail(path, `must have at least ${opts.minItems} item(s)`);
-    const out: T[] = [];
-    const issues: SchemaIssue[] = [];
-    v.forEach((el, i) => {
-      const r = item.parse(el, [...path, i], ctx);
-      if (r.ok) out.push(r.value);
-      else issues.push(...r.issues);
-    });
-    return issues.length ? { ok: false, issues } : { ok: true, value: out };
+  const it = impl(item);
+  return build(Type.Array(item.jsonSchema as TSchema, { ...desc(opts), ...(opts.minItems !== undefined ? { minItems: opts.minItems } : {}) }), {
+    kind: 'array',
+    item: item,
+    decode: (raw, path, ctx, issues, bad) => (bad.at.has(key(path)) ? raw : (raw as unknown[]).map((el, i) => it.decode(el, [...path, i], ctx, issues, bad))),
+    encode: (v) => (v as unknown[]).map((el) => it.encode(el)),
   });
 }
 
 function record<T>(value: Schema<T>, opts: Options = {}): Schema<Record<string, T>> {
-  return make(opts.description ?? `map of ${value.description}`, (v, path, ctx) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(path, `must be a map, got ${typeName(v)}`);
-    const out: Record<string, T> = {};
-    const issues: SchemaIssue[] = [];
-    for (const [k, el] of Object.entries(v)) {
-      const r = value.parse(el, [...path, k], ctx);
-      if (r.ok) out[k] = r.value;
-      else issues.push(...r.issues);
-    }
-    return issues.length ? { ok: false, issues } : { ok: true, value: out };
+  const it = impl(value);
+  const map = (v: unknown, f: (el: unknown, k: string) => unknown) => Object.fromEntries(Object.entries(v as object).map(([k, el]) => [k, f(el, k)]));
+  return build(Type.Record(Type.String(), value.jsonSchema as TSchema, desc(opts)), {
+    kind: 'record',
+    item: value,
+    decode: (raw, path, ctx, issues, bad) => (bad.at.has(key(path)) ? raw : map(raw, (el, k) => it.decode(el, [...path, k], ctx, issues, bad))),
+    encode: (v) => map(v, (el) => it.encode(el)),
   });
 }
 
@@ -151,84 +345,96 @@ export interface ObjectSchema<S extends Shape> extends Schema<InferShape<S>> {
   readonly shape: S;
 }
 
-/** A strict object: unknown keys are errors, missing required keys are errors. */
-function object<S extends Shape>(shape: S, opts: Options = {}): ObjectSchema<S> {
-  const base = make<InferShape<S>>(opts.description ?? 'object', (v, path, ctx) => {
-    if (v === undefined || v === null) v = {};
-    if (typeof v !== 'object' || Array.isArray(v)) return fail(path, `must be a map, got ${typeName(v)}`);
-    const input = v as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    const issues: SchemaIssue[] = [];
-    for (const key of Object.keys(input)) {
-      if (!(key in shape)) {
-        const known = Object.keys(shape);
-        issues.push({
-          path: [...path, key],
-          message: `unknown key${known.length ? ` (expected one of: ${known.join(', ')})` : ' (this block takes no keys)'}`,
-        });
-      }
-    }
-    for (const [key, schema] of Object.entries(shape)) {
-      const raw = input[key];
-      if (raw === undefined) {
-        const d = schema.parse(undefined, [...path, key], ctx);
-        if (d.ok && d.value !== undefined) out[key] = d.value;
-        else if (!schema.optional) issues.push({ path: [...path, key], message: `is required (${schema.description})` });
-        continue;
-      }
-      const r = schema.parse(raw, [...path, key], ctx);
-      if (r.ok) out[key] = r.value;
-      else issues.push(...r.issues);
-    }
-    return issues.length ? { ok: false, issues } : { ok: true, value: out as InferShape<S> };
-  });
-  return { ...base, shape };
+/**
+ * A strict object: unknown keys are errors, missing required keys are errors. Absent (or null) it decodes
+ * as `{}`, so an object whose keys are all optional or defaulted may be left out.
+ */
+function object<S extends Shape>(shape: S, opts: Options = {}, optional = false): ObjectSchema<S> {
+  const entries = Object.entries(shape).map(([k, sub]) => [k, sub, impl(sub)] as const);
+  const props: Record<string, TSchema> = {};
+  for (const [k, sub, i] of entries) props[k] = i.acceptsAbsent ? Type.Optional(sub.jsonSchema as TSchema) : (sub.jsonSchema as TSchema);
+  const allAbsent = entries.every(([, , i]) => i.acceptsAbsent);
+  const json = Type.Object(props, { ...desc(opts), additionalProperties: false, ...(allAbsent ? { default: {} } : {}) });
+  return build<InferShape<S>>(
+    json,
+    {
+      kind: 'object',
+      shape,
+      acceptsAbsent: optional || allAbsent,
+      decode: (raw, path, ctx, issues, bad) => {
+        if (bad.at.has(key(path))) return raw;
+        const input = raw as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const [k, , i] of entries) if (input[k] !== undefined) out[k] = i.decode(input[k], [...path, k], ctx, issues, bad);
+        return out;
+      },
+      encode: (v) => {
+        const input = v as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const [k, , i] of entries) if (input[k] !== undefined) out[k] = i.encode(input[k]);
+        return out;
+      },
+    },
+    { optional, shape },
+  ) as ObjectSchema<S>;
 }
 
 /** An object block that may be absent; absent decodes to its keys' defaults. */
 function section<S extends Shape>(shape: S, opts: Options = {}): ObjectSchema<S> {
-  const o = object(shape, opts);
-  return { ...o, optional: true };
+  return object(shape, opts, true);
+}
+
+function wrap<T>(inner: Schema<unknown>, json: JsonSchema, patch: Partial<Impl>, flags: { optional: boolean; secret: boolean }): Schema<T> {
+  const i = impl(inner);
+  const shape = (inner as { shape?: Shape }).shape;
+  return build<T>(json, { ...i, ...patch }, { ...flags, ...(shape ? { shape } : {}) });
 }
 
 function optional<T>(inner: Schema<T>): Schema<T | undefined> & { optional: true } {
-  return {
-    description: inner.description,
+  const { default: _dropped, ...json } = inner.jsonSchema;
+  const i = impl(inner);
+  return wrap<T | undefined>(inner, json, { acceptsAbsent: true, hasDefault: false, decode: (raw, path, ctx, issues, bad) => (raw === undefined ? undefined : i.decode(raw, path, ctx, issues, bad)) }, {
     optional: true,
     secret: inner.secret,
-    parse: (v, path = [], ctx) => (v === undefined ? { ok: true, value: undefined } : inner.parse(v, path, ctx)),
-  };
+  }) as Schema<T | undefined> & { optional: true };
 }
 
 /**
- * A key that may be absent; when absent it decodes to `value`. (Typed as plain `Schema<T>` so the decoded
- * object has the key as required.)
+ * A key that may be absent; when absent it decodes to `value` (given decoded: milliseconds for a duration).
+ * Typed as plain `Schema<T>` so the decoded object has the key as required.
  */
 function withDefault<T>(inner: Schema<T>, value: T): Schema<T> {
-  return {
-    description: `${inner.description} (default ${JSON.stringify(value)})`,
+  const i = impl(inner);
+  return wrap<T>(inner, { ...inner.jsonSchema, default: i.encode(value) }, { acceptsAbsent: true, hasDefault: true, defaultValue: value }, {
     optional: true,
     secret: inner.secret,
-    parse: (v, path = [], ctx) => (v === undefined ? { ok: true, value } : inner.parse(v, path, ctx)),
-  };
+  });
 }
 
 /** Marks a value as secret: `trellis config print` shows it as `<redacted>`. */
 function secret<T>(inner: Schema<T>): Schema<T> {
-  return { ...inner, secret: true };
+  return wrap<T>(inner, { ...inner.jsonSchema, 'x-secret': true }, {}, { optional: inner.optional, secret: true });
 }
 
 /** Adds a check after decoding; the message explains what is wrong. */
 function refine<T>(inner: Schema<T>, check: (value: T) => string | undefined): Schema<T> {
-  return {
-    ...inner,
-    parse: (v, path = [], ctx) => {
-      const r = inner.parse(v, path, ctx);
-      if (!r.ok) return r;
-      const problem = check(r.value);
-      return problem ? fail(path, problem) : r;
+  const i = impl(inner);
+  return wrap<T>(
+    inner,
+    inner.jsonSchema,
+    {
+      decode: (raw, path, ctx, issues, bad) => {
+        const before = issues.length;
+        const v = i.decode(raw, path, ctx, issues, bad);
+        if (issues.length === before && v !== undefined && !bad.under.has(key(path))) {
+          const problem = check(v as T);
+          if (problem) issues.push({ path, message: problem });
+        }
+        return v;
+      },
     },
-  };
+    { optional: inner.optional, secret: inner.secret },
+  );
 }
 
 /**
@@ -236,25 +442,31 @@ function refine<T>(inner: Schema<T>, check: (value: T) => string | undefined): S
  * when the config is decoded, so `trellis validate` catches a missing directory.
  */
 function fsPath(opts: Options & { mustBe?: 'directory' | 'file' } = {}): Schema<string> {
-  return make(opts.description ?? (opts.mustBe ? `path to a ${opts.mustBe}` : 'path'), (v, path, ctx) => {
-    if (typeof v !== 'string' || v === '') return fail(path, `must be a path (non-empty string), got ${JSON.stringify(v)}`);
-    const abs = isAbsolute(v) ? v : resolvePath(ctx.baseDir, v);
-    if (opts.mustBe) {
-      let st;
-      try {
-        st = statSync(abs);
-      } catch {
-        return fail(path, `must be a ${opts.mustBe} (${abs} does not exist)`);
+  return build(Type.String({ ...desc(opts), minLength: 1, 'x-path': opts.mustBe ?? true }), {
+    kind: 'leaf',
+    decode: (raw, path, ctx, issues, bad) => {
+      if (bad.at.has(key(path))) return raw;
+      const v = raw as string;
+      const abs = isAbsolute(v) ? v : resolvePath(ctx.baseDir, v);
+      if (opts.mustBe) {
+        let st;
+        try {
+          st = statSync(abs);
+        } catch {
+          issues.push({ path, message: `must be a ${opts.mustBe} (${abs} does not exist)` });
+          return abs;
+        }
+        if (opts.mustBe === 'directory' ? !st.isDirectory() : !st.isFile()) issues.push({ path, message: `must be a ${opts.mustBe} (${abs} is not one)` });
       }
-      if (opts.mustBe === 'directory' ? !st.isDirectory() : !st.isFile()) return fail(path, `must be a ${opts.mustBe} (${abs} is not one)`);
-    }
-    return { ok: true, value: abs };
+      return abs;
+    },
+    encode: (v) => v,
   });
 }
 
 /** Any value, passed through unchecked (for plugin-owned sub-blocks validated elsewhere). */
 function unknownValue(opts: Options = {}): Schema<unknown> {
-  return make(opts.description ?? 'any value', (v) => ({ ok: true, value: v }));
+  return build(Type.Unknown(desc(opts)), leaf);
 }
 
 export const s = {
@@ -265,7 +477,7 @@ export const s = {
   duration,
   array,
   record,
-  object,
+  object: <S extends Shape>(shape: S, opts: Options = {}): ObjectSchema<S> => object(shape, opts),
   section,
   optional,
   default: withDefault,

@@ -166,11 +166,11 @@ describe('vault provider', () => {
     const id = { namespace: 'bookstore', serviceAccount: 'bookbuyer' };
     const first = await manager.workload(id);
     v.faults.down = true;
-    const gauge = () => /trellis_certificates_rotation_failing (\d+)/.exec(metrics.exposition())?.[1];
-    await vi.waitFor(() => expect(gauge()).toBe('1'), { timeout: 5_000, interval: 50 });
+    const gauge = async () => /trellis_certificates_rotation_failing (\d+)/.exec(await metrics.exposition())?.[1];
+    await vi.waitFor(async () => expect(await gauge()).toBe('1'), { timeout: 5_000, interval: 50 });
     expect(await manager.workload(id)).toBe(first); // still valid: keeps serving
     v.faults.down = false;
-    await vi.waitFor(() => expect(gauge()).toBe('0'), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(async () => expect(await gauge()).toBe('0'), { timeout: 5_000, interval: 50 });
     const second = await manager.workload(id);
     expect(second.serialNumber).not.toBe(first.serialNumber);
     verifyLeaf(second, want);

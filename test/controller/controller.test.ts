@@ -61,12 +61,12 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
     stream.send({ type_url: TypeUrls.cluster, version_info: first.version_info, response_nonce: first.nonce });
 
     const handle = mesh.resolve(controllerRef);
-    const builds = () => (/trellis_snapshot_builds_total\{kind="sidecar"\} (\d+)/.exec(mesh.resolve(coreServices.metrics).exposition())?.[1] ?? '0');
-    const before = builds();
+    const builds = async () => (/trellis_snapshot_builds_total\{kind="sidecar"\} (\d+)/.exec(await mesh.resolve(coreServices.metrics).exposition())?.[1] ?? '0');
+    const before = await builds();
     // A policy for another identity (audit) must not rebuild buyer's snapshot.
     mesh.apply(o.target('shop', 'store-to-audit', 'audit', ['store'], http));
     await handle.controller().settle();
-    expect(builds()).toBe(before);
+    expect(await builds()).toBe(before);
 
     // Allowing buyer to reach audit changes buyer's view: a new CDS version with two clusters arrives.
     mesh.apply(o.target('shop', 'buyer-to-audit', 'audit', ['buyer'], http));
@@ -84,7 +84,7 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
     expect(find('buyer-to-store')).toMatchObject({ kind: 'TrafficTarget', namespace: 'shop', status: 'accepted' });
     expect(find('misplaced')).toMatchObject({ status: 'ignored', reason: expect.stringContaining('spec.destination.namespace') });
     expect(find('broken')).toMatchObject({ kind: 'HTTPRouteGroup', status: 'invalid', reason: expect.stringContaining('pathRegex') });
-    const metrics = mesh.resolve(coreServices.metrics).exposition();
+    const metrics = await mesh.resolve(coreServices.metrics).exposition();
     expect(metrics).toMatch(/trellis_policy_objects\{kind="HTTPRouteGroup",status="invalid"\} 1/);
     expect(metrics).toMatch(/trellis_policy_objects\{kind="TrafficTarget",status="ignored"\} 1/);
   });

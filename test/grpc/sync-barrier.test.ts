@@ -21,7 +21,7 @@ let port = 0;
 let server: EchoServer | undefined;
 let aToB: EchoClient;
 
-const refused = () => Number(/trellis_xds_rejected_streams_total\{reason="not_synced"\} (\d+)/.exec(ctl.mesh.resolve(coreServices.metrics).exposition())?.[1] ?? 0);
+const refused = async () => Number(/trellis_xds_rejected_streams_total\{reason="not_synced"\} (\d+)/.exec(await ctl.mesh.resolve(coreServices.metrics).exposition())?.[1] ?? 0);
 
 beforeAll(async () => {
   await loadGrpcXds();
@@ -48,7 +48,7 @@ describe('sync barrier with grpc-js-xds', () => {
     const before = await aToB.call(ECHO_PATH, 1000);
     expect(before.ok).toBe(false);
     // Both workloads' ADS streams get refused (however long their first connect takes on a loaded machine).
-    await eventually(async () => expect(refused()).toBeGreaterThanOrEqual(2), 20_000, 100);
+    await eventually(async () => expect(await refused()).toBeGreaterThanOrEqual(2), 20_000, 100);
     expect(listening).toBe(false);
     expect((await aToB.call(ECHO_PATH, 500)).ok).toBe(false);
     ctl.mesh.instance<LateSource>('late')?.sync([tcpRoute(NS, 'all-ports', []), target(NS, 'a-to-b', 'b', ['a'], [{ kind: 'TCPRoute', name: 'all-ports' }])]);

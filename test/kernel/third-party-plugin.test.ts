@@ -44,7 +44,7 @@ describe('a third-party plugin package', () => {
     const sink = mesh.sink('hello') as RecordingSink;
     expect(mesh.ready()).toBe(true);
     expect([...sink.objects.keys()]).toEqual(['/Namespace//shop']);
-    expect(mesh.metrics.exposition()).toContain('trellis_hello_namespaces_applied_total 1');
+    expect(await mesh.metrics.exposition()).toContain('trellis_hello_namespaces_applied_total 1');
     await mesh.stop();
     expect(mesh.status().find((s) => s.name === 'hello')?.state).toBe('stopped');
     mesh = undefined;

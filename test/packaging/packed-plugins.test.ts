@@ -180,11 +180,11 @@ export default definePlugin({
   create({ config, deps, baseDir }) {
     const file = resolve(baseDir, config.file);
     let timer: NodeJS.Timeout | undefined;
-    const flush = (): void => writeFileSync(file, deps.metrics.exposition());
+    const flush = async (): Promise<void> => writeFileSync(file, await deps.metrics.exposition());
     return {
-      start() {
-        flush();
-        timer = setInterval(flush, 200);
+      async start() {
+        await flush();
+        timer = setInterval(() => void flush(), 200);
       },
       stop() {
         clearInterval(timer);

@@ -247,7 +247,7 @@ describe('state-of-the-world ADS over mTLS', () => {
     const info = server.registry.describe(formatNodeId(n));
     expect(info?.types[TypeUrls.endpoint]?.lastNack?.message).toContain('resource index 0: bad');
     expect(info?.types[TypeUrls.cluster]?.lastAcked?.version).toBe(cds.version_info);
-    const text = metrics.exposition();
+    const text = await metrics.exposition();
     expect(text).toMatch(/trellis_xds_nacks_total\{type="endpoint"\} [1-9]/);
     expect(text).toMatch(/trellis_xds_pushes_total\{type="cluster"\} [1-9]/);
     expect(text).toMatch(/trellis_xds_connections\{transport="mtls"\} [1-9]/);
@@ -369,7 +369,7 @@ describe('security', () => {
     const status = await s.status;
     expect(status.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(status.details).toContain('does not match the client certificate');
-    expect(metrics.exposition()).toMatch(/trellis_xds_rejected_streams_total\{reason="permission_denied"\} [1-9]/);
+    expect(await metrics.exposition()).toMatch(/trellis_xds_rejected_streams_total\{reason="permission_denied"\} [1-9]/);
     conn.close();
   });
 

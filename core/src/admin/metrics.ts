@@ -6,6 +6,6 @@ export const metricsRoutes =
   async (app) => {
     app.get('/metrics', async (_req, reply) => {
       void reply.type('text/plain; version=0.0.4; charset=utf-8');
-      return metrics.exposition();
+      return await metrics.exposition();
     });
   };

@@ -20,7 +20,7 @@ describe('Bus', () => {
     bus.subscribe(changed, async (p) => void got.push(`last:${p.name}`));
     await bus.publish(changed, { name: 'x' });
     expect(got.sort()).toEqual(['first:x', 'last:x']);
-    const text = metrics.exposition();
+    const text = await metrics.exposition();
     expect(text).toContain('trellis_bus_handler_errors_total{subscriber="thrower",topic="test.changed"} 1');
     expect(text).toContain('trellis_bus_handler_errors_total{subscriber="rejecter",topic="test.changed"} 1');
     expect(text).toContain('trellis_bus_events_total{topic="test.changed"} 1');

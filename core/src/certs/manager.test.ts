@@ -68,8 +68,8 @@ function setup(opts: { validityMs?: number; trustDomain?: () => string } = {}) {
   return { lines, metrics, provider, events, manager };
 }
 
-const metric = (m: MetricsRegistry, line: string): number | undefined => {
-  const hit = m.exposition().split('\n').find((l) => l.startsWith(`${line} `));
+const metric = async (m: MetricsRegistry, line: string): Promise<number | undefined> => {
+  const hit = (await m.exposition()).split('\n').find((l) => l.startsWith(`${line} `));
   return hit === undefined ? undefined : Number(hit.split(' ').pop());
 };
 
@@ -89,7 +89,7 @@ describe('CertificateManager', () => {
     expect(provider.issued).toEqual([
       { commonName: 'bookbuyer.bookstore.cluster.local', dnsNames: ['bookbuyer.bookstore.cluster.local'], uris: ['spiffe://cluster.local/ns/bookstore/sa/bookbuyer'], validityMs: 10_000, keyType: 'ecdsa-p256' },
     ]);
-    expect(metric(metrics, 'trellis_certificates_issued_total{kind="workload"}')).toBe(1);
+    expect(await metric(metrics, 'trellis_certificates_issued_total{kind="workload"}')).toBe(1);
     manager.stop();
     manager.stop();
   });
@@ -135,7 +135,7 @@ describe('CertificateManager', () => {
     const second = await manager.workload(id);
     expect(second.serialNumber).not.toBe(first.serialNumber);
     expect(events).toEqual([{ identity: id, kind: 'workload', key: 'workload:bookstore/bookbuyer', serialNumber: second.serialNumber, notAfter: second.notAfter }]);
-    expect(metric(metrics, 'trellis_certificates_rotations_total{kind="workload"}')).toBe(1);
+    expect(await metric(metrics, 'trellis_certificates_rotations_total{kind="workload"}')).toBe(1);
     manager.stop();
   });
 
@@ -147,17 +147,17 @@ describe('CertificateManager', () => {
     provider.failing = true;
     await vi.advanceTimersByTimeAsync(8_000);
     expect(await manager.workload(id)).toBe(first); // still valid: keeps serving
-    expect(metric(metrics, 'trellis_certificates_rotation_failing')).toBe(1);
+    expect(await metric(metrics, 'trellis_certificates_rotation_failing')).toBe(1);
     const attempts = provider.issued.length;
     await vi.advanceTimersByTimeAsync(1_000);
     expect(provider.issued.length).toBeGreaterThan(attempts); // retried
     expect(manager.debugCerts()[0]).toMatchObject({ serialNumber: first.serialNumber, rotationFailing: true });
     provider.failing = false;
     await vi.advanceTimersByTimeAsync(500);
-    expect(metric(metrics, 'trellis_certificates_rotation_failing')).toBe(0);
+    expect(await metric(metrics, 'trellis_certificates_rotation_failing')).toBe(0);
     expect((await manager.workload(id)).serialNumber).not.toBe(first.serialNumber);
     expect(events).toHaveLength(1);
-    expect(metric(metrics, 'trellis_certificates_errors_total{kind="workload"}')).toBeGreaterThan(0);
+    expect(await metric(metrics, 'trellis_certificates_errors_total{kind="workload"}')).toBeGreaterThan(0);
     expect(lines.some((l) => l.includes('rotation failed'))).toBe(true);
     manager.stop();
   });
@@ -231,7 +231,7 @@ describe('CertificateManager', () => {
     provider.failing = true;
     expect(manager.readiness()).toEqual({ ready: false, reason: 'fake down' });
     await expect(manager.workload(id)).rejects.toMatchObject({ code: ErrorCodes.CERT_PROVIDER_UNAVAILABLE });
-    expect(metric(metrics, 'trellis_certificates_errors_total{kind="workload"}')).toBe(1);
+    expect(await metric(metrics, 'trellis_certificates_errors_total{kind="workload"}')).toBe(1);
     provider.failing = false;
     expect(manager.readiness()).toEqual({ ready: true });
     await expect(manager.workload(id)).resolves.toBeDefined(); // a failed first issuance is not cached

@@ -4,6 +4,7 @@ import { agentCommand } from './commands/agent.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { certsCommand } from './commands/certs.ts';
 import { configPrintCommand } from './commands/config-print.ts';
+import { configSchemaCommand } from './commands/config-schema.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
@@ -20,6 +21,7 @@ const COMMANDS: readonly Command[] = [
   certsCommand,
   pluginsCommand,
   configPrintCommand,
+  configSchemaCommand,
   versionCommand,
 ];
 

@@ -12,11 +12,26 @@ import {
   type SchemaIssue,
 } from '@trellis/plugin-sdk';
 import { loadPlugin } from '../kernel/plugin-loader.ts';
+import { collide, isLoopback, parseHostPort } from './addresses.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { configSchema, type PluginEntry, type RawConfig } from './schema.ts';
 
 export interface ConfigProblem {
   readonly code: ErrorCode;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Stable codes of config warnings (printed by `trellis validate` and logged at start; they fail nothing). */
+export const ConfigWarningCodes = {
+  /** `xds.plaintextAddress` listens beyond loopback: anyone who reaches it reads the mesh's config unauthenticated. */
+  PLAINTEXT_NOT_LOOPBACK: 'TRELLIS_WARN_PLAINTEXT_NOT_LOOPBACK',
+  /** A plugin's `validateConfig` reported a warning. */
+  PLUGIN_CONFIG: 'TRELLIS_WARN_PLUGIN_CONFIG',
+} as const;
+
+export interface ConfigWarning {
+  readonly code: (typeof ConfigWarningCodes)[keyof typeof ConfigWarningCodes];
   readonly path: string;
   readonly message: string;
 }
@@ -42,11 +57,14 @@ export interface LoadedConfig {
   readonly secretPaths: readonly string[];
   /** The decoded document before plugin schemas (for `config print`). */
   readonly document: unknown;
+  /** Printed by `trellis validate`, logged at start; absent on configs built in code. */
+  readonly warnings?: readonly ConfigWarning[];
 }
 
 export class ConfigError extends TrellisError {
   readonly problems: readonly ConfigProblem[];
-  constructor(file: string, problems: readonly ConfigProblem[]) {
+  readonly warnings: readonly ConfigWarning[];
+  constructor(file: string, problems: readonly ConfigProblem[], warnings: readonly ConfigWarning[] = []) {
     const lines = problems.map((p) => `${p.code} ${p.path ? `${p.path}: ` : ''}${p.message}`);
     super(problems[0]?.code ?? ErrorCodes.CONFIG_INVALID, `${file}: ${problems.length} problem(s)\n  ${lines.join('\n  ')}`, {
       details: lines,
@@ -54,6 +72,7 @@ export class ConfigError extends TrellisError {
     });
     this.name = 'ConfigError';
     this.problems = problems;
+    this.warnings = warnings;
   }
 }
 
@@ -95,6 +114,8 @@ export async function parseConfig(text: string, file: string, opts: { env?: Node
   if (!decoded.ok) problems.push(...toProblems(decoded.issues, ErrorCodes.CONFIG_INVALID));
   if (!decoded.ok || problems.length) throw new ConfigError(file, problems);
   const settings = decoded.value;
+  const warnings: ConfigWarning[] = [];
+  checkListeners(settings, problems, warnings);
 
   const entries: { kind: PluginKind; path: string; entry: PluginEntry }[] = [];
   for (const { key, kind } of SECTIONS) {
@@ -130,6 +151,20 @@ export async function parseConfig(text: string, file: string, opts: { env?: Node
       }
       config = r.value;
     }
+    if (definition.validateConfig) {
+      const at = [...pathSegments(path), 'config'];
+      let issues: Awaited<ReturnType<NonNullable<AnyPluginDefinition['validateConfig']>>>;
+      try {
+        issues = await definition.validateConfig(config, { baseDir });
+      } catch (err) {
+        issues = [{ path: [], message: `config check failed: ${(err as Error).message}` }];
+      }
+      for (const i of issues) {
+        const issue = { path: formatPath([...at, ...i.path]), message: i.message };
+        if (i.severity === 'warning') warnings.push({ code: ConfigWarningCodes.PLUGIN_CONFIG, ...issue });
+        else problems.push({ code: ErrorCodes.PLUGIN_CONFIG_INVALID, ...issue });
+      }
+    }
     plugins.push({ kind, instanceName: entry.name ?? definition.name, path, use: entry.use, definition, config });
   }
 
@@ -140,8 +175,31 @@ export async function parseConfig(text: string, file: string, opts: { env?: Node
       problems.push({ code: ErrorCodes.CONFIG_INVALID, path: p.path, message: `plugin instance name "${p.instanceName}" is already used at ${prior}; give one a distinct name:` });
     else seen.set(p.instanceName, p.path);
   }
-  if (problems.length) throw new ConfigError(file, problems);
-  return { file, baseDir, settings, plugins, secretPaths: interp.secretPaths, document: interp.value };
+  if (problems.length) throw new ConfigError(file, problems, warnings);
+  return { file, baseDir, settings, plugins, secretPaths: interp.secretPaths, document: interp.value, warnings };
+}
+
+/** The listeners must not share a port (the controller would die on EADDRINUSE); plaintext ADS belongs on loopback. */
+function checkListeners(settings: RawConfig, problems: ConfigProblem[], warnings: ConfigWarning[]): void {
+  const listeners = [
+    { path: 'xds.address', text: settings.xds.address },
+    { path: 'xds.plaintextAddress', text: settings.xds.plaintextAddress },
+    { path: 'admin.address', text: settings.admin.address },
+  ].flatMap((l) => {
+    const hp = l.text === undefined ? undefined : parseHostPort(l.text);
+    return hp ? [{ ...l, hp }] : [];
+  });
+  listeners.forEach((l, i) => {
+    const prior = listeners.slice(0, i).find((p) => collide(p.hp, l.hp));
+    if (prior) problems.push({ code: ErrorCodes.CONFIG_INVALID, path: l.path, message: `port ${l.hp.port} is already used by ${prior.path} (${prior.text})` });
+  });
+  const plain = listeners.find((l) => l.path === 'xds.plaintextAddress');
+  if (plain && !isLoopback(plain.hp.host))
+    warnings.push({
+      code: ConfigWarningCodes.PLAINTEXT_NOT_LOOPBACK,
+      path: plain.path,
+      message: `plaintext ADS on ${plain.text} is reachable beyond this host: anyone who can connect reads the mesh's configuration without a certificate; bind it to 127.0.0.1 (or use xds.address, which is mTLS)`,
+    });
 }
 
 function pathSegments(path: string): (string | number)[] {

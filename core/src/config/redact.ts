@@ -1,5 +1,6 @@
 import type { Schema } from '@trellis/plugin-sdk';
 import type { LoadedConfig } from './load.ts';
+import { configSchema } from './schema.ts';
 
 export const REDACTED = '<redacted>';
 
@@ -18,7 +19,10 @@ function redactBySchema(value: unknown, schema: ShapeSchema | undefined): unknow
   return out;
 }
 
-/** The effective config (defaults filled in, plugin blocks decoded) with every secret replaced. */
+/**
+ * The effective config (defaults filled in, plugin blocks decoded, then written back in the file's form:
+ * durations as `10s`) with every secret replaced. It is itself a valid config file.
+ */
 export function effectiveConfig(cfg: LoadedConfig): Record<string, unknown> {
   const secret = new Set(cfg.secretPaths);
   const redactPaths = (v: unknown, path: (string | number)[]): unknown => {
@@ -32,14 +36,15 @@ export function effectiveConfig(cfg: LoadedConfig): Record<string, unknown> {
       .filter((p) => p.kind === kind)
       .map((p) => {
         const segs = p.path.split(/\.|\[|\]/).filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
-        const fromEnv = redactPaths(p.config, [...segs, 'config']);
+        const schema = p.definition.configSchema as Schema<unknown> | undefined;
+        const fromEnv = redactPaths(schema ? schema.encode(p.config) : p.config, [...segs, 'config']);
         return {
           use: p.use,
           ...(p.instanceName !== p.definition.name ? { name: p.instanceName } : {}),
           config: redactBySchema(fromEnv, p.definition.configSchema as ShapeSchema | undefined),
         };
       });
-  const { plugins: _plugins, ...rest } = cfg.settings;
+  const { plugins: _plugins, ...rest } = configSchema.encode(cfg.settings) as typeof cfg.settings;
   const certs = plugin('certificates');
   return {
     ...(redactPaths(rest, []) as Record<string, unknown>),

@@ -1,11 +1,15 @@
 import { s, KEY_TYPES, type Infer } from '@trellis/plugin-sdk';
+import { listenAddressProblem } from './addresses.ts';
 
-const hostPort = (what: string) =>
-  s.string({ description: `${what} as host:port`, pattern: /^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, patternHint: 'host:port (e.g. 127.0.0.1:9091)' });
+const hostPort = (description: string) =>
+  s.refine(
+    s.string({ description, pattern: /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, patternHint: 'host:port, e.g. 127.0.0.1:9091' }),
+    listenAddressProblem,
+  );
 
 const pluginEntry = s.object({
   use: s.string({ minLength: 1, description: 'a built-in plugin name, an npm package name, or a path' }),
-  name: s.optional(s.string({ pattern: /^[a-z][a-z0-9-]*$/, patternHint: 'lower-case letters, digits and dashes' })),
+  name: s.optional(s.string({ pattern: /^[a-z][a-z0-9-]*$/, patternHint: 'lower-case letters, digits and dashes', description: 'instance name (default: the plugin\'s name)' })),
   config: s.optional(s.unknown({ description: "the plugin's own settings" })),
 });
 export type PluginEntry = Infer<typeof pluginEntry>;
@@ -13,36 +17,52 @@ export type PluginEntry = Infer<typeof pluginEntry>;
 /** The config file's shape. Plugin `config` blocks are decoded later by each plugin's own schema. */
 export const configSchema = s.object({
   mesh: s.section({
-      name: s.default(s.string({ minLength: 1 }), 'trellis'),
-      trustDomain: s.default(
-        s.string({ pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, patternHint: 'a DNS name like cluster.local' }),
-        'cluster.local',
-      ),
+    name: s.default(s.string({ minLength: 1, description: "the mesh's name (logs, metrics)" }), 'trellis'),
+    trustDomain: s.default(
+      s.string({
+        pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+        patternHint: 'a DNS name like cluster.local',
+        description: 'trust domain of every identity: SPIFFE IDs `spiffe://<td>/ns/<ns>/sa/<sa>`, principals `<sa>.<ns>.<td>`, node ids',
+      }),
+      'cluster.local',
+    ),
   }),
   plugins: s.object({
-    sources: s.default(s.array(pluginEntry), []),
-    proxies: s.default(s.array(pluginEntry), []),
+    sources: s.default(s.array(pluginEntry, { description: 'where mesh objects come from (`file`, third-party sources)' }), []),
+    proxies: s.default(s.array(pluginEntry, { description: 'proxy backends by node kind (`envoy` serves `sidecar`, `grpc` serves `grpc`)' }), []),
     // One entry; a list is accepted so that "two providers" gets a clear error instead of a type error.
-    certificates: s.optional(s.unknown({ description: 'one plugin entry { use, config }' })),
-    observability: s.default(s.array(pluginEntry), []),
+    certificates: s.optional(s.unknown({ description: 'the certificate provider, one plugin entry `{ use, config }` (`selfsigned` or `vault`); exactly one is required' })),
+    observability: s.default(s.array(pluginEntry, { description: 'exporters' }), []),
   }),
   xds: s.section({
-      address: s.default(hostPort('ADS mTLS listener'), '0.0.0.0:15128'),
-      plaintextAddress: s.optional(hostPort('plaintext listener for proxyless clients (development / same-host mode)')),
-      debounce: s.section({ quiet: s.default(s.duration(), 50), max: s.default(s.duration(), 250) }),
-      maxStreams: s.default(s.number({ integer: true, min: 1 }), 20_000),
-      connectionsPerSecond: s.default(s.number({ min: 1 }), 1000),
-      pushConcurrency: s.default(s.number({ integer: true, min: 1 }), 64),
+    address: s.default(hostPort('the ADS listener; mTLS, identity from the client certificate'), '0.0.0.0:15128'),
+    plaintextAddress: s.optional(
+      hostPort(
+        'optional plaintext ADS listener for proxyless gRPC on the same host (grpc-js-xds cannot use TLS to a control plane); never serves secrets; bind it to loopback (anything else is warned about)',
+      ),
+    ),
+    debounce: s.section({
+      quiet: s.default(s.duration({ description: 'changes are coalesced until this long without a new one' }), 50),
+      max: s.default(s.duration({ description: '... but never delayed longer than this (so churn cannot starve pushes)' }), 250),
+    }),
+    maxStreams: s.default(s.number({ integer: true, min: 1, description: 'open ADS streams at most; more are refused with RESOURCE_EXHAUSTED' }), 20_000),
+    connectionsPerSecond: s.default(s.number({ min: 1, description: 'new streams per second (token bucket); more are refused' }), 1000),
+    pushConcurrency: s.default(s.number({ integer: true, min: 1, description: 'streams pushed to at once' }), 64),
   }),
-  admin: s.section({ address: s.default(hostPort('admin HTTP listener'), '127.0.0.1:9091') }),
+  admin: s.section({
+    address: s.default(hostPort('admin/debug HTTP API (`/livez`, `/readyz`, `/metrics`, `/debug/*`); must not share a port with the xDS listeners'), '127.0.0.1:9091'),
+  }),
   certificates: s.section({
-      validity: s.default(s.duration({ minMs: 1000 }), 24 * 3600_000),
-      renewBefore: s.default(s.number({ min: 0.01, max: 0.9, description: 'fraction of validity left when a certificate is renewed' }), 0.2),
-      jitter: s.default(s.number({ min: 0, max: 0.5, description: 'random fraction of validity added to spread renewals' }), 0.05),
-      keyType: s.default(s.literal(KEY_TYPES), 'ecdsa-p256'),
+    validity: s.default(
+      s.duration({ minMs: 1000, description: 'workload certificate validity (a MeshConfig `spec.certificate.serviceCertValidityDuration` overrides it)' }),
+      24 * 3600_000,
+    ),
+    renewBefore: s.default(s.number({ min: 0.01, max: 0.9, description: 'renew when this fraction of the validity is left' }), 0.2),
+    jitter: s.default(s.number({ min: 0, max: 0.5, description: 'random extra fraction of validity, so renewals spread out' }), 0.05),
+    keyType: s.default(s.literal(KEY_TYPES, { description: 'workload key type' }), 'ecdsa-p256'),
   }),
-  log: s.section({ level: s.default(s.literal(['debug', 'info', 'warn', 'error', 'silent'] as const), 'info') }),
-  shutdown: s.section({ grace: s.default(s.duration(), 10_000) }),
+  log: s.section({ level: s.default(s.literal(['debug', 'info', 'warn', 'error', 'silent'] as const, { description: 'JSON log lines on stderr' }), 'info') }),
+  shutdown: s.section({ grace: s.default(s.duration({ description: 'total time plugins get to stop on SIGINT/SIGTERM' }), 10_000) }),
 });
 
 export type RawConfig = Infer<typeof configSchema>;

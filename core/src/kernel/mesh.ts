@@ -143,24 +143,6 @@ export class GraphError extends TrellisError {
   }
 }
 
-/** The standard process metrics every Prometheus client library exports, read when scraped. */
-function registerProcessMetrics(metrics: Metrics): void {
-  const rss = metrics.gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', collect: () => rss.set(process.memoryUsage.rss()) });
-  const heap = metrics.gauge({
-    name: 'nodejs_heap_size_used_bytes',
-    help: 'V8 heap in use, in bytes.',
-    collect: () => heap.set(process.memoryUsage().heapUsed),
-  });
-  const external = metrics.gauge({
-    name: 'nodejs_external_memory_bytes',
-    help: 'Memory held outside the V8 heap (buffers, TLS), in bytes.',
-    collect: () => {
-      const m = process.memoryUsage();
-      external.set(m.external + m.arrayBuffers);
-    },
-  });
-}
-
 /**
  * Builds and starts a mesh from a validated config. The component graph (core parts and plugins, with what
  * each provides and needs) is checked first; then each component is created and started in dependency order,
@@ -176,7 +158,7 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
 
   const logger = opts.logger ?? createLogger({ level: config.settings.log.level });
   const kernelLog = logger.child({ component: 'kernel' });
-  const metrics = new MetricsRegistry();
+  const metrics = new MetricsRegistry({ processMetrics: true });
   const bus = new Bus(logger.child({ component: 'bus' }), metrics);
   const container = new ServiceContainer();
   container.register(coreServices.logger, logger);
@@ -185,7 +167,6 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
 
   metrics.gauge({ name: 'trellis_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'] })
     .set(1, { version: CORE_VERSION, node: process.version });
-  registerProcessMetrics(metrics);
   const pluginState = metrics.gauge({ name: 'trellis_plugin_up', help: '1 when a plugin is running and ready, else 0.', labelNames: ['plugin', 'kind'] });
 
   const parts = await opts.parts.create({ config, logger, bus, metrics, container });

@@ -70,8 +70,8 @@ export class FakeMetrics implements Metrics {
     const m = this.series(spec.name);
     return { observe: (v, l) => void m.set(labelKey(l), v) };
   }
-  exposition(): string {
-    return '';
+  exposition(): Promise<string> {
+    return Promise.resolve('');
   }
 }
 

@@ -61,6 +61,10 @@ export async function runPluginConformance(def: AnyPluginDefinition, opts: Confo
     if (!r.ok) fail('config', r.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '));
     else config = r.value;
   }
+  if (def.validateConfig) {
+    const errors = (await def.validateConfig(config, { baseDir: opts.baseDir ?? process.cwd() })).filter((i) => i.severity !== 'warning');
+    if (errors.length) fail('config', errors.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; '));
+  }
   steps.push('config');
   const services: Record<string, unknown> = {
     [coreServices.logger.id]: logger,

@@ -53,8 +53,8 @@ export class MemoryMetrics implements Metrics {
   histogram(spec: { name: string }): Histogram {
     return { observe: () => this.#bump(`${spec.name}_count`, 1) };
   }
-  exposition(): string {
-    return [...this.values].map(([k, v]) => `${k} ${v}`).join('\n');
+  exposition(): Promise<string> {
+    return Promise.resolve([...this.values].map(([k, v]) => `${k} ${v}`).join('\n'));
   }
 }
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { KEY_TYPES, definePlugin, s } from '@trellis/plugin-sdk';
+import { stateDirProblem } from './internal/state-dir.ts';
 import { createSelfSignedProvider } from './provider.ts';
 
 export { createSelfSignedProvider } from './provider.ts';
@@ -7,10 +8,13 @@ export type { SelfSignedOptions, SelfSignedProvider } from './provider.ts';
 export type { RootRotationPhase } from './internal/ca-store.ts';
 
 export const configSchema = s.object({
-  stateDir: s.string({ minLength: 1, description: 'directory holding the CA (relative to the config file)' }),
-  caValidity: s.default(s.duration({ minMs: 60_000 }), 87_600 * 3_600_000),
-  keyType: s.default(s.literal(KEY_TYPES), 'ecdsa-p256'),
-  commonName: s.default(s.string({ minLength: 1, pattern: /^.{1,64}$/, patternHint: 'at most 64 characters' }), 'Trellis Root CA'),
+  stateDir: s.string({
+    minLength: 1,
+    description: 'where the CA is kept (relative to the config file; key files mode 0600); shared by the controller and the CLI; must be readable and writable, or creatable',
+  }),
+  caValidity: s.default(s.duration({ minMs: 60_000, description: 'validity of a new root' }), 87_600 * 3_600_000),
+  keyType: s.default(s.literal(KEY_TYPES, { description: 'key type of a new root' }), 'ecdsa-p256'),
+  commonName: s.default(s.string({ minLength: 1, pattern: /^.{1,64}$/, patternHint: 'at most 64 characters', description: 'CN of a new root' }), 'Trellis Root CA'),
 });
 
 /** `use: selfsigned` — the mesh's own CA, persisted in `stateDir`. */
@@ -22,6 +26,10 @@ export default definePlugin({
   stability: 'beta',
   description: "The mesh's own CA (ECDSA P-256 or RSA), persisted in a state directory shared by the CLI and the controller.",
   configSchema,
+  validateConfig: (config, { baseDir }) => {
+    const problem = stateDirProblem(resolve(baseDir, config.stateDir));
+    return problem ? [{ path: ['stateDir'], message: problem }] : [];
+  },
   create: (ctx) =>
     createSelfSignedProvider({
       stateDir: resolve(ctx.baseDir, ctx.config.stateDir),

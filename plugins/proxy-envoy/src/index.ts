@@ -10,17 +10,21 @@ export type { BootstrapOptions, ProbeSpec } from './bootstrap.ts';
 export * from './names.ts';
 export { principalNames } from './internal/rbac.ts';
 
-const probe = s.optional(
-  s.object({
-    port: s.number({ integer: true, min: 1, max: 65535, description: "the app's probe port" }),
-    path: s.string({ minLength: 1, pattern: /^\//, patternHint: 'a path starting with /' }),
-  }),
-);
+const probe = (what: string) =>
+  s.optional(
+    s.object(
+      {
+        port: s.number({ integer: true, min: 1, max: 65535, description: "the app's probe port" }),
+        path: s.string({ minLength: 1, pattern: /^\//, patternHint: 'a path starting with /', description: "the app's probe path" }),
+      },
+      { description: `OSM-style ${what} probe listener in bootstraps` },
+    ),
+  );
 
 export const configSchema = s.object({
-  metrics: s.default(s.boolean({ description: 'serve /stats/prometheus on 15010 (inbound-prometheus-listener)' }), true),
-  sharedCapacity: s.default(s.number({ integer: true, min: 100, description: 'shared resources kept for reuse' }), 20_000),
-  probes: s.default(s.section({ liveness: probe, readiness: probe, startup: probe }), {}),
+  metrics: s.default(s.boolean({ description: 'add `inbound-prometheus-listener` (15010, /stats/prometheus) and `envoy-metrics-cluster`' }), true),
+  sharedCapacity: s.default(s.number({ integer: true, min: 100, description: 'shared resources (clusters, endpoints, roots) kept for reuse across proxies' }), 20_000),
+  probes: s.default(s.section({ liveness: probe('liveness'), readiness: probe('readiness'), startup: probe('startup') }), {}),
 });
 
 /** `use: envoy` — Envoy sidecars: LDS/RDS/CDS/EDS/SDS in OSM's shapes, and their bootstrap. */

@@ -10,10 +10,17 @@ export type { GrpcBootstrapOptions } from './bootstrap.ts';
 export { CERT_PROVIDER_INSTANCE, SERVER_LISTENER_TEMPLATE, serverListenerName, outboundRouteName } from './internal/names.ts';
 
 export const configSchema = s.object({
-  refreshInterval: s.default(s.string({ minLength: 2, pattern: /^\d+(\.\d+)?s$/, patternHint: 'a duration in seconds such as "1s"' }), '1s'),
-  memoSize: s.default(s.number({ min: 1, integer: true }), 20_000),
-  // One combined file (chain + key) so a re-read during rotation never pairs a new certificate with an old key.
-  certificateFiles: s.default(s.literal(['separate', 'combined']), 'combined'),
+  refreshInterval: s.default(
+    s.string({ minLength: 2, pattern: /^\d+(\.\d+)?s$/, patternHint: 'a duration in seconds such as "1s"', description: 'how often grpc-js re-reads the certificate files (`file_watcher`)' }),
+    '1s',
+  ),
+  memoSize: s.default(s.number({ min: 1, integer: true, description: 'shared resources kept for reuse across proxies' }), 20_000),
+  certificateFiles: s.default(
+    s.literal(['separate', 'combined'], {
+      description: 'bootstraps point grpc-js at one `identity.pem` (chain + key), so a re-read during rotation never pairs a new certificate with an old key; or at separate files',
+    }),
+    'combined',
+  ),
 });
 
 /** `use: grpc` — the proxyless gRPC backend. */

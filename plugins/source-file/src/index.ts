@@ -13,11 +13,16 @@ export type { ReadResult } from './internal/read-limited.ts';
 export { MAX_DEPTH, parseManifest } from './internal/parse.ts';
 
 export const fileSourceConfig = s.object({
-  dir: s.path({ mustBe: 'directory', description: 'directory of manifests (*.yaml, *.yml, *.json), read recursively' }),
-  watch: s.default(s.boolean({ description: 'watch for changes' }), true),
-  debounce: s.default(s.duration({ description: 'quiet time before a rescan after file events' }), 100),
-  debounceMax: s.default(s.duration({ description: 'longest a burst of file events may postpone a rescan' }), 200),
-  resync: s.default(s.duration({ description: 'periodic rescan while watching, for events the OS missed (0 = off)' }), 5000),
+  dir: s.path({ mustBe: 'directory', description: 'read `*.yaml`, `*.yml`, `*.json` under it recursively (relative to the config file)' }),
+  watch: s.default(s.boolean({ description: 'apply edits, new files, deletions and renames while running' }), true),
+  debounce: s.default(s.duration({ description: 'quiet time after file events before the changed files are re-read' }), 100),
+  debounceMax: s.default(s.duration({ description: 'longest a burst of file events may postpone a re-read' }), 200),
+  resync: s.default(
+    s.duration({
+      description: 'periodic rescan while watching (`0s` = off): recursive fs.watch on Linux can miss a file replaced by rename; only files whose size/mtime/inode changed are re-read',
+    }),
+    5000,
+  ),
   maxFileSize: s.default(
     s.number({ integer: true, min: 1, description: 'largest manifest file read, in bytes; a larger file is reported and keeps its last good objects' }),
     DEFAULT_MAX_FILE_BYTES,

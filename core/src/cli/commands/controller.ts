@@ -11,6 +11,7 @@ export const controllerCommand: Command = {
   async run(values, _pos, io) {
     const config = await loadConfig(requireString(values, 'config', this));
     const mesh = await startMesh({ config, parts: defaultParts });
+    for (const w of config.warnings ?? []) mesh.logger.child({ component: 'config' }).warn(w.message, { code: w.code, path: w.path });
     io.err(`trellis controller running (admin ${mesh.adminUrl ?? 'off'}); Ctrl-C to stop\n`);
     await new Promise<void>((resolve) => {
       let stopping = false;

@@ -1,18 +1,24 @@
 import { isTrellisError } from '@trellis/plugin-sdk';
-import { ConfigError, loadConfig } from '../../config/load.ts';
+import { ConfigError, loadConfig, type ConfigWarning } from '../../config/load.ts';
 import { defaultParts } from '../../controller/parts.ts';
 import { planMesh } from '../../kernel/mesh.ts';
-import { requireString, type Command } from '../args.ts';
+import { requireString, type CliIO, type Command } from '../args.ts';
+
+/** Warnings go to stderr like errors, marked as such; they do not change the exit code. */
+function printWarnings(warnings: readonly ConfigWarning[], io: CliIO): void {
+  for (const w of warnings) io.err(`warning ${w.code} ${w.path}: ${w.message}\n`);
+}
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'Check a config file without starting anything: schema, plugins, plugin configs, cross-checks, the component graph.',
+  summary: 'Check a config file without starting anything: schema, plugins, plugin configs, cross-checks, the component graph (warnings do not fail it).',
   usage: 'trellis validate --config FILE',
   options: { config: { type: 'string', short: 'c' } },
   async run(values, _pos, io) {
     const file = requireString(values, 'config', this);
     try {
       const cfg = await loadConfig(file);
+      printWarnings(cfg.warnings ?? [], io);
       const plan = planMesh(cfg, defaultParts);
       if (plan.problems.length) {
         for (const p of plan.problems) io.err(`${p.code} ${p.path}: ${p.message}\n`);
@@ -22,6 +28,7 @@ export const validateCommand: Command = {
       return 0;
     } catch (err) {
       if (err instanceof ConfigError) {
+        printWarnings(err.warnings, io);
         for (const p of err.problems) io.err(`${p.code} ${p.path ? `${p.path}: ` : ''}${p.message}\n`);
         return 2;
       }
