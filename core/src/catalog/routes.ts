@@ -1,4 +1,5 @@
 import type { HeaderMatch, HttpMatch } from '@trellis/plugin-sdk';
+import { re2FullMatch } from '../store/index.ts';
 import type { HttpRouteMatchSpec } from '../store/index.ts';
 
 /** Matches every request: what permissive mode and path-less TCPRoute access become on an HTTP port. */
@@ -17,9 +18,9 @@ export function toHttpMatch(m: HttpRouteMatchSpec): HttpMatch {
   return { name: m.name, pathRegex: m.pathRegex === undefined || m.pathRegex === '' ? '.*' : m.pathRegex, methods, headers };
 }
 
-/** Whole-string regex test with the catalog's anchoring (for tests and proxyless fallbacks). */
+/** Whole-string RE2 match, as Envoy and gRPC evaluate `safe_regex` (re2js; the store validated the pattern). */
 export function fullMatch(regex: string, value: string): boolean {
-  return new RegExp(`^(?:${regex})$`).test(value);
+  return re2FullMatch(regex, value);
 }
 
 /** Whether a request matches one HttpMatch (path whole-matched, method, every header). */

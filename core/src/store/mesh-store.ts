@@ -9,7 +9,8 @@ import { deepEqual } from './equal.ts';
 import { meshChanged } from './events.ts';
 import type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
 import { DEFAULT_MESH_SETTINGS, POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
-import type { EndpointSliceObj, KindMap, MeshConfigSettings, MeshKind, PodObj, ServiceObj, TrafficSplitObj } from './kinds.ts';
+import type { EndpointSliceObj, KindMap, MeshConfigSettings, MeshKind, PodObj, ServiceObj, TrafficSplitObj, TrafficTargetObj } from './kinds.ts';
+import { splitReferenceProblems, targetReferenceProblems } from './references.ts';
 import { kindOf, meshConfigSettings, validateObject } from './validate.ts';
 
 export interface MeshStoreDeps {
@@ -218,6 +219,12 @@ export class MeshStore {
           status = 'ignored';
           reason = `spec.service: TrafficSplit ${winner.metadata.namespace}/${winner.metadata.name} already splits service "${split.spec.service}"`;
         }
+      }
+      if (status === 'accepted' && reason === undefined) {
+        const lookup = <K extends MeshKind>(k: K, ns: string, name: string) => this.get(k, ns, name);
+        const problems =
+          kind === 'TrafficTarget' ? targetReferenceProblems(layer.obj as TrafficTargetObj, lookup) : kind === 'TrafficSplit' ? splitReferenceProblems(layer.obj as TrafficSplitObj, lookup) : [];
+        if (problems.length) reason = problems.join('; ');
       }
       out.push(reason === undefined ? { ...base, status } : { ...base, status, reason });
     }

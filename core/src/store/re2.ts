@@ -1,39 +1,36 @@
 /**
- * Whether a regular expression is usable by every proxy: Envoy's `safe_regex` and gRPC use RE2, the catalog
- * and tests use JavaScript. We accept the intersection: what `new RegExp` accepts minus the constructs RE2
- * lacks (lookarounds, backreferences). Returns the reason it is not, or undefined.
+ * Regular expressions as every proxy reads them: Envoy's `safe_regex` and gRPC (re2-wasm in grpc-js-xds) use
+ * RE2, so the store validates with re2js (a port of RE2) and the catalog matches with it too: what the store
+ * accepts is what the proxies accept, and it means the same thing everywhere. re2js follows Go's parser, which
+ * is slightly stricter than RE2's C++ one (it refuses `a**`); refusing more is the safe side.
  */
+import { RE2JS, RE2JSException } from 're2js';
+
+/** Longest pattern accepted: far above any route's needs, and Envoy caps RE2 program size anyway. */
+export const MAX_REGEX_LENGTH = 1024;
+
+/** Why `pattern` is not a usable RE2 expression, or undefined when it is. */
 export function re2Problem(pattern: string): string | undefined {
+  if (pattern.length > MAX_REGEX_LENGTH) return `longer than ${MAX_REGEX_LENGTH} characters (${pattern.length})`;
   try {
-    new RegExp(pattern);
+    RE2JS.compile(pattern);
+    return undefined;
   } catch (err) {
-    return `not a valid regular expression: ${(err as Error).message}`;
+    if (err instanceof RE2JSException) return `not a valid RE2 regular expression: ${err.message}`;
+    throw err;
   }
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      const n = pattern[i + 1] ?? '';
-      if (!inClass && /[1-9]/.test(n)) return `backreference "\\${n}" at offset ${i} is not supported by RE2`;
-      if (!inClass && n === 'k' && pattern[i + 2] === '<') return `named backreference at offset ${i} is not supported by RE2`;
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      // A `]` right after `[` or `[^` is literal in RE2 but closes an empty class in JS; skip it either way.
-      if (pattern[i + 1] === '^') i++;
-      continue;
-    }
-    if (c === '(' && pattern[i + 1] === '?') {
-      const rest = pattern.slice(i + 2, i + 4);
-      if (rest.startsWith('=') || rest.startsWith('!')) return `lookahead at offset ${i} is not supported by RE2`;
-      if (rest === '<=' || rest === '<!') return `lookbehind at offset ${i} is not supported by RE2`;
-    }
+}
+
+const compiled = new Map<string, RE2JS>();
+const MAX_CACHED = 1000;
+
+/** Whether `value` matches `pattern` as a whole (RE2 full match, what Envoy and gRPC do). */
+export function re2FullMatch(pattern: string, value: string): boolean {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = RE2JS.compile(pattern);
+    if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value as string);
+    compiled.set(pattern, re);
   }
-  return undefined;
+  return re.matches(value);
 }

@@ -1,9 +1,12 @@
 /**
  * Structural validation of incoming objects, one kind at a time (no cross-object checks here: objects arrive
  * in any order). Returns the normalized object to store or the precise reason (field and why) it is refused.
+ * Names follow Kubernetes' rules per kind and field (k8s-names.ts); regular expressions RE2's (re2.ts).
  */
+import { isIP } from 'node:net';
 import { apiGroup, parseDuration } from '@trellis/plugin-sdk';
 import type { KubeObject } from '@trellis/plugin-sdk';
+import { ANNOTATIONS_MAX_BYTES, dns1035Label, dns1123Label, dns1123Subdomain, ianaServiceName, labelValue, qualifiedName } from './k8s-names.ts';
 import { KNOWN_KINDS, NAMESPACED } from './kinds.ts';
 import type { MeshConfigSettings, MeshKind } from './kinds.ts';
 import { DEFAULT_MESH_SETTINGS } from './kinds.ts';
@@ -17,8 +20,22 @@ export type Validation =
 class Invalid extends Error {}
 
 const HTTP_METHODS = new Set(['*', 'GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const NAME = /^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/;
+/** Envoy's HTTP_HEADER_NAME (RFC 7230 token, optional leading `:` for pseudo-headers). */
+const HEADER_NAME = /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]{1,256}$/;
+/** HTTPRouteGroup match names (no Kubernetes rule: they end up in xDS route and policy names). */
+const MATCH_NAME = /^[\x21-\x7e]{1,253}$/;
+/** Envoy and gRPC read split weights as uint32, and so their sum. */
+const MAX_WEIGHT = 0xffff_ffff;
+/** MeshConfig certificate validity bounds: shorter would issue certificates in a loop; longer is no rotation. */
+export const MIN_CERT_VALIDITY_MS = 60_000;
+export const MAX_CERT_VALIDITY_MS = 87_600 * 3600_000;
+
+type Rule = (v: string) => string | undefined;
+const matchName: Rule = (v) => (MATCH_NAME.test(v) ? undefined : `${JSON.stringify(v.slice(0, 80))} must be 1-253 printable ASCII characters without spaces`);
+const ipAddress: Rule = (v) => (isIP(v) ? undefined : `${JSON.stringify(v.slice(0, 80))} is not an IP address`);
+
+/** metadata.name per kind, as the API server validates it. */
+const NAME_RULE: Readonly<Partial<Record<MeshKind, Rule>>> = { Namespace: dns1123Label, Service: dns1035Label };
 
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -43,14 +60,37 @@ function list(v: unknown, field: string, opts: { optional?: boolean; min?: numbe
   return v;
 }
 
-function str(v: unknown, field: string, pattern?: RegExp): string {
+function str(v: unknown, field: string, rule?: Rule): string {
   if (typeof v !== 'string' || v === '') bad(field, v === undefined ? 'is required' : 'must be a non-empty string');
-  if (pattern && !pattern.test(v)) bad(field, `"${v}" is not a valid name`);
+  const why = rule?.(v);
+  if (why) bad(field, why);
   return v;
 }
 
-function optStr(v: unknown, field: string): string | undefined {
-  return v === undefined ? undefined : str(v, field);
+/** Labels (and a Service's selector): qualified-name keys, label values. */
+function labels(v: unknown, field: string): void {
+  for (const [k, val] of Object.entries(rec(v, field, true) ?? {})) {
+    const why = qualifiedName(k);
+    if (why) bad(field, `key ${why}`);
+    if (typeof val !== 'string') bad(`${field}.${k}`, 'must be a string');
+    const vwhy = labelValue(val);
+    if (vwhy) bad(`${field}.${k}`, vwhy);
+  }
+}
+
+function annotations(v: unknown, field: string): void {
+  let bytes = 0;
+  for (const [k, val] of Object.entries(rec(v, field, true) ?? {})) {
+    const why = qualifiedName(k.toLowerCase());
+    if (why) bad(field, `key ${why}`);
+    if (typeof val !== 'string') bad(`${field}.${k}`, 'must be a string');
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(val);
+  }
+  if (bytes > ANNOTATIONS_MAX_BYTES) bad(field, `keys and values must total at most ${ANNOTATIONS_MAX_BYTES} bytes, got ${bytes}`);
+}
+
+function protocol(v: unknown, field: string): void {
+  if (v !== undefined && v !== 'TCP' && v !== 'UDP' && v !== 'SCTP') bad(field, `must be TCP, UDP or SCTP, got ${JSON.stringify(v)}`);
 }
 
 function port(v: unknown, field: string): number {
@@ -81,15 +121,19 @@ export function validateObject(input: KubeObject): Validation {
   if (!kind) return { outcome: 'unknown', reason: `unknown kind ${String(input.apiVersion)}/${String(input.kind)}: ignored` };
   try {
     const meta = rec(input.metadata, 'metadata') ?? {};
-    str(meta.name, 'metadata.name', NAME);
+    str(meta.name, 'metadata.name', NAME_RULE[kind] ?? dns1123Subdomain);
     let obj: KubeObject = input;
     if (NAMESPACED.has(kind)) {
       // Like `kubectl apply`, a namespaced object without a namespace lands in `default`.
-      const ns = meta.namespace === undefined ? 'default' : str(meta.namespace, 'metadata.namespace', DNS_LABEL);
+      const ns = meta.namespace === undefined ? 'default' : str(meta.namespace, 'metadata.namespace', dns1123Label);
       obj = { ...input, metadata: { ...input.metadata, namespace: ns } };
     } else if (meta.namespace !== undefined && kind !== 'MeshConfig') {
       bad('metadata.namespace', `${kind} is cluster-scoped`);
+    } else if (meta.namespace !== undefined) {
+      str(meta.namespace, 'metadata.namespace', dns1123Label);
     }
+    labels(meta.labels, 'metadata.labels');
+    annotations(meta.annotations, 'metadata.annotations');
     return check(kind, obj);
   } catch (err) {
     if (err instanceof Invalid) return { outcome: 'invalid', kind, reason: err.message };
@@ -102,26 +146,50 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
   switch (kind) {
     case 'Service': {
       const spec = rec(obj.spec, 'spec') ?? {};
-      list(spec.ports, 'spec.ports', { optional: true }).forEach((p, i) => {
+      const ports = list(spec.ports, 'spec.ports', { optional: true });
+      const names = new Set<string>();
+      const numbers = new Set<string>();
+      ports.forEach((p, i) => {
         const f = `spec.ports[${i}]`;
         const r = rec(p, f) ?? {};
-        port(r.port, `${f}.port`);
-        optStr(r.name, `${f}.name`);
-        optStr(r.appProtocol, `${f}.appProtocol`);
-        if (r.targetPort !== undefined && typeof r.targetPort !== 'string') port(r.targetPort, `${f}.targetPort`);
+        const n = port(r.port, `${f}.port`);
+        protocol(r.protocol, `${f}.protocol`);
+        const pn = `${n}/${typeof r.protocol === 'string' ? r.protocol : 'TCP'}`;
+        if (numbers.has(pn)) bad(`${f}.port`, `duplicate port ${pn}`);
+        numbers.add(pn);
+        // Kubernetes: a port name is a DNS-1123 label, required (and unique) when the Service has several.
+        if (r.name === undefined || r.name === '') {
+          if (ports.length > 1) bad(`${f}.name`, 'is required when a Service has several ports');
+        } else {
+          const name = str(r.name, `${f}.name`, dns1123Label);
+          if (names.has(name)) bad(`${f}.name`, `duplicate port name "${name}"`);
+          names.add(name);
+        }
+        if (r.appProtocol !== undefined) str(r.appProtocol, `${f}.appProtocol`, qualifiedName);
+        if (typeof r.targetPort === 'string') str(r.targetPort, `${f}.targetPort`, ianaServiceName);
+        else if (r.targetPort !== undefined) port(r.targetPort, `${f}.targetPort`);
       });
-      if (spec.selector !== undefined) rec(spec.selector, 'spec.selector');
+      if (spec.selector !== undefined) labels(spec.selector, 'spec.selector');
+      if (spec.clusterIP !== undefined && spec.clusterIP !== 'None' && spec.clusterIP !== '') str(spec.clusterIP, 'spec.clusterIP', ipAddress);
+      list(spec.clusterIPs, 'spec.clusterIPs', { optional: true }).forEach((ip, i) => {
+        if (ip !== 'None') str(ip, `spec.clusterIPs[${i}]`, ipAddress);
+      });
       return { outcome: 'accepted', kind, obj };
     }
     case 'EndpointSlice': {
+      // Trellis programs endpoints as socket addresses: FQDN slices (which Kubernetes allows) are refused.
+      const at = obj.addressType;
+      if (at !== undefined && at !== 'IPv4' && at !== 'IPv6') bad('addressType', `must be IPv4 or IPv6 (Trellis needs IP endpoints), got ${JSON.stringify(at)}`);
       list(obj.endpoints, 'endpoints', { optional: true }).forEach((e, i) => {
         const r = rec(e, `endpoints[${i}]`) ?? {};
-        list(r.addresses, `endpoints[${i}].addresses`).forEach((a, j) => str(a, `endpoints[${i}].addresses[${j}]`));
-        if (r.targetRef !== undefined) str(rec(r.targetRef, `endpoints[${i}].targetRef`)?.name, `endpoints[${i}].targetRef.name`);
+        list(r.addresses, `endpoints[${i}].addresses`).forEach((a, j) => str(a, `endpoints[${i}].addresses[${j}]`, ipAddress));
+        if (r.targetRef !== undefined) targetRef(r.targetRef, `endpoints[${i}].targetRef`);
       });
       list(obj.ports, 'ports', { optional: true }).forEach((p, i) => {
         const r = rec(p, `ports[${i}]`) ?? {};
-        if (r.port !== undefined) port(r.port, `ports[${i}].port`);
+        if (r.port !== undefined && r.port !== null) port(r.port, `ports[${i}].port`);
+        if (r.name !== undefined && r.name !== '') str(r.name, `ports[${i}].name`, dns1123Label);
+        protocol(r.protocol, `ports[${i}].protocol`);
       });
       return { outcome: 'accepted', kind, obj };
     }
@@ -129,16 +197,23 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
       list(obj.subsets, 'subsets', { optional: true }).forEach((s, i) => {
         const r = rec(s, `subsets[${i}]`) ?? {};
         for (const key of ['addresses', 'notReadyAddresses'])
-          list(r[key], `subsets[${i}].${key}`, { optional: true }).forEach((a, j) => str(rec(a, `subsets[${i}].${key}[${j}]`)?.ip, `subsets[${i}].${key}[${j}].ip`));
+          list(r[key], `subsets[${i}].${key}`, { optional: true }).forEach((a, j) => {
+            const f = `subsets[${i}].${key}[${j}]`;
+            const ar = rec(a, f) ?? {};
+            str(ar.ip, `${f}.ip`, ipAddress);
+            if (ar.targetRef !== undefined) targetRef(ar.targetRef, `${f}.targetRef`);
+          });
         list(r.ports, `subsets[${i}].ports`, { optional: true }).forEach((p, j) => port(rec(p, `subsets[${i}].ports[${j}]`)?.port, `subsets[${i}].ports[${j}].port`));
       });
       return { outcome: 'accepted', kind, obj };
     }
     case 'Pod': {
       const spec = rec(obj.spec, 'spec', true);
-      if (spec?.serviceAccountName !== undefined) str(spec.serviceAccountName, 'spec.serviceAccountName', NAME);
+      if (spec?.serviceAccountName !== undefined) str(spec.serviceAccountName, 'spec.serviceAccountName', dns1123Subdomain);
+      if (spec?.serviceAccount !== undefined) str(spec.serviceAccount, 'spec.serviceAccount', dns1123Subdomain);
       const status = rec(obj.status, 'status', true);
-      if (status?.podIP !== undefined) str(status.podIP, 'status.podIP');
+      if (status?.podIP !== undefined && status.podIP !== '') str(status.podIP, 'status.podIP', ipAddress);
+      list(status?.podIPs, 'status.podIPs', { optional: true }).forEach((p, i) => str(rec(p, `status.podIPs[${i}]`)?.ip, `status.podIPs[${i}].ip`, ipAddress));
       return { outcome: 'accepted', kind, obj };
     }
     case 'Namespace':
@@ -153,7 +228,7 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
       const spec = rec(obj.spec, 'spec') ?? {};
       const m = rec(spec.matches, 'spec.matches', true);
       if (m) {
-        optStr(m.name, 'spec.matches.name');
+        if (m.name !== undefined) str(m.name, 'spec.matches.name', matchName);
         list(m.ports, 'spec.matches.ports', { optional: true }).forEach((p, i) => port(p, `spec.matches.ports[${i}]`));
       }
       return { outcome: 'accepted', kind, obj };
@@ -169,9 +244,16 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
 function subject(v: unknown, field: string, defaultNs: string): { kind: 'ServiceAccount'; name: string; namespace: string } {
   const r = rec(v, field) ?? {};
   if (r.kind !== 'ServiceAccount') bad(`${field}.kind`, `must be ServiceAccount, got ${JSON.stringify(r.kind)}`);
-  const name = str(r.name, `${field}.name`, NAME);
-  const namespace = r.namespace === undefined ? defaultNs : str(r.namespace, `${field}.namespace`, DNS_LABEL);
+  const name = str(r.name, `${field}.name`, dns1123Subdomain);
+  const namespace = r.namespace === undefined ? defaultNs : str(r.namespace, `${field}.namespace`, dns1123Label);
   return { kind: 'ServiceAccount', name, namespace };
+}
+
+/** An endpoint's pod reference (the catalog reads its name and namespace). */
+function targetRef(v: unknown, field: string): void {
+  const r = rec(v, field) ?? {};
+  str(r.name, `${field}.name`, dns1123Subdomain);
+  if (r.namespace !== undefined) str(r.namespace, `${field}.namespace`, dns1123Label);
 }
 
 function trafficTarget(obj: KubeObject, ns: string): Validation {
@@ -183,8 +265,8 @@ function trafficTarget(obj: KubeObject, ns: string): Validation {
     const rr = rec(r, f) ?? {};
     if (rr.kind !== 'HTTPRouteGroup' && rr.kind !== 'TCPRoute' && rr.kind !== 'UDPRoute')
       bad(`${f}.kind`, `unknown rule kind ${JSON.stringify(rr.kind)} (HTTPRouteGroup, TCPRoute or UDPRoute)`);
-    const name = str(rr.name, `${f}.name`, NAME);
-    const matches = rr.matches === undefined ? undefined : list(rr.matches, `${f}.matches`).map((m, j) => str(m, `${f}.matches[${j}]`));
+    const name = str(rr.name, `${f}.name`, dns1123Subdomain);
+    const matches = rr.matches === undefined ? undefined : list(rr.matches, `${f}.matches`).map((m, j) => str(m, `${f}.matches[${j}]`, matchName));
     return matches ? { kind: rr.kind, name, matches } : { kind: rr.kind, name };
   });
   const out = { ...obj, spec: { ...spec, destination, sources, rules } };
@@ -205,6 +287,7 @@ function headersOf(v: unknown, field: string): Record<string, string> | undefine
   const out: Record<string, string> = {};
   for (const m of maps)
     for (const [k, val] of Object.entries(m)) {
+      if (!HEADER_NAME.test(k)) bad(field, `${JSON.stringify(k.slice(0, 80))} is not a valid HTTP header name`);
       const re = regex(val, `${field}.${k}`);
       if (re !== undefined) out[k.toLowerCase()] = re;
     }
@@ -217,7 +300,7 @@ function httpRouteGroup(obj: KubeObject): Validation {
   const matches = list(spec.matches, 'spec.matches', { min: 1 }).map((m, i) => {
     const f = `spec.matches[${i}]`;
     const r = rec(m, f) ?? {};
-    const name = str(r.name, `${f}.name`);
+    const name = str(r.name, `${f}.name`, matchName);
     if (seen.has(name)) bad(`${f}.name`, `duplicate match name "${name}"`);
     seen.add(name);
     const pathRegex = regex(r.pathRegex, `${f}.pathRegex`);
@@ -237,19 +320,22 @@ function httpRouteGroup(obj: KubeObject): Validation {
 
 function trafficSplit(obj: KubeObject): Validation {
   const spec = rec(obj.spec, 'spec') ?? {};
-  const root = str(spec.service, 'spec.service', NAME);
+  const root = str(spec.service, 'spec.service', dns1035Label);
   const seen = new Set<string>();
   const backends = list(spec.backends, 'spec.backends', { min: 1 }).map((b, i) => {
     const f = `spec.backends[${i}]`;
     const r = rec(b, f) ?? {};
-    const service = str(r.service, `${f}.service`, NAME);
+    const service = str(r.service, `${f}.service`, dns1035Label);
     if (seen.has(service)) bad(`${f}.service`, `backend "${service}" is listed twice`);
     seen.add(service);
     const w = r.weight;
     if (typeof w !== 'number' || !Number.isInteger(w)) bad(`${f}.weight`, `must be an integer, got ${JSON.stringify(w)}`);
     if (w < 0) bad(`${f}.weight`, `must not be negative, got ${w}`);
+    if (w > MAX_WEIGHT) bad(`${f}.weight`, `must be at most ${MAX_WEIGHT}, got ${w}`);
     return { service, weight: w };
   });
+  const total = backends.reduce((n, b) => n + b.weight, 0);
+  if (total > MAX_WEIGHT) bad('spec.backends', `the weights add up to ${total}, more than ${MAX_WEIGHT} (proxies add them as uint32)`);
   if (backends.every((b) => b.weight === 0)) bad('spec.backends', 'every weight is 0: the split would send traffic nowhere');
   // A root may be one of its backends; a split whose only weighted backend is its root splits nothing.
   if (backends.filter((b) => b.weight > 0).every((b) => b.service === root))
@@ -260,7 +346,7 @@ function trafficSplit(obj: KubeObject): Validation {
     matches = list(spec.matches, 'spec.matches').map((m, i) => {
       const r = rec(m, `spec.matches[${i}]`) ?? {};
       if (r.kind !== 'HTTPRouteGroup') bad(`spec.matches[${i}].kind`, `must be HTTPRouteGroup, got ${JSON.stringify(r.kind)}`);
-      return { kind: 'HTTPRouteGroup' as const, name: str(r.name, `spec.matches[${i}].name`, NAME) };
+      return { kind: 'HTTPRouteGroup' as const, name: str(r.name, `spec.matches[${i}].name`, dns1123Subdomain) };
     });
   }
   return { outcome: 'accepted', kind: 'TrafficSplit', obj: { ...obj, spec: { ...spec, service: root, backends, ...(matches && { matches }) } } };
@@ -275,7 +361,11 @@ export function meshConfigSettings(obj: KubeObject, defaults: MeshConfigSettings
   let validity = defaults.serviceCertValidityMs;
   if (cert.serviceCertValidityDuration !== undefined) {
     const ms = typeof cert.serviceCertValidityDuration === 'string' ? parseDuration(cert.serviceCertValidityDuration) : undefined;
-    if (ms === undefined || ms <= 0) bad('spec.certificate.serviceCertValidityDuration', `must be a duration like 24h, got ${JSON.stringify(cert.serviceCertValidityDuration)}`);
+    const f = 'spec.certificate.serviceCertValidityDuration';
+    const got = JSON.stringify(cert.serviceCertValidityDuration);
+    if (ms === undefined || !Number.isFinite(ms)) bad(f, `must be a duration like 24h, got ${got}`);
+    if (ms < MIN_CERT_VALIDITY_MS) bad(f, `must be at least 1m, got ${got}`);
+    if (ms > MAX_CERT_VALIDITY_MS) bad(f, `must be at most 87600h (10 years), got ${got}`);
     validity = ms;
   }
   let bits = defaults.certKeyBitSize;
@@ -284,7 +374,7 @@ export function meshConfigSettings(obj: KubeObject, defaults: MeshConfigSettings
     if (typeof b !== 'number' || !Number.isInteger(b) || b < 2048 || b > 4096) bad('spec.certificate.certKeyBitSize', `must be an integer 2048-4096, got ${JSON.stringify(b)}`);
     bits = b;
   }
-  const trustDomain = cert.trustDomain === undefined ? defaults.trustDomain : str(cert.trustDomain, 'spec.certificate.trustDomain', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+  const trustDomain = cert.trustDomain === undefined ? defaults.trustDomain : str(cert.trustDomain, 'spec.certificate.trustDomain', dns1123Subdomain);
   return {
     permissive: bool(traffic.enablePermissiveTrafficPolicyMode, 'spec.traffic.enablePermissiveTrafficPolicyMode', defaults.permissive),
     egress: bool(traffic.enableEgress, 'spec.traffic.enableEgress', defaults.egress),
