@@ -215,7 +215,7 @@ describe('SMI HTTP routes (conformance: spec)', () => {
 });
 
 describe('network policies (TrafficTarget -> L4 RBAC)', () => {
-  it('has one policy per TrafficTarget with TCPRoute ports, else any', () => {
+  it('has one policy per TrafficTarget: TCPRoute ports, the HTTP ports for HTTP rules, nothing for UDP or missing routes', () => {
     const { catalog } = setup([
       ...abc(),
       tcpRoute('t', 'db', [5432, 3306]),
@@ -228,9 +228,9 @@ describe('network policies (TrafficTarget -> L4 RBAC)', () => {
     ]);
     const b = catalog.viewFor(id('t', 'b')).inbound[0]!;
     expect(b.tcpPolicies).toEqual([
-      { name: 't/http-only', principals: [id('t', 'a')], ports: 'any' },
+      { name: 't/http-only', principals: [id('t', 'a')], ports: [8080] },
       { name: 't/missing', principals: [id('t', 'c')], ports: [] },
-      { name: 't/ports', principals: [id('t', 'c')], ports: [53, 3306, 5432, 6379] },
+      { name: 't/ports', principals: [id('t', 'c')], ports: [3306, 5432, 6379] },
     ]);
     // port 8080 is not among c's TCPRoute ports: c gets no HTTP route on it
     expect(b.routes.map((r) => [r.match.name, r.principals])).toEqual([['all', [id('t', 'a')]]]);

@@ -79,19 +79,18 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
   const inbound: InboundPort[] = [];
   const local = new Map<string, MeshEndpoint>();
   const targets = ix.settings.permissive ? [] : (ix.targetsByDestination.get(key) ?? []);
-  for (const sk of ix.servicesOf.get(key) ?? []) {
-    const m = ix.services.get(sk);
-    if (!m) continue;
-    for (const { port, endpoints } of m.ports) {
-      for (const e of endpoints) if (e.identity && identityKey(e.identity) === key) local.set(`${e.ip}|${e.port}|${e.podName ?? ''}`, e);
-      inbound.push({
-        service: port,
-        localClusterName: `${port.namespace}/${port.name}|${port.targetPort}|local`,
-        hostnames: hostnames(port, port.port, port.namespace),
-        routes: isHttpLike(port.protocol) ? inboundRoutes(ix, targets, port.targetPort) : [],
-        tcpPolicies: ix.settings.permissive ? [] : targets.map((tt) => tcpPolicy(ix, tt)).sort((a, b) => a.name.localeCompare(b.name)),
-      });
-    }
+  const localPorts = (ix.servicesOf.get(key) ?? []).flatMap((sk) => ix.services.get(sk)?.ports ?? []);
+  const httpPorts = [...new Set(localPorts.filter((p) => isHttpLike(p.port.protocol)).map((p) => p.port.targetPort))];
+  const tcpPolicies = targets.map((tt) => tcpPolicy(ix, tt, httpPorts)).sort((a, b) => a.name.localeCompare(b.name));
+  for (const { port, endpoints } of localPorts) {
+    for (const e of endpoints) if (e.identity && identityKey(e.identity) === key) local.set(`${e.ip}|${e.port}|${e.podName ?? ''}`, e);
+    inbound.push({
+      service: port,
+      localClusterName: `${port.namespace}/${port.name}|${port.targetPort}|local`,
+      hostnames: hostnames(port, port.port, port.namespace),
+      routes: isHttpLike(port.protocol) ? inboundRoutes(ix, targets, port.targetPort) : [],
+      tcpPolicies,
+    });
   }
   inbound.sort((a, b) => a.localClusterName.localeCompare(b.localClusterName) || a.service.port - b.service.port);
   return {
@@ -142,8 +141,9 @@ function dedupeMatches(ms: HttpMatch[]): HttpMatch[] {
 
 /**
  * HTTP routes of one local port: each HTTPRouteGroup match a TrafficTarget allows (all of the group's matches
- * when the rule names none), and a wildcard route for targets whose TCPRoute/UDPRoute covers this port (port
- * access implies every request). Routes equal across targets merge with the union of their sources.
+ * when the rule names none), and a wildcard route for targets whose TCPRoute covers this port (port access
+ * implies every request; a UDPRoute grants UDP only). Routes equal across targets merge with the union of
+ * their sources.
  */
 function inboundRoutes(ix: ViewIndexes, targets: readonly TrafficTargetObj[], targetPort: number): InboundRoute[] {
   if (ix.settings.permissive) return [{ match: WILDCARD_MATCH, principals: 'any' }];
@@ -161,7 +161,7 @@ function inboundRoutes(ix: ViewIndexes, targets: readonly TrafficTargetObj[], ta
       if (rule.kind === 'HTTPRouteGroup') {
         const g = ix.store.get('HTTPRouteGroup', ns, rule.name);
         for (const m of g?.spec.matches ?? []) if (!rule.matches || rule.matches.includes(m.name)) add(toHttpMatch(m), principals);
-      } else {
+      } else if (rule.kind === 'TCPRoute') {
         const r = ix.store.get(rule.kind, ns, rule.name);
         const ports = r?.spec.matches?.ports ?? [];
         if (r && (ports.length === 0 || ports.includes(targetPort))) add(WILDCARD_MATCH, principals);
@@ -173,21 +173,32 @@ function inboundRoutes(ix: ViewIndexes, targets: readonly TrafficTargetObj[], ta
     .map(([, r]) => ({ match: r.match, principals: sortIdentities(r.principals) }));
 }
 
-/** OSM's network RBAC: one ALLOW policy per TrafficTarget; ports from its TCPRoute/UDPRoute rules, else any. */
-function tcpPolicy(ix: ViewIndexes, tt: TrafficTargetObj): InboundTcpPolicy {
-  const portRules = tt.spec.rules.filter((r) => r.kind !== 'HTTPRouteGroup');
-  let ports: number[] | 'any' = portRules.length === 0 ? 'any' : [];
-  for (const rule of portRules) {
-    if (ports === 'any') break;
-    if (rule.kind === 'HTTPRouteGroup') continue;
-    const r = ix.store.get(rule.kind, tt.metadata.namespace, rule.name);
-    if (!r) continue; // a missing route allows nothing
-    const p = r.spec.matches?.ports ?? [];
-    ports = p.length === 0 ? 'any' : [...ports, ...p];
+/**
+ * Network RBAC of one TrafficTarget (one ALLOW policy per target, as OSM): the destination ports its rules
+ * grant. A TCPRoute grants its ports (every port when it lists none). An HTTPRouteGroup rule grants the
+ * destination's HTTP ports (`httpPorts`, target ports), where per-route HTTP RBAC then decides, and only when
+ * the group exists and the rule selects at least one of its matches: HTTP rules never open a TCP port. A
+ * UDPRoute grants no TCP port; a missing route or group grants nothing. (OSM gave a target without TCPRoute
+ * rules every port; see docs/smi.md.)
+ */
+function tcpPolicy(ix: ViewIndexes, tt: TrafficTargetObj, httpPorts: readonly number[]): InboundTcpPolicy {
+  const ns = tt.metadata.namespace;
+  let any = false;
+  const ports = new Set<number>();
+  for (const rule of tt.spec.rules) {
+    if (rule.kind === 'TCPRoute') {
+      const r = ix.store.get('TCPRoute', ns, rule.name);
+      const p = r?.spec.matches?.ports ?? [];
+      if (r && p.length === 0) any = true;
+      for (const x of p) ports.add(x);
+    } else if (rule.kind === 'HTTPRouteGroup') {
+      const g = ix.store.get('HTTPRouteGroup', ns, rule.name);
+      if (g?.spec.matches.some((m) => !rule.matches || rule.matches.includes(m.name))) for (const x of httpPorts) ports.add(x);
+    }
   }
   return {
-    name: `${tt.metadata.namespace}/${tt.metadata.name}`,
+    name: `${ns}/${tt.metadata.name}`,
     principals: sortIdentities(tt.spec.sources.map(subjectId)),
-    ports: ports === 'any' ? 'any' : [...new Set(ports)].sort((a, b) => a - b),
+    ports: any ? 'any' : [...ports].sort((a, b) => a - b),
   };
 }

@@ -102,7 +102,11 @@ export interface InboundTcpPolicy {
   /** `ns/name` of the TrafficTarget. */
   readonly name: string;
   readonly principals: readonly Identity[];
-  /** Allowed destination ports from TCPRoutes; `any` when no TCPRoute restricts them. */
+  /**
+   * Destination (target) ports the TrafficTarget grants: its TCPRoutes' ports (`any` for a TCPRoute without
+   * ports) plus, for HTTPRouteGroup rules that select something, the destination's HTTP ports (per-route HTTP
+   * RBAC decides there). HTTP rules never grant a TCP port; empty when the target grants nothing.
+   */
   readonly ports: readonly number[] | 'any';
 }
 
@@ -114,8 +118,8 @@ export interface InboundPort {
   readonly hostnames: readonly string[];
   /**
    * HTTP routes (protocol http/http2/grpc); merged across TrafficTargets with the union of principals. A
-   * TrafficTarget whose TCPRoute/UDPRoute covers this port's targetPort (or has no ports) contributes a
-   * wildcard route for its sources. Sorted by match.
+   * TrafficTarget whose TCPRoute covers this port's targetPort (or has no ports) contributes a wildcard route
+   * for its sources. Sorted by match.
    */
   readonly routes: readonly InboundRoute[];
   /**
