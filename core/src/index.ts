@@ -11,7 +11,7 @@ export { effectiveConfig } from './config/redact.ts';
 export { defaultParts, controllerRef, CONTROLLER_SERVER_NAMES } from './controller/parts.ts';
 export type { ControllerHandle } from './controller/parts.ts';
 export { MeshController } from './controller/controller.ts';
-export { MeshStore, meshChanged } from './store/index.ts';
+export { MeshStore, meshChanged, validateObject } from './store/index.ts';
 export type { IgnoredObject, MeshConfigSettings, MeshKind, PolicyStatus, StoreChange } from './store/index.ts';
 export { Catalog } from './catalog/index.ts';
 export { CertificateManager, certificateRotated } from './certs/index.ts';

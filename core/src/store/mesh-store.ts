@@ -11,6 +11,7 @@ import type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
 import { DEFAULT_MESH_SETTINGS, POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
 import type { EndpointSliceObj, KindMap, MeshConfigSettings, MeshKind, PodObj, ServiceObj, TrafficSplitObj, TrafficTargetObj } from './kinds.ts';
 import { splitReferenceProblems, targetReferenceProblems } from './references.ts';
+import { shortText, text } from './show.ts';
 import { kindOf, meshConfigSettings, validateObject } from './validate.ts';
 
 export interface MeshStoreDeps {
@@ -256,29 +257,29 @@ export class MeshStore {
     const rawKey = safeKey(input);
     if (v.outcome === 'unknown') {
       if (typeof input !== 'object' || input === null) {
-        this.reportError(source, { message: `${v.reason} (${String(input)})`, ...originFields(origin) });
+        this.reportError(source, { message: `${v.reason} (${shortText(input, 80)})`, ...originFields(origin) });
         return;
       }
       if (!this.ignored.has(`${source}|${rawKey}`)) this.logger.debug('ignoring object of unknown kind', { source, object: rawKey, reason: v.reason });
       this.ignored.set(`${source}|${rawKey}`, {
-        apiVersion: String(input.apiVersion),
-        kind: String(input.kind),
-        ...(typeof input.metadata?.namespace === 'string' && { namespace: input.metadata.namespace }),
-        name: String(input.metadata?.name),
+        apiVersion: shortText(input.apiVersion),
+        kind: shortText(input.kind),
+        ...(typeof input.metadata?.namespace === 'string' && { namespace: shortText(input.metadata.namespace) }),
+        name: shortText(input.metadata?.name),
         reason: v.reason,
         source,
       });
       return;
     }
     const ns = NAMESPACED_DEFAULT(v.kind, input);
-    const key = objectKeyString({ apiVersion: input.apiVersion, kind: input.kind, name: String(input.metadata?.name), ...(ns !== undefined && { namespace: ns }) });
+    const key = objectKeyString({ apiVersion: input.apiVersion, kind: input.kind, name: text(input.metadata?.name), ...(ns !== undefined && { namespace: ns }) });
     if (v.outcome === 'invalid') {
       const prev = this.rejections.get(key);
-      const rej: Rejection = { key, source, kind: v.kind, namespace: ns ?? '', name: String(input.metadata?.name), reason: v.reason, ...(origin && { origin }) };
+      const rej: Rejection = { key, source, kind: v.kind, namespace: shortText(ns ?? ''), name: shortText(input.metadata?.name), reason: v.reason, ...(origin && { origin }) };
       this.rejections.set(key, rej);
       if (prev?.reason !== v.reason) {
         this.sourceErrorsTotal.inc({ source });
-        this.logger.warn('object rejected', { source, object: `${v.kind}/${ns ?? ''}/${rej.name}`.replace('//', '/'), reason: v.reason, ...originFields(origin) });
+        this.logger.warn('object rejected', { source, object: `${v.kind}/${rej.namespace}/${rej.name}`.replace('//', '/'), reason: v.reason, ...originFields(origin) });
       }
       return;
     }
@@ -317,7 +318,7 @@ export class MeshStore {
       const kind = kindOf(obj);
       if (!kind) continue;
       const ns = NAMESPACED_DEFAULT(kind, obj);
-      keep.add(objectKeyString({ apiVersion: obj.apiVersion, kind: obj.kind, name: String(obj.metadata?.name), ...(ns !== undefined && { namespace: ns }) }));
+      keep.add(objectKeyString({ apiVersion: obj.apiVersion, kind: obj.kind, name: text(obj.metadata?.name), ...(ns !== undefined && { namespace: ns }) }));
     }
     for (const key of [...(this.sourceKeys.get(source) ?? [])]) {
       if (keep.has(key)) continue;
@@ -460,8 +461,8 @@ function NAMESPACED_DEFAULT(kind: MeshKind, obj: { metadata?: { namespace?: unkn
 }
 
 function safeKey(obj: KubeObject): string {
-  if (typeof obj !== 'object' || obj === null) return String(obj);
-  return `${String(obj.apiVersion)}/${String(obj.kind)}/${String(obj.metadata?.namespace ?? '')}/${String(obj.metadata?.name)}`;
+  if (typeof obj !== 'object' || obj === null) return shortText(obj, 80);
+  return `${shortText(obj.apiVersion, 80)}/${shortText(obj.kind, 80)}/${shortText(obj.metadata?.namespace ?? '')}/${shortText(obj.metadata?.name)}`;
 }
 
 function originFields(o: ObjectOrigin | undefined): { file?: string; line?: number } {

@@ -17,7 +17,7 @@ export function targetReferenceProblems(tt: TrafficTargetObj, get: Lookup): stri
       if (!g) out.push(`${f}: HTTPRouteGroup ${ns}/${rule.name} does not exist (the rule grants nothing)`);
       else
         for (const m of rule.matches ?? [])
-          if (!g.spec.matches.some((x) => x.name === m)) out.push(`${f}.matches: HTTPRouteGroup ${ns}/${rule.name} has no match ${JSON.stringify(m)}`);
+          if (!g.spec.matches.some((x) => x.name === m)) out.push(`${f}.matches: HTTPRouteGroup ${ns}/${rule.name} has no match "${m}"`);
     } else if (!get(rule.kind, ns, rule.name)) out.push(`${f}: ${rule.kind} ${ns}/${rule.name} does not exist (the rule grants nothing)`);
   });
   return out;

@@ -11,6 +11,7 @@ import { KNOWN_KINDS, NAMESPACED } from './kinds.ts';
 import type { MeshConfigSettings, MeshKind } from './kinds.ts';
 import { DEFAULT_MESH_SETTINGS } from './kinds.ts';
 import { re2Problem } from './re2.ts';
+import { show, shortText } from './show.ts';
 
 export type Validation =
   | { readonly outcome: 'accepted' | 'ignored'; readonly kind: MeshKind; readonly obj: KubeObject; readonly reason?: string }
@@ -31,8 +32,8 @@ export const MIN_CERT_VALIDITY_MS = 60_000;
 export const MAX_CERT_VALIDITY_MS = 87_600 * 3600_000;
 
 type Rule = (v: string) => string | undefined;
-const matchName: Rule = (v) => (MATCH_NAME.test(v) ? undefined : `${JSON.stringify(v.slice(0, 80))} must be 1-253 printable ASCII characters without spaces`);
-const ipAddress: Rule = (v) => (isIP(v) ? undefined : `${JSON.stringify(v.slice(0, 80))} is not an IP address`);
+const matchName: Rule = (v) => (MATCH_NAME.test(v) ? undefined : `${show(v)} must be 1-253 printable ASCII characters without spaces`);
+const ipAddress: Rule = (v) => (isIP(v) ? undefined : `${show(v)} is not an IP address`);
 
 /** metadata.name per kind, as the API server validates it. */
 const NAME_RULE: Readonly<Partial<Record<MeshKind, Rule>>> = { Namespace: dns1123Label, Service: dns1035Label };
@@ -90,11 +91,11 @@ function annotations(v: unknown, field: string): void {
 }
 
 function protocol(v: unknown, field: string): void {
-  if (v !== undefined && v !== 'TCP' && v !== 'UDP' && v !== 'SCTP') bad(field, `must be TCP, UDP or SCTP, got ${JSON.stringify(v)}`);
+  if (v !== undefined && v !== 'TCP' && v !== 'UDP' && v !== 'SCTP') bad(field, `must be TCP, UDP or SCTP, got ${show(v)}`);
 }
 
 function port(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) bad(field, `must be a port number 1-65535, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) bad(field, `must be a port number 1-65535, got ${show(v)}`);
   return v;
 }
 
@@ -118,7 +119,7 @@ export function kindOf(obj: { apiVersion?: unknown; kind?: unknown }): MeshKind 
 export function validateObject(input: KubeObject): Validation {
   if (!isRec(input)) return { outcome: 'unknown', reason: 'not an object: ignored' };
   const kind = kindOf(input);
-  if (!kind) return { outcome: 'unknown', reason: `unknown kind ${String(input.apiVersion)}/${String(input.kind)}: ignored` };
+  if (!kind) return { outcome: 'unknown', reason: `unknown kind ${shortText(input.apiVersion, 80)}/${shortText(input.kind, 80)}: ignored` };
   try {
     const meta = rec(input.metadata, 'metadata') ?? {};
     str(meta.name, 'metadata.name', NAME_RULE[kind] ?? dns1123Subdomain);
@@ -179,7 +180,7 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
     case 'EndpointSlice': {
       // Trellis programs endpoints as socket addresses: FQDN slices (which Kubernetes allows) are refused.
       const at = obj.addressType;
-      if (at !== undefined && at !== 'IPv4' && at !== 'IPv6') bad('addressType', `must be IPv4 or IPv6 (Trellis needs IP endpoints), got ${JSON.stringify(at)}`);
+      if (at !== undefined && at !== 'IPv4' && at !== 'IPv6') bad('addressType', `must be IPv4 or IPv6 (Trellis needs IP endpoints), got ${show(at)}`);
       list(obj.endpoints, 'endpoints', { optional: true }).forEach((e, i) => {
         const r = rec(e, `endpoints[${i}]`) ?? {};
         list(r.addresses, `endpoints[${i}].addresses`).forEach((a, j) => str(a, `endpoints[${i}].addresses[${j}]`, ipAddress));
@@ -243,7 +244,7 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
 
 function subject(v: unknown, field: string, defaultNs: string): { kind: 'ServiceAccount'; name: string; namespace: string } {
   const r = rec(v, field) ?? {};
-  if (r.kind !== 'ServiceAccount') bad(`${field}.kind`, `must be ServiceAccount, got ${JSON.stringify(r.kind)}`);
+  if (r.kind !== 'ServiceAccount') bad(`${field}.kind`, `must be ServiceAccount, got ${show(r.kind)}`);
   const name = str(r.name, `${field}.name`, dns1123Subdomain);
   const namespace = r.namespace === undefined ? defaultNs : str(r.namespace, `${field}.namespace`, dns1123Label);
   return { kind: 'ServiceAccount', name, namespace };
@@ -264,7 +265,7 @@ function trafficTarget(obj: KubeObject, ns: string): Validation {
     const f = `spec.rules[${i}]`;
     const rr = rec(r, f) ?? {};
     if (rr.kind !== 'HTTPRouteGroup' && rr.kind !== 'TCPRoute' && rr.kind !== 'UDPRoute')
-      bad(`${f}.kind`, `unknown rule kind ${JSON.stringify(rr.kind)} (HTTPRouteGroup, TCPRoute or UDPRoute)`);
+      bad(`${f}.kind`, `unknown rule kind ${show(rr.kind)} (HTTPRouteGroup, TCPRoute or UDPRoute)`);
     const name = str(rr.name, `${f}.name`, dns1123Subdomain);
     const matches = rr.matches === undefined ? undefined : list(rr.matches, `${f}.matches`).map((m, j) => str(m, `${f}.matches[${j}]`, matchName));
     return matches ? { kind: rr.kind, name, matches } : { kind: rr.kind, name };
@@ -287,7 +288,7 @@ function headersOf(v: unknown, field: string): Record<string, string> | undefine
   const out: Record<string, string> = {};
   for (const m of maps)
     for (const [k, val] of Object.entries(m)) {
-      if (!HEADER_NAME.test(k)) bad(field, `${JSON.stringify(k.slice(0, 80))} is not a valid HTTP header name`);
+      if (!HEADER_NAME.test(k)) bad(field, `${show(k)} is not a valid HTTP header name`);
       const re = regex(val, `${field}.${k}`);
       if (re !== undefined) out[k.toLowerCase()] = re;
     }
@@ -329,7 +330,7 @@ function trafficSplit(obj: KubeObject): Validation {
     if (seen.has(service)) bad(`${f}.service`, `backend "${service}" is listed twice`);
     seen.add(service);
     const w = r.weight;
-    if (typeof w !== 'number' || !Number.isInteger(w)) bad(`${f}.weight`, `must be an integer, got ${JSON.stringify(w)}`);
+    if (typeof w !== 'number' || !Number.isInteger(w)) bad(`${f}.weight`, `must be an integer, got ${show(w)}`);
     if (w < 0) bad(`${f}.weight`, `must not be negative, got ${w}`);
     if (w > MAX_WEIGHT) bad(`${f}.weight`, `must be at most ${MAX_WEIGHT}, got ${w}`);
     return { service, weight: w };
@@ -345,7 +346,7 @@ function trafficSplit(obj: KubeObject): Validation {
     if (obj.apiVersion.endsWith('/v1alpha2')) bad('spec.matches', 'matches need split.smi-spec.io/v1alpha4');
     matches = list(spec.matches, 'spec.matches').map((m, i) => {
       const r = rec(m, `spec.matches[${i}]`) ?? {};
-      if (r.kind !== 'HTTPRouteGroup') bad(`spec.matches[${i}].kind`, `must be HTTPRouteGroup, got ${JSON.stringify(r.kind)}`);
+      if (r.kind !== 'HTTPRouteGroup') bad(`spec.matches[${i}].kind`, `must be HTTPRouteGroup, got ${show(r.kind)}`);
       return { kind: 'HTTPRouteGroup' as const, name: str(r.name, `spec.matches[${i}].name`, dns1123Subdomain) };
     });
   }
@@ -362,7 +363,7 @@ export function meshConfigSettings(obj: KubeObject, defaults: MeshConfigSettings
   if (cert.serviceCertValidityDuration !== undefined) {
     const ms = typeof cert.serviceCertValidityDuration === 'string' ? parseDuration(cert.serviceCertValidityDuration) : undefined;
     const f = 'spec.certificate.serviceCertValidityDuration';
-    const got = JSON.stringify(cert.serviceCertValidityDuration);
+    const got = show(cert.serviceCertValidityDuration);
     if (ms === undefined || !Number.isFinite(ms)) bad(f, `must be a duration like 24h, got ${got}`);
     if (ms < MIN_CERT_VALIDITY_MS) bad(f, `must be at least 1m, got ${got}`);
     if (ms > MAX_CERT_VALIDITY_MS) bad(f, `must be at most 87600h (10 years), got ${got}`);
@@ -371,7 +372,7 @@ export function meshConfigSettings(obj: KubeObject, defaults: MeshConfigSettings
   let bits = defaults.certKeyBitSize;
   if (cert.certKeyBitSize !== undefined) {
     const b = cert.certKeyBitSize;
-    if (typeof b !== 'number' || !Number.isInteger(b) || b < 2048 || b > 4096) bad('spec.certificate.certKeyBitSize', `must be an integer 2048-4096, got ${JSON.stringify(b)}`);
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 2048 || b > 4096) bad('spec.certificate.certKeyBitSize', `must be an integer 2048-4096, got ${show(b)}`);
     bits = b;
   }
   const trustDomain = cert.trustDomain === undefined ? defaults.trustDomain : str(cert.trustDomain, 'spec.certificate.trustDomain', dns1123Subdomain);
