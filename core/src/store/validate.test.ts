@@ -134,3 +134,25 @@ describe('cross-object reasons in policy statuses', () => {
     expect(statusOf(s, 'TrafficTarget', 'x')?.reason).toBeUndefined();
   });
 });
+
+describe('hostile values never crash the store nor bloat what it reports', () => {
+  it('survives a null-prototype name and a BigInt port, with a reason', () => {
+    const s = new MeshStore(fakeDeps());
+    const sink = s.sinkFor('file');
+    expect(() => sink.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: Object.create(null) as string, namespace: 'ns' } })).not.toThrow();
+    expect(() => sink.apply({ ...svc('ns', 'web', []), spec: { ports: [{ port: 80n }] } })).not.toThrow();
+    expect(s.sourceErrors().map((e) => e.message)).toEqual([
+      'Service ns/[object Object]: metadata.name: must be a non-empty string',
+      'Service ns/web: spec.ports[0].port: must be a port number 1-65535, got 80n',
+    ]);
+  });
+
+  it('cuts what it shows of a huge value', () => {
+    const s = new MeshStore(fakeDeps());
+    const sink = s.sinkFor('file');
+    sink.apply('x'.repeat(300_000) as unknown as KubeObject);
+    sink.apply(svc('ns', 'n'.repeat(1 << 20), [{ port: 80 }]));
+    sink.apply({ ...routeGroup('ns', 'rg', [{ name: 'm' }]), spec: { matches: [{ name: 'm', methods: ['x'.repeat(100_000)] }] } });
+    for (const e of [...s.sourceErrors(), ...s.policyStatuses()]) expect(JSON.stringify(e).length).toBeLessThan(1000);
+  });
+});

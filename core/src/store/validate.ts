@@ -310,7 +310,7 @@ function httpRouteGroup(obj: KubeObject): Validation {
         ? undefined
         : list(r.methods, `${f}.methods`).map((x, j) => {
             const mm = str(x, `${f}.methods[${j}]`).toUpperCase();
-            if (!HTTP_METHODS.has(mm)) bad(`${f}.methods[${j}]`, `unknown HTTP method "${mm}"`);
+            if (!HTTP_METHODS.has(mm)) bad(`${f}.methods[${j}]`, `unknown HTTP method ${show(mm)}`);
             return mm;
           });
     const headers = headersOf(r.headers, `${f}.headers`);
