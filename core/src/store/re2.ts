@@ -12,6 +12,7 @@ export const MAX_REGEX_LENGTH = 1024;
 /** Why `pattern` is not a usable RE2 expression, or undefined when it is. */
 export function re2Problem(pattern: string): string | undefined {
   if (pattern.length > MAX_REGEX_LENGTH) return `longer than ${MAX_REGEX_LENGTH} characters (${pattern.length})`;
+  if (unterminatedQuote(pattern)) return 'a \\Q quote must be closed by \\E (proxies embed the pattern in a larger one)';
   try {
     RE2JS.compile(pattern);
     return undefined;
@@ -19,6 +20,19 @@ export function re2Problem(pattern: string): string | undefined {
     if (err instanceof RE2JSException) return `not a valid RE2 regular expression: ${err.message}`;
     throw err;
   }
+}
+
+/** Whether a `\Q` literal run reaches the end of the pattern (RE2 allows it; embedding the pattern would break). */
+function unterminatedQuote(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] !== '\\') continue;
+    if (pattern[i + 1] === 'Q') {
+      const end = pattern.indexOf('\\E', i + 2);
+      if (end < 0) return true;
+      i = end + 1;
+    } else i++;
+  }
+  return false;
 }
 
 const compiled = new Map<string, RE2JS>();

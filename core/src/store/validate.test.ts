@@ -23,6 +23,11 @@ describe('RE2 (re2js): what the store accepts is what Envoy and gRPC accept', ()
     expect(validateObject(routeGroup('ns', 'x', [{ name: 'm', pathRegex: re }])).outcome).toBe('accepted');
   });
 
+  it('refuses an unterminated \\Q quote (RE2 allows it, but it would swallow what a proxy appends)', () => {
+    expect(re2Problem('\\Qa.b')).toMatch(/closed by \\E/);
+    expect(re2Problem('\\Qa.b\\E|c')).toBeUndefined();
+  });
+
   it('bounds the length of a regular expression', () => {
     expect(re2Problem('a'.repeat(1024))).toBeUndefined();
     expect(re2Problem('a'.repeat(1025))).toMatch(/longer than 1024/);

@@ -140,7 +140,7 @@ describe('client side', () => {
     const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { split }), outbound(V2)] }), { resources: jsonFactory() });
     const routes = get(rs, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes;
     expect(routes.map((r: Obj) => r.name)).toEqual(['split:bs/split:buy', 'default']);
-    expect(routes[0].match).toEqual({ safe_regex: { regex: '/bookstore.Store/Buy' }, headers: [{ name: ':authority', string_match: { safe_regex: { regex: 'x.*' } } }] });
+    expect(routes[0].match).toEqual({ safe_regex: { regex: '(?:/bookstore.Store/Buy)' }, headers: [{ name: ':authority', string_match: { safe_regex: { regex: '(?:x.*)' } } }] });
   });
 
   it('drops split backends the client has no cluster for, and adds timeout and gRPC retry policy', () => {
@@ -229,7 +229,7 @@ describe('server side', () => {
     const policies = rbacOf(get(rs, TypeUrls.listener, serverListenerName('10.0.0.1', 15001))).policies;
     expect(Object.keys(policies)).toEqual(['bs/bookstore|14001|route-0:metrics', 'bs/bookstore|14001|route-1:all', 'bs/bookstore|14001|route-2:*']);
     expect(policies['bs/bookstore|14001|route-0:metrics']).toEqual({
-      permissions: [{ url_path: { path: { safe_regex: { regex: '/test.Echo/Metrics' } } } }],
+      permissions: [{ url_path: { path: { safe_regex: { regex: '(?:/test.Echo/Metrics)' } } } }],
       principals: [
         { authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/bs/sa/a' } } },
         { authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/x/sa/b' } } },
@@ -240,7 +240,7 @@ describe('server side', () => {
         and_rules: {
           rules: [
             { or_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'GET' } } }, { header: { name: ':method', string_match: { exact: 'POST' } } }] } },
-            { header: { name: 'x-user', string_match: { safe_regex: { regex: 'bob' } } } },
+            { header: { name: 'x-user', string_match: { safe_regex: { regex: '(?:bob)' } } } },
           ],
         },
       },

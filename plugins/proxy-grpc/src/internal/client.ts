@@ -83,8 +83,17 @@ function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<st
  */
 export function routeMatch(m: HttpMatch): Obj | undefined {
   if (!m.methods.includes('*') && !m.methods.includes('POST')) return undefined;
-  const headers = m.headers.map((h) => ({ name: headerName(h.name), string_match: { safe_regex: { regex: h.valueRegex } } }));
-  return { safe_regex: { regex: m.pathRegex }, ...(headers.length > 0 && { headers }) };
+  const headers = m.headers.map((h) => ({ name: headerName(h.name), string_match: { safe_regex: { regex: wholeRegex(h.valueRegex) } } }));
+  return { safe_regex: { regex: wholeRegex(m.pathRegex) }, ...(headers.length > 0 && { headers }) };
+}
+
+/**
+ * A pattern grouped so that it is matched whole: grpc-js-xds compiles `^<regex>$` without a group, which would
+ * read `/a|/b` as "starts with /a or ends with /b". RE2 full-match semantics are unchanged by the group (the
+ * store refuses an unterminated `\Q`, which would swallow the closing parenthesis).
+ */
+export function wholeRegex(regex: string): string {
+  return `(?:${regex})`;
 }
 
 /** OSM's convention: the HTTP/1 `host` header is the HTTP/2 `:authority` pseudo-header. */

@@ -5,7 +5,7 @@
  */
 import { spiffeId } from '@trellis/plugin-sdk';
 import type { HttpMatch, Identity, InboundPort, InboundTcpPolicy } from '@trellis/plugin-sdk';
-import { headerName } from './client.ts';
+import { headerName, wholeRegex } from './client.ts';
 import { AnyTypes, type Obj } from './types.ts';
 
 const isHttpLike = (p: InboundPort): boolean => p.service.protocol === 'http' || p.service.protocol === 'http2' || p.service.protocol === 'grpc';
@@ -48,12 +48,12 @@ function principals(ids: readonly Identity[] | 'any', trustDomain: string): Obj[
 /** Path (whole-match RE2), methods, and headers of one SMI match, ANDed. */
 export function permission(m: HttpMatch): Obj {
   const rules: Obj[] = [];
-  if (m.pathRegex !== '.*') rules.push({ url_path: { path: { safe_regex: { regex: m.pathRegex } } } });
+  if (m.pathRegex !== '.*') rules.push({ url_path: { path: { safe_regex: { regex: wholeRegex(m.pathRegex) } } } });
   if (!m.methods.includes('*')) {
     const methods = m.methods.map((x) => ({ header: { name: ':method', string_match: { exact: x } } }));
     rules.push(methods.length === 1 ? (methods[0] as Obj) : { or_rules: { rules: methods } });
   }
-  for (const h of m.headers) rules.push({ header: { name: headerName(h.name), string_match: { safe_regex: { regex: h.valueRegex } } } });
+  for (const h of m.headers) rules.push({ header: { name: headerName(h.name), string_match: { safe_regex: { regex: wholeRegex(h.valueRegex) } } } });
   if (rules.length === 0) return { any: true };
   return rules.length === 1 ? (rules[0] as Obj) : { and_rules: { rules } };
 }
