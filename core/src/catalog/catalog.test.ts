@@ -172,6 +172,16 @@ describe('SMI HTTP routes (conformance: spec)', () => {
     expect(allow(b, { path: '/anything', method: 'GET' })).toBe(false); // OSM e2e: 403 outside /foo
   });
 
+  it('matches with RE2 semantics (re2js), as Envoy and gRPC do: RE2-only syntax works, alternation is whole-path', () => {
+    const m = (pathRegex: string, headers: { name: string; valueRegex: string }[] = []) => ({ name: 'm', pathRegex, methods: ['*'], headers });
+    expect(requestMatches(m('(?i)/Books'), { path: '/bOOks', method: 'GET' })).toBe(true);
+    expect(requestMatches(m('/\\pL+'), { path: '/Ünïcode', method: 'GET' })).toBe(true);
+    expect(requestMatches(m('/[[:digit:]]+'), { path: '/42', method: 'GET' })).toBe(true);
+    expect(requestMatches(m('\\Q/a.b\\E'), { path: '/axb', method: 'GET' })).toBe(false);
+    expect(requestMatches(m('/a|/b'), { path: '/a/x', method: 'GET' })).toBe(false);
+    expect(requestMatches(m('.*', [{ name: 'x-id', valueRegex: '1|2' }]), { path: '/', method: 'GET', headers: { 'x-id': '12' } })).toBe(false);
+  });
+
   it('builds routes with headers, methods, and the rule`s match subset; headers accept map and list forms', () => {
     const { catalog } = setup([
       ...abc(),
