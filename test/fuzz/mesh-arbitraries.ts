@@ -19,7 +19,7 @@ const routeArb = fc.constantFrom(...ROUTES);
 const ipArb = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 5 })).map(([a, b]) => `10.0.${a}.${b}`);
 const portArb = fc.constantFrom(80, 8080, 5432, 9090, 53, 1, 65535);
 /** RE2-valid patterns, including ones JavaScript reads differently or not at all. */
-const regexArb = fc.constantFrom('.*', '/api/.*', '/books/[0-9]+', '/a|/b', '(?i)/Books', '\\pL+', '[[:alpha:]]+', '/v\\d{1,3}/.*', '\\Q.*\\E', '', 'a{1000}');
+const regexArb = fc.constantFrom('.*', '/api/.*', '/books/[0-9]+', '/a|/b', '(?i)/Books', '\\pL+', '[[:alpha:]]+', '/v\\d{1,3}/.*', '\\Q.*\\E', '', 'a{90}');
 const methodArb = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', '*');
 
 const portSpecArb = fc.record({

@@ -8,13 +8,20 @@ import { RE2JS, RE2JSException } from 're2js';
 
 /** Longest pattern accepted: far above any route's needs, and Envoy caps RE2 program size anyway. */
 export const MAX_REGEX_LENGTH = 1024;
+/**
+ * Envoy refuses (NACKs) a regex whose RE2 program size exceeds its runtime key
+ * `re2.max_program_size.error_level`, 100 by default. re2js measures program size the way RE2 does
+ * (instructions of the compiled program); the figure is close to, not guaranteed equal to, RE2's C++ one.
+ */
+export const MAX_PROGRAM_SIZE = 100;
 
 /** Why `pattern` is not a usable RE2 expression, or undefined when it is. */
 export function re2Problem(pattern: string): string | undefined {
   if (pattern.length > MAX_REGEX_LENGTH) return `longer than ${MAX_REGEX_LENGTH} characters (${pattern.length})`;
   if (unterminatedQuote(pattern)) return 'a \\Q quote must be closed by \\E (proxies embed the pattern in a larger one)';
   try {
-    RE2JS.compile(pattern);
+    const size = RE2JS.compile(pattern).programSize();
+    if (size > MAX_PROGRAM_SIZE) return `RE2 program size ${size} is over Envoy's limit of ${MAX_PROGRAM_SIZE} (re2.max_program_size.error_level): simplify the pattern`;
     return undefined;
   } catch (err) {
     if (err instanceof RE2JSException) return `not a valid RE2 regular expression: ${err.message}`;
