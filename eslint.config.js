@@ -5,7 +5,7 @@ import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.tmp-*/**', 'core/src/xds/generated/**', 'bench-results/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['**/node_modules/**', '.tmp-*/**', 'plugin-sdk/src/xds/generated/**', 'bench-results/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
