@@ -65,12 +65,11 @@ try {
   type Create = (typeUrl: string, name: string, value: object, options?: object) => XdsResource;
   const inputs: [string, string, object, object | undefined][] = [];
   const production = createResourceFactory();
-  const recorder = {
-    create: ((typeUrl, name, value, options) => {
-      inputs.push([typeUrl, name, value, options]);
-      return (production.create as Create)(typeUrl, name, value, options);
-    }),
+  const record: Create = (typeUrl, name, value, options) => {
+    inputs.push([typeUrl, name, value, options]);
+    return (production.create as Create)(typeUrl, name, value, options);
   };
+  const recorder: XdsResourceFactory = { create: record };
   createEnvoyGenerator().generate(view, { node, resources: recorder, certificate: cert });
   const encodeOnly = (label: string, resources: XdsResourceFactory): void => {
     const encodeAll = () => {
