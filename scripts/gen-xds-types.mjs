@@ -1,4 +1,5 @@
-// Generates TypeScript types for the Envoy xDS protos Trellis uses into core/src/xds/generated/ (gitignored).
+// Generates TypeScript types for the Envoy xDS protos Trellis uses into plugin-sdk/src/xds/generated/ (gitignored):
+// the SDK's typed resource inputs are built on them, and the core imports its discovery types from there.
 // Runs from the root `prepare` script on `npm ci`; the proto list is shared with the runtime loader.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ const spec = JSON.parse(readFileSync(path.join(root, 'core/src/xds/resources/pro
 const deps = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 const protobufjsDir = path.dirname(require.resolve('protobufjs/package.json'));
 const bin = path.join(path.dirname(require.resolve('@grpc/proto-loader/package.json')), 'build/bin/proto-loader-gen-types.js');
-const outDir = path.join(root, 'core/src/xds/generated');
+const outDir = path.join(root, 'plugin-sdk/src/xds/generated');
 
 const started = Date.now();
 rmSync(outDir, { recursive: true, force: true });

@@ -31,8 +31,60 @@ export type { EventBus, Handler, Topic } from './bus.ts';
 export type { LogFields, Logger } from './logger.ts';
 export type { Counter, Gauge, Histogram, Labels, MetricSpec, Metrics } from './metrics.ts';
 export { SecretValue } from './secret.ts';
-export { TypeUrls } from './xds.ts';
-export type { TypeUrl, XdsResource, XdsResourceFactory } from './xds.ts';
+export { TypeUrls, ExtensionTypeUrls } from './xds/resources.ts';
+export type { CreateOptions, ExtensionTypeUrl, TypeUrl, XdsResource, XdsResourceFactory } from './xds/resources.ts';
+export { typedConfig, durationMs } from './xds/types.ts';
+export { ByteLru, xdsResourceBytes } from './toolkit/lru.ts';
+export type { ByteLruOptions } from './toolkit/lru.ts';
+export { createDebouncer } from './toolkit/debounce.ts';
+export type { DebounceOptions, Debouncer } from './toolkit/debounce.ts';
+export { backoffDelay } from './toolkit/backoff.ts';
+export type { BackoffOptions } from './toolkit/backoff.ts';
+export { mapConcurrent } from './toolkit/concurrency.ts';
+export { CLUSTER_DOMAIN, SecretNames, localClusterName, outboundClusterName, serviceFqdn, serviceHostnames, serviceSni } from './xds/names.ts';
+export type {
+  Any,
+  Duration,
+  Listener,
+  RouteConfiguration,
+  Cluster,
+  ClusterLoadAssignment,
+  Secret,
+  HttpConnectionManager,
+  TcpProxy,
+  NetworkRbac,
+  HttpRbac,
+  HttpRbacPerRoute,
+  Router,
+  OriginalDst,
+  TlsInspector,
+  UpstreamTlsContext,
+  DownstreamTlsContext,
+  HttpProtocolOptions,
+  StdoutAccessLog,
+  ConfigSource,
+  TransportSocket,
+  Address,
+  FilterChain,
+  Filter,
+  ListenerFilter,
+  HttpFilter,
+  VirtualHost,
+  Route,
+  RouteMatch,
+  RouteAction,
+  HeaderMatcher,
+  WeightedCluster,
+  RouteRetryPolicy,
+  LbEndpoint,
+  TlsParameters,
+  CommonTlsContext,
+  RbacPolicy,
+  RbacPermission,
+  RbacPrincipal,
+  ResourceTypes,
+  ExtensionTypes,
+} from './xds/types.ts';
 export type { Lifecycle } from './kinds/lifecycle.ts';
 export type { SourcePlugin, SourceSink } from './kinds/source.ts';
 export type { ProxyPlugin, GenerateContext, BootstrapRequest, BootstrapFile } from './kinds/proxy.ts';

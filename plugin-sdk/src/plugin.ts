@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import type { ProxyKind } from './mesh/identity.ts';
 import type { Schema, SchemaIssue } from './schema.ts';
 import type { MeshSettings, ServiceRef } from './services.ts';
-import type { XdsResourceFactory } from './xds.ts';
+import type { XdsResourceFactory } from './xds/resources.ts';
 
 export type PluginKind = 'source' | 'proxy' | 'certificates' | 'observability';
 export const PLUGIN_KINDS: readonly PluginKind[] = ['source', 'proxy', 'certificates', 'observability'];

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import vault, { configSchema, createVaultProvider, type VaultOptions } from '@trellis/plugin-certs-vault';
+import vault, { DEFAULT_RETRY_MAX_DELAY_MS, configSchema, createVaultProvider, type VaultOptions } from '@trellis/plugin-certs-vault';
 import { ErrorCodes, type CertificateRequest } from '@trellis/plugin-sdk';
 import { Bus, MetricsRegistry } from '@trellis/core';
 import { CertificateManager } from '@trellis/core';
@@ -130,6 +130,21 @@ describe('vault provider', () => {
       code: ErrorCodes.CERT_PROVIDER_UNAVAILABLE,
       message: `vault ${v.url}/v1/pki/issue/mesh: unavailable after 4 attempt(s): 503 Vault is sealed`,
     });
+  });
+
+  it('caps every retry wait, however many retries are configured (retries.max 20 once meant a ~29 h last wait)', async () => {
+    const v = await fakeVault();
+    const waits: number[] = [];
+    const { p } = provider(v, { retries: { max: 20, baseDelayMs: 200 }, sleep: async (ms) => void waits.push(ms) });
+    v.faults.fail5xx = 100;
+    await expect(p.issue(req())).rejects.toMatchObject({ code: ErrorCodes.CERT_PROVIDER_UNAVAILABLE });
+    expect(issueCalls(v)).toHaveLength(21);
+    expect(waits).toHaveLength(20);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(DEFAULT_RETRY_MAX_DELAY_MS);
+    // Exponential until the cap, jittered within [step/2, step].
+    expect(waits[0]).toBeGreaterThanOrEqual(100);
+    expect(waits[0]).toBeLessThanOrEqual(200);
+    expect(waits.slice(-5).every((w) => w >= DEFAULT_RETRY_MAX_DELAY_MS / 2)).toBe(true);
   });
 
   it('explains 403 and unknown role errors exactly', async () => {

@@ -15,7 +15,7 @@ export default definePlugin({
     servesSecrets: true,
     generate(view: ProxyView, ctx): XdsResource[] {
       const out = view.outbound.map((o) =>
-        resources.create(TypeUrls.cluster, o.clusterName, { name: o.clusterName, type: 'STATIC', connect_timeout: '1s' }),
+        resources.create(TypeUrls.cluster, o.clusterName, { name: o.clusterName, type: 'STATIC', connect_timeout: { seconds: 1 } }),
       );
       if (ctx.certificate) {
         const name = `service-cert:${view.identity.namespace}/${view.identity.serviceAccount}`;
@@ -26,7 +26,7 @@ export default definePlugin({
               certificate_chain: { inline_string: ctx.certificate.chainPem },
               private_key: { inline_string: ctx.certificate.privateKey.reveal() },
             },
-          }),
+          }, { audience: view.identity }),
         );
       }
       return out;

@@ -131,10 +131,7 @@ describe('e2e: an Envoy sidecar (raw ADS client over mTLS) against the running c
     expect(text).toContain(`"principal_name":{"exact":"${uri ?? ''}"}`);
   });
 
-  // KNOWN GAP (xDS room): the server's default `secretAllowed` only serves names ending in the proxy's own
-  // `:ns/sa`, so `root-cert-for-mtls-outbound:<ns>/<svc>` (public trust material the generator put in this proxy's
-  // own snapshot) is withheld, and a real Envoy would keep that cluster warming. Fix: also allow names starting
-  // with `root-cert-for-mtls-outbound:` in defaultSecretAllowed. Remove `.fails` once that lands.
+  // Public trust material (no audience) from the proxy's own snapshot: served whatever its name.
   it('serves the outbound root certificate of an upstream service', async () => {
     const buyer = node('buyer');
     const stream = await connect(buyer);

@@ -61,7 +61,7 @@ function envoyRuntimeChecks(resources: readonly XdsResource[]): string[] {
     }
   };
   for (const r of resources) {
-    const v = r.value as { filter_chains?: { name?: string; filter_chain_match?: { destination_port?: number; prefix_ranges?: { address_prefix: string }[]; server_names?: string[] } }[]; virtual_hosts?: { name: string; domains: string[] }[] };
+    const v = r.value as { filter_chains?: { name?: string; filter_chain_match?: { destination_port?: { value?: number }; prefix_ranges?: { address_prefix: string }[]; server_names?: string[] } }[]; virtual_hosts?: { name: string; domains: string[] }[] };
     if (r.typeUrl === TypeUrls.listener) {
       const chains = v.filter_chains ?? [];
       dup(`${r.name} chain names`, chains.map((c) => c.name ?? ''));
@@ -69,7 +69,7 @@ function envoyRuntimeChecks(resources: readonly XdsResource[]): string[] {
       dup(`${r.name} chain matches`, chains.flatMap((c) => {
         const m = c.filter_chain_match ?? {};
         const parts = [...(m.prefix_ranges ?? []).map((p) => p.address_prefix), ...(m.server_names ?? [])];
-        return (parts.length ? parts : ['*']).map((p) => `${m.destination_port ?? '*'}|${p}`);
+        return (parts.length ? parts : ['*']).map((p) => `${m.destination_port?.value ?? '*'}|${p}`);
       }));
     }
     if (r.typeUrl === TypeUrls.route) {

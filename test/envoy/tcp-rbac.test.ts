@@ -61,7 +61,9 @@ function permits(perm: Obj, port: number): boolean {
 /** Names of the network RBAC policies that admit connections on the inbound chain of `port` (which must exist). */
 function envoyChainPolicies(resources: readonly XdsResource[], port: number): string[] {
   const listener = resources.find((r) => r.typeUrl === TypeUrls.listener && r.name === ListenerNames.inbound)?.value as { filter_chains: Obj[] } | undefined;
-  const chain = listener?.filter_chains.find((c) => (c.filter_chain_match as Obj).destination_port === port);
+  // A UInt32Value: the typed inputs write it as `{ value }`.
+  const portOf = (v: unknown) => (typeof v === 'object' && v !== null ? (v as { value?: unknown }).value : v);
+  const chain = listener?.filter_chains.find((c) => portOf((c.filter_chain_match as Obj).destination_port) === port);
   expect(chain, `inbound chain for ${port}`).toBeDefined();
   const rbac = (chain?.filters as Obj[]).find((f) => f.name === 'envoy.filters.network.rbac');
   const policies = ((rbac?.typed_config as Obj).rules as Obj).policies as Record<string, { permissions: Obj[] }>;

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalog, MeshStore, xds } from '@trellis/core';
 import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
-import type { Identity, KubeObject, ProxyView, XdsResource } from '@trellis/plugin-sdk';
+import type { Identity, KubeObject, Listener, ProxyView, XdsResource } from '@trellis/plugin-sdk';
 import { MemoryBus, MemoryLogger, MemoryMetrics } from '@trellis/plugin-sdk/testing';
 import { SERVER_LISTENER_TEMPLATE, createGrpcGenerator } from '@trellis/plugin-proxy-grpc';
 import { parseAllDocuments } from 'yaml';
@@ -150,7 +150,7 @@ describe('edge cases', () => {
     const server = rs.find((r) => r.name.endsWith('10.1.0.1:9100'))!;
     const bad = JSON.parse(JSON.stringify(server.value)) as { filter_chains: { filters: { typed_config: { http_filters: unknown[] } }[] }[] };
     bad.filter_chains[0]!.filters[0]!.typed_config.http_filters.reverse(); // router no longer last
-    expect(problems([strict.create(TypeUrls.listener, server.name, bad)]).join()).toMatch(/grpc-js-xds rejects it/);
+    expect(problems([strict.create(TypeUrls.listener, server.name, bad as unknown as Listener)]).join()).toMatch(/grpc-js-xds rejects it/);
   });
 
   it('encodes permissive mode validly', () => {

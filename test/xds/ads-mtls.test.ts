@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { TypeUrls, formatNodeId, spiffeId } from '@trellis/plugin-sdk';
-import type { NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, TypeUrls, formatNodeId, spiffeId, typedConfig } from '@trellis/plugin-sdk';
+import type { Identity, Listener, NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
 import { MetricsRegistry } from '@trellis/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Snapshot, SnapshotCache, XdsServer, createResourceFactory, messageType, xds } from '@trellis/core';
@@ -23,23 +23,24 @@ const cla = (name: string, port = 8080) =>
     cluster_name: name,
     endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: port } } } }] }],
   });
-const secret = (name: string) =>
-  f.create(TypeUrls.secret, name, {
+const secret = (name: string, audience: Identity) =>
+  f.create(
+    TypeUrls.secret,
     name,
-    tls_certificate: { certificate_chain: { inline_string: 'CERT' }, private_key: { inline_string: 'TOP-SECRET-KEY' } },
-  });
+    { name, tls_certificate: { certificate_chain: { inline_string: 'CERT' }, private_key: { inline_string: 'TOP-SECRET-KEY' } } },
+    { audience },
+  );
 const listener = f.create(TypeUrls.listener, 'l', {
   name: 'l',
   api_listener: {
-    api_listener: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    api_listener: typedConfig(ExtensionTypeUrls.httpConnectionManager, {
       stat_prefix: 'l',
       rds: { route_config_name: 'r', config_source: { ads: {} } },
-    },
+    }),
   },
 });
 const route = f.create(TypeUrls.route, 'r', { name: 'r', virtual_hosts: [] });
-const secrets = [secret('service-cert:ns-a/sa-a'), secret('service-cert:ns-b/sa-b'), secret('root-cert:ns-b/sa-b')];
+const secrets = [secret('service-cert:ns-a/sa-a', A), secret('service-cert:ns-b/sa-b', B), secret('root-cert:ns-b/sa-b', B)];
 const base = (extra: XdsResource[] = []) => new Snapshot([cluster('a'), cluster('b'), cla('a'), cla('b'), listener, route, ...secrets, ...extra]);
 
 const names = (rs: { value?: Buffer }[] | undefined, typeUrl: string): string[] =>
@@ -271,7 +272,7 @@ describe('state-of-the-world ADS over mTLS', () => {
     expect(names(r2.resources, TypeUrls.listener)).toEqual(['l']);
     s.send({ type_url: TypeUrls.listener, resource_names: ['no-such-listener', 'l'], response_nonce: r2.nonce, version_info: r2.version_info });
     // it appears: sent
-    const ghost = f.create(TypeUrls.listener, 'no-such-listener', { name: 'no-such-listener', api_listener: listener.value.api_listener });
+    const ghost = f.create(TypeUrls.listener, 'no-such-listener', { name: 'no-such-listener', api_listener: listener.value.api_listener as Listener['api_listener'] });
     cache.setSnapshot(cache.keyOf(n), base([ghost]));
     const r3 = await s.next();
     expect(names(r3.resources, TypeUrls.listener)).toEqual(['l', 'no-such-listener']);
@@ -388,6 +389,26 @@ describe('security', () => {
     const json = JSON.stringify(info);
     expect(json).toContain('[redacted]');
     expect(json).not.toContain('TOP-SECRET-KEY');
+    s.end();
+    d.end();
+    conn.close();
+  });
+
+  it("decides by the secret's audience, not its name", async () => {
+    const n = node('sa-aud', 'ns-aud');
+    const key = { name: 'x', tls_certificate: { private_key: { inline_string: 'TOP-SECRET-KEY' } } };
+    // Named like the node's own certificate but meant for B: withheld. Named like nothing: the node's own. Public trust: served.
+    const misleading = f.create(TypeUrls.secret, 'service-cert:ns-aud/sa-aud', { ...key, name: 'service-cert:ns-aud/sa-aud' }, { audience: B });
+    const own = f.create(TypeUrls.secret, 'any-name', { ...key, name: 'any-name' }, { audience: n });
+    const trust = f.create(TypeUrls.secret, 'trust', { name: 'trust', validation_context: { trusted_ca: { inline_string: 'CA' } } });
+    cache.setSnapshot(cache.keyOf(n), new Snapshot([misleading, own, trust]));
+    const conn = await connect(n);
+    const s = conn.sotw();
+    s.send({ node: { id: formatNodeId(n) }, type_url: TypeUrls.secret, resource_names: ['service-cert:ns-aud/sa-aud', 'any-name', 'trust'] });
+    expect(names((await s.next()).resources, TypeUrls.secret).sort()).toEqual(['any-name', 'trust']);
+    const d = conn.delta();
+    d.send({ node: { id: formatNodeId(n) }, type_url: TypeUrls.secret, resource_names_subscribe: ['*'] });
+    expect((await d.next()).resources?.map((r) => r.name).sort()).toEqual(['any-name', 'trust']);
     s.end();
     d.end();
     conn.close();

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { register } from '@grpc/grpc-js-xds';
-import { TypeUrls, formatNodeId } from '@trellis/plugin-sdk';
-import type { NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, TypeUrls, formatNodeId, typedConfig } from '@trellis/plugin-sdk';
+import type { Cluster, NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Snapshot, SnapshotCache, XdsServer, createResourceFactory } from '@trellis/core';
 
@@ -11,20 +11,19 @@ import { Snapshot, SnapshotCache, XdsServer, createResourceFactory } from '@trel
 register();
 
 const f = createResourceFactory({ strict: true });
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const HCM = ExtensionTypeUrls.httpConnectionManager;
+const ROUTER = ExtensionTypeUrls.router;
 const WHO = '/trellis.test.Echo/Who';
 const raw = (b: Buffer) => b;
 
 const listener = f.create(TypeUrls.listener, 'echo', {
   name: 'echo',
   api_listener: {
-    api_listener: {
-      '@type': HCM,
+    api_listener: typedConfig(HCM, {
       stat_prefix: 'echo',
       rds: { route_config_name: 'echo-route', config_source: { ads: {} } },
-      http_filters: [{ name: 'router', typed_config: { '@type': ROUTER } }],
-    },
+      http_filters: [{ name: 'router', typed_config: typedConfig(ROUTER) }],
+    }),
   },
 });
 const route = (clusters: [string, number][]) =>
@@ -34,11 +33,11 @@ const route = (clusters: [string, number][]) =>
       {
         name: 'echo',
         domains: ['*'],
-        routes: [{ match: { prefix: '' }, route: { weighted_clusters: { clusters: clusters.map(([name, weight]) => ({ name, weight })) } } }],
+        routes: [{ match: { prefix: '' }, route: { weighted_clusters: { clusters: clusters.map(([name, weight]) => ({ name, weight: { value: weight } })) } } }],
       },
     ],
   });
-const cluster = (name: string, lbPolicy = 'ROUND_ROBIN') =>
+const cluster = (name: string, lbPolicy: NonNullable<Cluster['lb_policy']> = 'ROUND_ROBIN') =>
   f.create(TypeUrls.cluster, name, { name, type: 'EDS', lb_policy: lbPolicy, eds_cluster_config: { eds_config: { ads: {} } } });
 const cla = (name: string, port: number) =>
   f.create(TypeUrls.endpoint, name, {
@@ -46,7 +45,7 @@ const cla = (name: string, port: number) =>
     endpoints: [
       {
         locality: { region: 'test' },
-        load_balancing_weight: 1,
+        load_balancing_weight: { value: 1 },
         lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } }, health_status: 'HEALTHY' }],
       },
     ],
@@ -223,12 +222,11 @@ describe('a listener the snapshot does not contain', () => {
     const denied = f.create(TypeUrls.listener, 'denied', {
       name: 'denied',
       api_listener: {
-        api_listener: {
-          '@type': HCM,
+        api_listener: typedConfig(HCM, {
           stat_prefix: 'denied',
           route_config: { name: 'denied', virtual_hosts: [{ name: 'denied', domains: ['*'], routes: [] }] },
-          http_filters: [{ name: 'router', typed_config: { '@type': ROUTER } }],
-        },
+          http_filters: [{ name: 'router', typed_config: typedConfig(ROUTER) }],
+        }),
       },
     });
     setSnapshot([listener, denied, route([['c1', 1]]), cluster('c1'), cla('c1', ports[0]!)]);

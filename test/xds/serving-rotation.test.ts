@@ -7,7 +7,7 @@ import { createTestCa, type TestCa } from '../support/pki.ts';
 
 const node: NodeIdentity = { uuid: randomUUID(), kind: 'sidecar', namespace: 'ns', serviceAccount: 'sa', trustDomain: 'cluster.local' };
 const factory = createResourceFactory();
-const snapshot = new Snapshot([factory.create(TypeUrls.cluster, 'c', { name: 'c', type: 'STATIC', connect_timeout: '1s' })]);
+const snapshot = new Snapshot([factory.create(TypeUrls.cluster, 'c', { name: 'c', type: 'STATIC', connect_timeout: { seconds: 1 } })]);
 
 let server: XdsServer | undefined;
 afterAll(async () => server?.stop(500));

@@ -2,7 +2,7 @@
  * Pure view computation: what one identity may reach (outbound) and who may reach it (inbound), from a
  * snapshot of indexes over the store. Every list is sorted so equal states give equal views.
  */
-import { identityKey } from '@trellis/plugin-sdk';
+import { identityKey, localClusterName, outboundClusterName } from '@trellis/plugin-sdk';
 import type { HttpMatch, Identity, InboundPort, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { hostnames } from './hostnames.ts';
@@ -67,7 +67,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
       const policy = split ? splitPolicy(ix, split, port.port, reachable) : undefined;
       outbound.push({
         service: port,
-        clusterName: `${port.namespace}/${port.name}|${port.targetPort}`,
+        clusterName: outboundClusterName(port, port.targetPort),
         hostnames: hostnames(port, port.port, id.namespace),
         endpoints,
         identities: m.identities,
@@ -86,7 +86,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     for (const e of endpoints) if (e.identity && identityKey(e.identity) === key) local.set(`${e.ip}|${e.port}|${e.podName ?? ''}`, e);
     inbound.push({
       service: port,
-      localClusterName: `${port.namespace}/${port.name}|${port.targetPort}|local`,
+      localClusterName: localClusterName(port, port.targetPort),
       hostnames: hostnames(port, port.port, port.namespace),
       routes: isHttpLike(port.protocol) ? inboundRoutes(ix, targets, port.targetPort) : [],
       tcpPolicies,
@@ -117,7 +117,7 @@ function splitPolicy(ix: ViewIndexes, split: TrafficSplitObj, rootPort: number, 
     const sk = svcKey(ns, b.service);
     if (!reachable.has(sk)) continue;
     const p = ix.services.get(sk)?.ports.find((x) => x.port.port === rootPort)?.port;
-    if (p) backends.push({ service: p, weight: b.weight, clusterName: `${p.namespace}/${p.name}|${p.targetPort}` });
+    if (p) backends.push({ service: p, weight: b.weight, clusterName: outboundClusterName(p, p.targetPort) });
   }
   if (backends.reduce((n, b) => n + b.weight, 0) === 0) return undefined;
   let matches: HttpMatch[] = [];

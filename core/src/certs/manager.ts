@@ -2,8 +2,10 @@ import { X509Certificate } from 'node:crypto';
 import {
   ErrorCodes,
   TrellisError,
+  backoffDelay,
   formatNodeId,
   identityKey,
+  mapConcurrent,
   principalName,
   spiffeId,
   type CertificateRequest,
@@ -79,6 +81,8 @@ interface Entry {
 }
 
 const MAX_TIMER_MS = 2_147_000_000; // setTimeout's 32-bit limit
+/** Re-issuances in flight at once after a trust bundle change. */
+const REISSUE_CONCURRENCY = 16;
 
 /**
  * Issues, caches and rotates the mesh's certificates through the configured provider. Concurrent requests
@@ -244,16 +248,11 @@ export class CertificateManager {
   }
 
   async #rotateAll(entries: readonly Entry[], stillDue: (e: Entry) => boolean = () => true): Promise<void> {
-    // Bounded concurrency so a root or trust-domain change does not queue thousands of issuances at once.
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(16, entries.length) }, async () => {
-        while (next < entries.length) {
-          const e = entries[next++];
-          if (e && stillDue(e)) await this.#rotate(e);
-        }
-      }),
-    );
+    // Bounded concurrency so a root or trust-domain change does not queue thousands of issuances at once
+    // (#rotate never throws).
+    await mapConcurrent(entries, REISSUE_CONCURRENCY, async (e) => {
+      if (stillDue(e)) await this.#rotate(e);
+    });
   }
 
   #get(key: string, kind: CertificateKind, identity: Identity | undefined, names: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>): Promise<IssuedCertificate> {
@@ -317,7 +316,7 @@ export class CertificateManager {
     } catch (err) {
       e.failures++;
       this.#updateFailing();
-      const delay = Math.min(this.#o.retryMax, this.#o.retryBase * 2 ** Math.min(e.failures - 1, 30)) * (0.5 + this.#o.random() / 2);
+      const delay = backoffDelay(e.failures, { baseMs: this.#o.retryBase, maxMs: this.#o.retryMax, random: this.#o.random });
       this.#log.warn('certificate rotation failed; the current certificate keeps serving', {
         cert: e.key,
         failures: e.failures,

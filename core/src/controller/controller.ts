@@ -1,8 +1,8 @@
-import { ErrorCodes, identityKey, TrellisError } from '@trellis/plugin-sdk';
-import type { Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { createDebouncer, ErrorCodes, identityKey, TrellisError } from '@trellis/plugin-sdk';
+import type { Debouncer, Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResourceFactory } from '@trellis/plugin-sdk';
 import type { Catalog } from '../catalog/index.ts';
 import type { StoreChange } from '../store/index.ts';
-import { createDebouncer, preciseNow, Snapshot, type Debouncer, type SnapshotCache } from '../xds/index.ts';
+import { preciseNow, Snapshot, type SnapshotCache } from '../xds/index.ts';
 import { errorFields } from '../bus/bus.ts';
 import type { WorkloadCertificates } from './certificates.ts';
 

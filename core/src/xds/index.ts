@@ -8,14 +8,12 @@ export { Snapshot, aggregateVersion, preciseNow } from './cache/snapshot.ts';
 export { SnapshotCache, defaultNodeHash } from './cache/snapshot-cache.ts';
 export type { NodeHash, SetSnapshotResult, SnapshotListener } from './cache/snapshot-cache.ts';
 export { checkConsistency, edsNamesOf, rdsNamesOf } from './cache/consistency.ts';
-export { XdsServer, DEFAULT_ADS_ADDRESS, SUGGESTED_PLAINTEXT_ADDRESS, defaultSecretAllowed } from './server/xds-server.ts';
+export { XdsServer, DEFAULT_ADS_ADDRESS, SUGGESTED_PLAINTEXT_ADDRESS } from './server/xds-server.ts';
 export type { BoundPorts, XdsServerLimits, XdsServerOptions } from './server/xds-server.ts';
 export type { XdsHooks } from './server/hooks.ts';
 export { ProxyRegistry } from './server/registry.ts';
 export type { ProxyInfo, TypeStatus } from './server/registry.ts';
 export { redactResource } from './server/redact.ts';
-export { createDebouncer } from './server/debouncer.ts';
-export type { DebounceOptions, Debouncer } from './server/debouncer.ts';
 export { TokenBucket, KeyedConcurrencyLimiter } from './server/limits.ts';
 export { adsServiceDefinition } from './server/codec.ts';
 export { identityFromCertificate, resolveNodeIdentity } from './server/identity.ts';
@@ -26,11 +24,11 @@ export type {
   DiscoveryResponse,
 } from './server/codec.ts';
 // Generated (scripts/gen-xds-types.mjs) input types of the main resources, for typed resource builders in the core.
-export type { Listener as ListenerProto } from './generated/envoy/config/listener/v3/Listener.ts';
-export type { RouteConfiguration as RouteConfigurationProto } from './generated/envoy/config/route/v3/RouteConfiguration.ts';
-export type { Cluster as ClusterProto } from './generated/envoy/config/cluster/v3/Cluster.ts';
-export type { ClusterLoadAssignment as ClusterLoadAssignmentProto } from './generated/envoy/config/endpoint/v3/ClusterLoadAssignment.ts';
-export type { Secret as SecretProto } from './generated/envoy/extensions/transport_sockets/tls/v3/Secret.ts';
-export type { HttpConnectionManager as HttpConnectionManagerProto } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.ts';
+export type { Listener as ListenerProto } from '@trellis/plugin-sdk/xds/generated/envoy/config/listener/v3/Listener.ts';
+export type { RouteConfiguration as RouteConfigurationProto } from '@trellis/plugin-sdk/xds/generated/envoy/config/route/v3/RouteConfiguration.ts';
+export type { Cluster as ClusterProto } from '@trellis/plugin-sdk/xds/generated/envoy/config/cluster/v3/Cluster.ts';
+export type { ClusterLoadAssignment as ClusterLoadAssignmentProto } from '@trellis/plugin-sdk/xds/generated/envoy/config/endpoint/v3/ClusterLoadAssignment.ts';
+export type { Secret as SecretProto } from '@trellis/plugin-sdk/xds/generated/envoy/extensions/transport_sockets/tls/v3/Secret.ts';
+export type { HttpConnectionManager as HttpConnectionManagerProto } from '@trellis/plugin-sdk/xds/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.ts';
 export { validateEnvoyResource, validateConfigDump, validateBootstrap, pgvRule, rulesOf } from './validate/index.ts';
 export type { ConfigDumpOptions } from './validate/index.ts';

@@ -1,7 +1,7 @@
 import type { IssuedCertificate } from './certificates.ts';
 import type { NodeIdentity, ProxyKind } from '../mesh/identity.ts';
 import type { ProxyView } from '../mesh/views.ts';
-import type { XdsResource, XdsResourceFactory } from '../xds.ts';
+import type { XdsResource, XdsResourceFactory } from '../xds/resources.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
 export interface GenerateContext {

@@ -3,7 +3,7 @@ import type { Lifecycle } from '../kinds/lifecycle.ts';
 import type { AnyPluginDefinition, PluginKind } from '../plugin.ts';
 import { formatPath } from '../schema.ts';
 import { coreServices, type MeshSettings, type ServiceRef } from '../services.ts';
-import type { XdsResource, XdsResourceFactory } from '../xds.ts';
+import type { XdsResource, XdsResourceFactory } from '../xds/resources.ts';
 import { MemoryBus, MemoryLogger, MemoryMetrics, RecordingSink } from './fakes.ts';
 import { recordRegistrations, type RecordedRegistrations } from './registrations.ts';
 
@@ -37,9 +37,9 @@ class ConformanceError extends Error {
 }
 
 const jsonFactory: XdsResourceFactory = {
-  create(typeUrl, name, value): XdsResource {
+  create(typeUrl, name, value, options): XdsResource {
     const body = new TextEncoder().encode(JSON.stringify(value));
-    return { typeUrl, name, version: String(body.length), body, value };
+    return { typeUrl, name, version: String(body.length), body, value: value as Record<string, unknown>, ...(options?.audience ? { audience: options.audience } : {}) };
   },
 };
 

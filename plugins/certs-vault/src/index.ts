@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { ErrorCodes, TrellisError, definePlugin, s } from '@trellis/plugin-sdk';
 import { createVaultProvider, type VaultAuth } from './provider.ts';
 
-export { createVaultProvider } from './provider.ts';
+export { DEFAULT_RETRY_MAX_DELAY_MS, createVaultProvider } from './provider.ts';
 export type { VaultAuth, VaultOptions } from './provider.ts';
 
 const authSchema = s.refine(

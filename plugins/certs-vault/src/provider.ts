@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   SecretValue,
   TrellisError,
+  backoffDelay,
   type CertificateRequest,
   type CertificatesPlugin,
   type ErrorCode,
@@ -27,11 +28,17 @@ export interface VaultOptions {
   /** PEM of the CA that signed Vault's TLS certificate (the content, not the path). */
   readonly caPem?: string;
   readonly timeoutMs: number;
-  readonly retries: { readonly max: number; readonly baseDelayMs: number };
+  /** Retries of one call: exponential from `baseDelayMs`, jittered, each wait capped at `maxDelayMs` (default 10s). */
+  readonly retries: { readonly max: number; readonly baseDelayMs: number; readonly maxDelayMs?: number };
   /** Upper bound of the background readiness retry delay (default 30s). */
   readonly maxBackgroundDelayMs?: number;
   readonly logger?: Logger;
+  /** How to wait between retries (tests record the waits instead of sleeping). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** The default cap of one retry wait: without it `retries.max: 20` would make the last wait ~29 h. */
+export const DEFAULT_RETRY_MAX_DELAY_MS = 10_000;
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -58,6 +65,8 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
   let bgTimer: NodeJS.Timeout | undefined;
 
   const url = (path: string): URL => new URL(`${base}/v1/${path}`);
+  const wait = opts.sleep ?? sleep;
+  const retryBackoff = { baseMs: opts.retries.baseDelayMs, maxMs: opts.retries.maxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS };
 
   async function login(): Promise<string> {
     if (!('kubernetes' in opts.auth)) throw new Error('unreachable');
@@ -94,7 +103,7 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
     let relogged = false;
     let lastReason = '';
     for (let attempt = 0; attempt <= opts.retries.max; attempt++) {
-      if (attempt > 0) await sleep(opts.retries.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      if (attempt > 0) await wait(backoffDelay(attempt, retryBackoff));
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.namespace) headers['x-vault-namespace'] = opts.namespace;
       if (authenticated) {
@@ -136,8 +145,9 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
   }
 
   /** Keeps trying to fetch the trust bundle until it works; readiness reports why not meanwhile. */
-  async function untilReady(delayMs: number): Promise<void> {
+  async function untilReady(attempt: number): Promise<void> {
     if (stopped || bundle) return;
+    const delayMs = backoffDelay(attempt, { baseMs: Math.max(opts.retries.baseDelayMs, 50), maxMs: opts.maxBackgroundDelayMs ?? 30_000, jitter: 0 });
     try {
       const b = await fetchBundle();
       opts.logger?.info('Vault PKI reachable; trust bundle fetched', { address: base, mount: opts.mount, issuer: b.issuerId });
@@ -145,7 +155,7 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
       notReady = (err as Error).message;
       opts.logger?.warn('Vault not ready; retrying in the background', { reason: notReady, retryInMs: delayMs });
       if (stopped) return;
-      bgTimer = setTimeout(() => void untilReady(Math.min(delayMs * 2, opts.maxBackgroundDelayMs ?? 30_000)), delayMs);
+      bgTimer = setTimeout(() => void untilReady(attempt + 1), delayMs);
       bgTimer.unref();
     }
   }
@@ -153,7 +163,7 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
   return {
     async start() {
       stopped = false;
-      await untilReady(Math.max(opts.retries.baseDelayMs, 50));
+      await untilReady(1);
     },
     stop() {
       stopped = true;

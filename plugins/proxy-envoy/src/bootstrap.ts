@@ -1,10 +1,20 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { CONTROLLER_SERVER_NAME, ErrorCodes, TrellisError, formatNodeId } from '@trellis/plugin-sdk';
+import { CONTROLLER_SERVER_NAME, ErrorCodes, ExtensionTypeUrls, TrellisError, formatNodeId } from '@trellis/plugin-sdk';
 import type { BootstrapFile, BootstrapRequest } from '@trellis/plugin-sdk';
 import { ClusterNames, Ports } from './names.ts';
-import { FilterNames, Types, singleHostAssignment, socketAddress, tlsParams, type Obj } from './internal/common.ts';
+import { FilterNames, singleHostAssignment, socketAddress, tlsParams } from './internal/common.ts';
+
+/** The bootstrap is YAML in proto3 JSON form (Envoy parses it), not an encoded resource: plain objects. */
+type Obj = Record<string, unknown>;
+const Types = {
+  stdoutLog: ExtensionTypeUrls.stdoutAccessLog,
+  hcm: ExtensionTypeUrls.httpConnectionManager,
+  router: ExtensionTypeUrls.router,
+  upstreamTls: ExtensionTypeUrls.upstreamTls,
+  httpProtocolOptions: ExtensionTypeUrls.httpProtocolOptions,
+} as const;
 
 /** An HTTP probe rewritten as OSM does: `/osm-<kind>-probe` on 1590x, passed to the app's own probe. */
 export interface ProbeSpec {

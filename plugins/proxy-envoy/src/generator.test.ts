@@ -51,16 +51,16 @@ describe('outbound policy with a split', () => {
         route: {
           weighted_clusters: {
             clusters: [
-              { name: 'bookstore/bookstore-v1|14001', weight: 80 },
-              { name: 'bookstore/bookstore-v2|14001', weight: 20 },
+              { name: 'bookstore/bookstore-v1|14001', weight: { value: 80 } },
+              { name: 'bookstore/bookstore-v2|14001', weight: { value: 20 } },
             ],
-            total_weight: 100,
+            total_weight: { value: 100 },
           },
         },
       },
     ]);
     const v1Host = rds.virtual_hosts.find((v: Obj) => v.name === 'outbound_virtual-host|bookstore-v1.bookstore.svc.cluster.local');
-    expect(v1Host.routes[0].route.weighted_clusters).toEqual({ clusters: [{ name: 'bookstore/bookstore-v1|14001', weight: 100 }], total_weight: 100 });
+    expect(v1Host.routes[0].route.weighted_clusters).toEqual({ clusters: [{ name: 'bookstore/bookstore-v1|14001', weight: { value: 100 } }], total_weight: { value: 100 } });
   });
 
   it('builds the outbound listener: original_dst, one chain per service port by port and /32s, HCM via RDS', () => {
@@ -73,10 +73,10 @@ describe('outbound policy with a split', () => {
     const chain = l.filter_chains[0];
     expect(chain.name).toBe('outbound_bookstore/bookstore_14001_http');
     expect(chain.filter_chain_match).toEqual({
-      destination_port: 14001,
+      destination_port: { value: 14001 },
       prefix_ranges: [
-        { address_prefix: '10.0.0.1', prefix_len: 32 },
-        { address_prefix: '10.0.0.2', prefix_len: 32 },
+        { address_prefix: '10.0.0.1', prefix_len: { value: 32 } },
+        { address_prefix: '10.0.0.2', prefix_len: { value: 32 } },
       ],
     });
     expect(chain.filters[0].typed_config.rds.route_config_name).toBe('rds-outbound.14001');
@@ -87,8 +87,8 @@ describe('outbound policy with a split', () => {
     const { out } = run(F.view({ outbound: [F.outbound(v1, [F.ep('10.0.0.1', 14001, sid)], { serviceIPs: ['10.96.0.10'] })] }));
     const chain = (F.find(out, 'Listener', 'outbound-listener') as Obj).filter_chains[0];
     expect(chain.filter_chain_match.prefix_ranges).toEqual([
-      { address_prefix: '10.0.0.1', prefix_len: 32 },
-      { address_prefix: '10.96.0.10', prefix_len: 32 },
+      { address_prefix: '10.0.0.1', prefix_len: { value: 32 } },
+      { address_prefix: '10.96.0.10', prefix_len: { value: 32 } },
     ]);
   });
 
@@ -152,14 +152,14 @@ describe('route building', () => {
     expect(routes).toHaveLength(2);
     expect(routes[0].match).toEqual({ safe_regex: { regex: '.*' }, headers: [{ name: 'x-canary', string_match: { safe_regex: { regex: 'yes' } } }] });
     expect(routes[0].route.weighted_clusters.clusters.map((c: Obj) => c.name)).toEqual(['bookstore/bookstore-v1|14001', 'bookstore/bookstore-v2|14001']);
-    expect(routes[1].route.weighted_clusters.clusters).toEqual([{ name: 'bookstore/bookstore|14001', weight: 100 }]);
+    expect(routes[1].route.weighted_clusters.clusters).toEqual([{ name: 'bookstore/bookstore|14001', weight: { value: 100 } }]);
   });
 
   it('adds retry and timeout when the view carries them; an all-zero split answers 503', () => {
     const { out } = run(splitView({ retry: { attempts: 3, perTryTimeoutMs: 1500, retryOn: ['5xx', 'connect-failure'] }, timeoutMs: 30_000 }));
     const vh = (F.find(out, 'RouteConfiguration', 'rds-outbound.14001') as Obj).virtual_hosts.find((v: Obj) => v.name.includes('|bookstore.'));
-    expect(vh.routes[0].route.retry_policy).toEqual({ retry_on: '5xx,connect-failure', num_retries: 3, per_try_timeout: '1.500s' });
-    expect(vh.routes[0].route.timeout).toBe('30s');
+    expect(vh.routes[0].route.retry_policy).toEqual({ retry_on: '5xx,connect-failure', num_retries: { value: 3 }, per_try_timeout: { seconds: 1, nanos: 500_000_000 } });
+    expect(vh.routes[0].route.timeout).toEqual({ seconds: 30, nanos: 0 });
     const zero = splitView();
     const apex = zero.outbound[0];
     if (!apex?.split) throw new Error('fixture');
@@ -192,7 +192,7 @@ describe('inbound', () => {
     expect(rds.virtual_hosts.map((v: Obj) => v.name)).toEqual(['inbound_virtual-host|bookstore-v1.bookstore.svc.cluster.local']);
     expect(rds.virtual_hosts[0].domains).toContain('bookstore-v1');
     const route = rds.virtual_hosts[0].routes[0];
-    expect(route.route).toEqual({ cluster: 'bookstore/bookstore-v1|14001|local', timeout: '0s' });
+    expect(route.route).toEqual({ cluster: 'bookstore/bookstore-v1|14001|local', timeout: { seconds: 0 } });
     const rbac = route.typed_per_filter_config['envoy.filters.http.rbac'];
     expect(rbac['@type']).toBe('type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute');
     expect(rbac.rbac.rules.policies['rbac-for-route']).toEqual({
@@ -221,7 +221,7 @@ describe('inbound', () => {
     const [tcpChain, httpChain] = l.filter_chains;
     expect(httpChain.name).toBe('inbound_bookstore/bookstore-v1_14001_http');
     expect(httpChain.filter_chain_match).toEqual({
-      destination_port: 14001,
+      destination_port: { value: 14001 },
       server_names: ['bookstore-v1.bookstore.svc.cluster.local'],
       transport_protocol: 'tls',
       application_protocols: ['osm'],
@@ -230,7 +230,7 @@ describe('inbound', () => {
     expect(httpChain.filters[1].typed_config.rds.route_config_name).toBe('rds-inbound.14001');
     expect(httpChain.filters[1].typed_config.http_filters.map((x: Obj) => x.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.router']);
     const tls = httpChain.transport_socket.typed_config;
-    expect(tls.require_client_certificate).toBe(true);
+    expect(tls.require_client_certificate).toEqual({ value: true });
     expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert:bookstore/bookstore-v1');
     expect(tls.common_tls_context.validation_context_sds_secret_config.name).toBe('root-cert-for-mtls-inbound:bookstore/bookstore-v1');
 

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
-import type { GenerateContext, IssuedCertificate, OutboundService, ProxyView, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { ByteLru, SecretNames, TypeUrls, identityKey, xdsResourceBytes } from '@trellis/plugin-sdk';
+import type { CreateOptions, GenerateContext, IssuedCertificate, OutboundService, ProxyView, ResourceTypes, TypeUrl, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
 import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
-import { byString, type Obj } from './internal/common.ts';
+import { byString } from './internal/common.ts';
 import { inboundListener, outboundListener, prometheusListener } from './internal/listeners.ts';
-import { LruMemo } from './internal/memo.ts';
 import { inboundRouteConfig, outboundRouteConfig } from './internal/routes.ts';
 import { rootCertInboundSecret, rootCertOutboundSecret, serviceCertSecret } from './internal/secrets.ts';
 import { isHttp, rootCertOutboundName } from './names.ts';
@@ -14,12 +13,14 @@ export interface EnvoyGeneratorOptions {
   readonly metrics?: boolean;
   /** How many shared resources to keep for reuse (least recently used go first). Default 20000. */
   readonly sharedCapacity?: number;
+  /** Upper bound of the shared resources' estimated memory (`xdsResourceBytes`). Default 256 MiB. */
+  readonly sharedBytes?: number;
 }
 
 export interface EnvoyGenerator {
   generate(view: ProxyView, ctx: GenerateContext): XdsResource[];
   /** Shared-resource memo: entries held, and reuse counts since creation. */
-  stats(): { size: number; capacity: number; hits: number; misses: number };
+  stats(): { size: number; capacity: number; bytes: number; hits: number; misses: number };
 }
 
 /**
@@ -30,12 +31,13 @@ export interface EnvoyGenerator {
  */
 export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): EnvoyGenerator {
   const metrics = options.metrics ?? true;
-  const memo = new LruMemo<XdsResource>(options.sharedCapacity ?? 20_000);
+  const capacity = options.sharedCapacity ?? 20_000;
+  const memo = new ByteLru<XdsResource>({ maxEntries: capacity, maxBytes: options.sharedBytes ?? 256 * 1024 * 1024, sizeOf: xdsResourceBytes });
   // The catalog hands every proxy of one identity the same (cached) view object: answer those in O(1).
   const lastByView = new WeakMap<ProxyView, { factory: XdsResourceFactory; certificate: GenerateContext['certificate']; out: XdsResource[] }>();
 
   return {
-    stats: () => ({ size: memo.size, capacity: memo.capacity, hits: memo.hits, misses: memo.misses }),
+    stats: () => ({ size: memo.size, capacity, bytes: memo.bytes, hits: memo.hits, misses: memo.misses }),
     generate(view, ctx) {
       const last = lastByView.get(view);
       if (last && last.factory === ctx.resources && last.certificate === ctx.certificate) return [...last.out];
@@ -55,8 +57,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       names.add(id);
       out.push(r);
     };
-    const add = (typeUrl: string, name: string, key: string, build: () => Obj): void => {
-      if (!names.has(`${typeUrl}|${name}`)) push(shared(memo, f, typeUrl, name, key, build));
+    const add = <U extends TypeUrl>(typeUrl: U, name: string, key: string, build: () => ResourceTypes[U], options?: CreateOptions): void => {
+      if (!names.has(`${typeUrl}|${name}`)) push(shared(memo, f, typeUrl, name, key, build, options));
     };
     const client = { namespace: view.identity.namespace, serviceAccount: view.identity.serviceAccount };
     const outbound = uniqueBy(view.outbound, (s) => s.clusterName).sort((a, b) => byString(a.clusterName, b.clusterName));
@@ -97,8 +99,9 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     const cert = ctx.certificate;
     if (cert) {
       const pem = pemKeys(cert);
-      add(TypeUrls.secret, `service-cert:${identityKey(client)}`, `${cert.serialNumber}|${pem.chain}`, () => serviceCertSecret(client, cert));
-      add(TypeUrls.secret, `root-cert-for-mtls-inbound:${identityKey(client)}`, pem.bundle, () =>
+      // The only secret with a private key: for this identity's proxies alone.
+      add(TypeUrls.secret, SecretNames.serviceCert(client), `${cert.serialNumber}|${pem.chain}`, () => serviceCertSecret(client, cert), { audience: client });
+      add(TypeUrls.secret, SecretNames.rootCertInbound(client), pem.bundle, () =>
         rootCertInboundSecret(client, cert.trustBundlePem),
       );
       for (const [, services] of groupBy(outbound, (s) => `${s.service.namespace}/${s.service.name}`)) {
@@ -151,18 +154,26 @@ function pemKeys(cert: IssuedCertificate): { chain: string; bundle: string } {
   return k;
 }
 
-function shared(memo: LruMemo<XdsResource>, f: XdsResourceFactory, typeUrl: string, name: string, key: string, build: () => Obj): XdsResource {
-  return memo.getOrCreate(memoKey(typeUrl, name, key), () => f.create(typeUrl, name, build()));
+function shared<U extends TypeUrl>(
+  memo: ByteLru<XdsResource>,
+  f: XdsResourceFactory,
+  typeUrl: U,
+  name: string,
+  key: string,
+  build: () => ResourceTypes[U],
+  options?: CreateOptions,
+): XdsResource {
+  return memo.getOrCreate(memoKey(typeUrl, name, key), () => f.create(typeUrl, name, build(), options));
 }
 
 /** For resources that may not exist (a listener without chains): the built object, or undefined. */
-function cachedBuild(
-  memo: LruMemo<XdsResource>,
+function cachedBuild<U extends TypeUrl>(
+  memo: ByteLru<XdsResource>,
   f: XdsResourceFactory,
-  typeUrl: string,
+  typeUrl: U,
   slot: string,
   key: string,
-  build: () => Obj | undefined,
+  build: () => (ResourceTypes[U] & { name?: string }) | undefined,
 ): XdsResource | undefined {
   const k = memoKey(typeUrl, `?${slot}`, key);
   let missing = false;

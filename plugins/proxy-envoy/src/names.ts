@@ -1,4 +1,5 @@
-import type { Identity, MeshServicePort, ServiceName } from '@trellis/plugin-sdk';
+import { SecretNames, serviceFqdn } from '@trellis/plugin-sdk';
+import type { MeshServicePort, ServiceName } from '@trellis/plugin-sdk';
 
 /** OSM's names for the Envoy resources Trellis generates (kept so OSM users find what they know). */
 export const ListenerNames = {
@@ -27,12 +28,11 @@ export const MESH_ALPN = 'osm';
 export const rdsOutboundName = (port: number): string => `rds-outbound.${port}`;
 export const rdsInboundName = (targetPort: number): string => `rds-inbound.${targetPort}`;
 
-export const serviceCertName = (id: Identity): string => `service-cert:${id.namespace}/${id.serviceAccount}`;
-export const rootCertInboundName = (id: Identity): string => `root-cert-for-mtls-inbound:${id.namespace}/${id.serviceAccount}`;
-export const rootCertOutboundName = (svc: ServiceName): string => `root-cert-for-mtls-outbound:${svc.namespace}/${svc.name}`;
-
-/** The Kubernetes service FQDN, used as SNI and inbound server name. */
-export const serviceFqdn = (svc: ServiceName): string => `${svc.name}.${svc.namespace}.svc.cluster.local`;
+// Secret names and the service FQDN (SNI, inbound server name) are the SDK's mesh naming rules.
+export const serviceCertName = SecretNames.serviceCert;
+export const rootCertInboundName = SecretNames.rootCertInbound;
+export const rootCertOutboundName = SecretNames.rootCertOutbound;
+export { serviceFqdn };
 
 /** `http` / `tcp` as OSM puts them in filter chain names. */
 export function isHttp(svc: MeshServicePort): boolean {

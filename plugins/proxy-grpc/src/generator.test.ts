@@ -124,7 +124,7 @@ describe('client side', () => {
     };
     const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { split }), outbound(V2)] }), { resources: jsonFactory() });
     const routes = get(rs, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes;
-    expect(routes[0]).toEqual({ name: 'split:bs/split', match: { prefix: '' }, route: { weighted_clusters: { clusters: [{ name: 'bs/bookstore-v2|15001', weight: 75 }] } } });
+    expect(routes[0]).toEqual({ name: 'split:bs/split', match: { prefix: '' }, route: { weighted_clusters: { clusters: [{ name: 'bs/bookstore-v2|15001', weight: { value: 75 } }] } } });
     expect(routes[1].route).toEqual({ cluster: 'bs/bookstore|15001' });
   });
 
@@ -200,7 +200,7 @@ describe('server side', () => {
     expect(hcm.route_config.virtual_hosts[0].routes).toEqual([{ match: { prefix: '' }, non_forwarding_action: {} }]);
     const tls = chain.transport_socket.typed_config;
     expect(tls['@type']).toMatch(/DownstreamTlsContext$/);
-    expect(tls.require_client_certificate).toBe(true);
+    expect(tls.require_client_certificate).toEqual({ value: true });
     expect(tls.common_tls_context).toEqual({
       tls_certificate_provider_instance: { instance_name: 'default' },
       validation_context: { ca_certificate_provider_instance: { instance_name: 'default' } },

@@ -1,4 +1,4 @@
-import { TypeUrls } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, TypeUrls, typedConfig } from '@trellis/plugin-sdk';
 import type { NodeIdentity } from '@trellis/plugin-sdk';
 import { describe, expect, it } from 'vitest';
 import { createResourceFactory } from '../resources/factory.ts';
@@ -6,14 +6,14 @@ import { Snapshot, aggregateVersion } from './snapshot.ts';
 import { SnapshotCache, defaultNodeHash } from './snapshot-cache.ts';
 
 const f = createResourceFactory();
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM = ExtensionTypeUrls.httpConnectionManager;
 const cluster = (name: string, service?: string) =>
   f.create(TypeUrls.cluster, name, { name, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} }, ...(service ? { service_name: service } : {}) } });
 const cla = (name: string) => f.create(TypeUrls.endpoint, name, { cluster_name: name, endpoints: [] });
 const listener = (name: string, route: string) =>
   f.create(TypeUrls.listener, name, {
     name,
-    api_listener: { api_listener: { '@type': HCM, stat_prefix: name, rds: { route_config_name: route, config_source: { ads: {} } } } },
+    api_listener: { api_listener: typedConfig(HCM, { stat_prefix: name, rds: { route_config_name: route, config_source: { ads: {} } } }) },
   });
 const route = (name: string) => f.create(TypeUrls.route, name, { name, virtual_hosts: [] });
 

@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
-import { ErrorCodes, TrellisError } from '@trellis/plugin-sdk';
-import type { XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { ErrorCodes, TrellisError, TypeUrls } from '@trellis/plugin-sdk';
+import type { CreateOptions, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { checkFields } from './fields.ts';
 import { messageType } from './protos.ts';
 import { walk, type MessageRule } from './walk.ts';
 
 export interface ResourceFactoryOptions {
-  /** Reject objects with any strict-check problem (unknown keys etc.) instead of encoding what is valid. */
+  /**
+   * Also run the full strict walk (value types, enum names, well-known forms, `rules`) before encoding, and
+   * reject on any problem. For tests and `trellis proxy-config validate`; production encodes with the cheap
+   * per-type field check only.
+   */
   strict?: boolean;
   rules?: readonly MessageRule[];
 }
@@ -26,25 +31,41 @@ export function contentVersion(body: Uint8Array): string {
 
 /**
  * Encodes each resource object once (protobufjs `fromObject` + `encode`, Any via `'@type'`); the version is
- * a hash of the bytes, so equal state gives equal versions across restarts and replicas.
- * Throws a TrellisError naming the resource and the field when the object cannot be encoded.
+ * a hash of the bytes, so equal state gives equal versions across restarts and replicas. Before encoding,
+ * every key must be a field of its message type (`checkFields`: a per-type table lookup, no copy), because
+ * `fromObject` silently drops what it does not know. A Secret that holds key material must name its audience.
+ * Throws a TrellisError naming the resource type, its name and the field path.
  */
 export function createResourceFactory(options: ResourceFactoryOptions = {}): XdsResourceFactory {
+  const strictRules = options.rules ? { rules: options.rules } : {};
   return {
-    create(typeUrl: string, name: string, value: Record<string, unknown>): XdsResource {
+    create(typeUrl: string, name: string, input: object, createOptions: CreateOptions = {}): XdsResource {
+      const value = input as Record<string, unknown>;
       const type = messageType(typeUrl);
-      const { problems, value: normal } = walk(type, value, options.rules ? { rules: options.rules } : {});
-      const fatal = options.strict ? problems : problems.filter((p) => !p.includes(' has no field '));
-      if (fatal.length > 0) throw invalid(typeUrl, name, fatal);
+      if (options.strict) {
+        const problems = walk(type, value, strictRules).problems;
+        if (problems.length > 0) throw invalid(typeUrl, name, problems);
+      }
+      const problems = checkFields(type, value);
+      if (problems.length > 0) throw invalid(typeUrl, name, problems);
+      const { audience } = createOptions;
+      if (typeUrl === TypeUrls.secret && audience === undefined && holdsKeyMaterial(value))
+        throw invalid(typeUrl, name, ['$: holds key material (tls_certificate, session_ticket_keys or generic_secret) but names no audience']);
       let body: Uint8Array;
       try {
-        body = ownBytes(type.encode(type.fromObject(normal)).finish());
+        body = ownBytes(type.encode(type.fromObject(value)).finish());
       } catch (err) {
         throw invalid(typeUrl, name, [(err as Error).message]);
       }
-      return Object.freeze({ typeUrl, name, version: contentVersion(body), body, value: Object.freeze(value) });
+      const version = contentVersion(body);
+      return Object.freeze({ typeUrl, name, version, body, value: Object.freeze(value), ...(audience ? { audience: Object.freeze({ ...audience }) } : {}) });
     },
   };
+}
+
+/** A Secret's private parts: anything but a validation context (CA bundle and SAN matchers) is private. */
+function holdsKeyMaterial(secret: Record<string, unknown>): boolean {
+  return secret.tls_certificate != null || secret.session_ticket_keys != null || secret.generic_secret != null;
 }
 
 function invalid(typeUrl: string, name: string, problems: string[]): TrellisError {

@@ -13,7 +13,7 @@ import { XdsMetrics } from './xds-metrics.ts';
 
 const f = createResourceFactory();
 const snap = (timeout: number) =>
-  new Snapshot([f.create(TypeUrls.cluster, 'a', { name: 'a', type: 'STATIC', connect_timeout: `${timeout}s` })]);
+  new Snapshot([f.create(TypeUrls.cluster, 'a', { name: 'a', type: 'STATIC', connect_timeout: { seconds: timeout } })]);
 const log: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
@@ -47,7 +47,6 @@ describe('a slow proxy', () => {
         metrics: new XdsMetrics(),
         hooks: {},
         logger: log,
-        secretAllowed: () => false,
         closed: () => {},
       },
       call as unknown as SotwCall,

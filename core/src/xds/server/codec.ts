@@ -1,9 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import type { DeltaDiscoveryRequest, DeltaDiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.ts';
-import type { DeltaDiscoveryResponse, DeltaDiscoveryResponse__Output } from '../generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.ts';
-import type { DiscoveryRequest, DiscoveryRequest__Output } from '../generated/envoy/service/discovery/v3/DiscoveryRequest.ts';
-import type { DiscoveryResponse, DiscoveryResponse__Output } from '../generated/envoy/service/discovery/v3/DiscoveryResponse.ts';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryRequest__Output } from '@trellis/plugin-sdk/xds/generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.ts';
+import type { DeltaDiscoveryResponse, DeltaDiscoveryResponse__Output } from '@trellis/plugin-sdk/xds/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.ts';
+import type { DiscoveryRequest, DiscoveryRequest__Output } from '@trellis/plugin-sdk/xds/generated/envoy/service/discovery/v3/DiscoveryRequest.ts';
+import type { DiscoveryResponse, DiscoveryResponse__Output } from '@trellis/plugin-sdk/xds/generated/envoy/service/discovery/v3/DiscoveryResponse.ts';
 import { messageType } from '../resources/protos.ts';
 
 export type {

@@ -7,8 +7,8 @@ import type { Logger, NodeIdentity, XdsResource } from '@trellis/plugin-sdk';
 import type { Snapshot } from '../cache/snapshot.ts';
 import { preciseNow } from '../cache/snapshot.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
-import type { Node__Output } from '../generated/envoy/config/core/v3/Node.ts';
-import type { Status__Output } from '../generated/google/rpc/Status.ts';
+import type { Node__Output } from '@trellis/plugin-sdk/xds/generated/envoy/config/core/v3/Node.ts';
+import type { Status__Output } from '@trellis/plugin-sdk/xds/generated/google/rpc/Status.ts';
 import type { XdsHooks } from './hooks.ts';
 import { identityFromCertificate, resolveNodeIdentity } from './identity.ts';
 import type { KeyedConcurrencyLimiter } from './limits.ts';
@@ -23,7 +23,6 @@ export interface StreamEnv {
   metrics: XdsMetrics;
   hooks: XdsHooks;
   logger: Logger;
-  secretAllowed: (node: NodeIdentity, name: string) => boolean;
   onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
   closed: (stream: AdsStream) => void;
@@ -203,14 +202,15 @@ export abstract class AdsStream implements RegisteredStream {
   /** Writes what changed for every subscribed type; returns false when the transport buffer is full. */
   protected abstract push(snapshot: Snapshot): boolean;
 
-  /** Resources of a type this node may receive (secrets: only its own identity's, never over plaintext). */
+  /**
+   * Resources this node may receive: secrets never over plaintext, and a resource with an `audience` (set by
+   * the generator for key material; the factory refuses a private key without one) only to that identity.
+   * The name plays no part. A resource without audience is public and only ever sent from the node's own snapshot.
+   */
   protected allowed(typeUrl: string, r: XdsResource): boolean {
-    if (typeUrl !== TypeUrls.secret) return true;
-    if (this.transport !== 'mtls' || this.node === undefined) return false;
-    // Anything that may hold key material goes only to its own identity. A pure validation context (CA bundle
-    // and SAN list) holds nothing private, and a proxy is only ever sent those of its own snapshot.
-    const publicOnly = Object.keys(r.value).every((k) => k === 'name' || k === 'validation_context');
-    return publicOnly || this.env.secretAllowed(this.node, r.name);
+    if (typeUrl === TypeUrls.secret && (this.transport !== 'mtls' || this.node === undefined)) return false;
+    if (r.audience === undefined) return true;
+    return this.node !== undefined && this.transport === 'mtls' && identityKey(r.audience) === identityKey(this.node);
   }
 
 

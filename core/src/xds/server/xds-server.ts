@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCodes, TrellisError, identityKey } from '@trellis/plugin-sdk';
+import { ErrorCodes, TrellisError } from '@trellis/plugin-sdk';
 import type { SecretValue } from '@trellis/plugin-sdk';
 import type { Logger, Metrics, NodeIdentity } from '@trellis/plugin-sdk';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
@@ -51,18 +51,12 @@ export interface XdsServerOptions {
    * Until then new streams are refused with UNAVAILABLE (retryable) and that reason.
    */
   notServingReason?: () => string | undefined;
-  /** Which Secret names a node may receive. Default: names ending in `:<ns>/<sa>` of its own identity. */
-  secretAllowed?: (node: NodeIdentity, name: string) => boolean;
 }
 
 export interface BoundPorts {
   /** The mTLS port, when `tls` was given. */
   port?: number;
   plaintextPort?: number;
-}
-
-export function defaultSecretAllowed(node: NodeIdentity, name: string): boolean {
-  return name.endsWith(`:${identityKey(node)}`);
 }
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
@@ -98,7 +92,6 @@ export class XdsServer {
       metrics: new XdsMetrics(options.metrics),
       hooks: options.hooks ?? {},
       logger,
-      secretAllowed: options.secretAllowed ?? defaultSecretAllowed,
       ...(options.onNodeConnected ? { onNodeConnected: options.onNodeConnected } : {}),
       ...(options.onNodeDisconnected ? { onNodeDisconnected: options.onNodeDisconnected } : {}),
       closed: (s) => this.#streams.delete(s),

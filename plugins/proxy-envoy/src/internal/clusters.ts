@@ -1,31 +1,33 @@
-import type { Identity, InboundPort, OutboundService } from '@trellis/plugin-sdk';
-import { ClusterNames, MESH_ALPN, Ports, isHttp, rootCertOutboundName, serviceCertName, serviceFqdn } from '../names.ts';
-import { FilterNames, Types, adsSource, byString, downstreamProtocolOptions, singleHostAssignment, tlsParams, type Obj } from './common.ts';
+import { ExtensionTypeUrls, serviceSni, typedConfig } from '@trellis/plugin-sdk';
+import type { Cluster, ClusterLoadAssignment, Identity, InboundPort, OutboundService } from '@trellis/plugin-sdk';
+import { ClusterNames, MESH_ALPN, Ports, isHttp, rootCertOutboundName, serviceCertName } from '../names.ts';
+import { FilterNames, adsSource, byString, downstreamProtocolOptions, singleHostAssignment, tlsParams } from './common.ts';
+
+const ONE_SECOND = { seconds: 1 };
 
 /**
  * An upstream service's cluster: EDS over ADS, mTLS with the client's own certificate and a validation context
  * that pins the identities behind the service. Depends on the client identity (its `service-cert` name) and
  * the service, nothing else, so every proxy of one identity shares it.
  */
-export function outboundCluster(svc: OutboundService, client: Identity): Obj {
-  const cluster: Obj = {
+export function outboundCluster(svc: OutboundService, client: Identity): Cluster {
+  const cluster: Cluster = {
     name: svc.clusterName,
     type: 'EDS',
     eds_cluster_config: { eds_config: adsSource() },
-    connect_timeout: '1s',
+    connect_timeout: ONE_SECOND,
     lb_policy: 'ROUND_ROBIN',
     transport_socket: {
       name: FilterNames.tlsSocket,
-      typed_config: {
-        '@type': Types.upstreamTls,
+      typed_config: typedConfig(ExtensionTypeUrls.upstreamTls, {
         common_tls_context: {
           tls_params: tlsParams(),
           alpn_protocols: [MESH_ALPN],
           tls_certificate_sds_secret_configs: [{ name: serviceCertName(client), sds_config: adsSource() }],
           validation_context_sds_secret_config: { name: rootCertOutboundName(svc.service), sds_config: adsSource() },
         },
-        sni: serviceFqdn(svc.service),
-      },
+        sni: serviceSni(svc.service),
+      }),
     },
   };
   if (isHttp(svc.service)) cluster.typed_extension_protocol_options = downstreamProtocolOptions();
@@ -33,7 +35,7 @@ export function outboundCluster(svc: OutboundService, client: Identity): Obj {
 }
 
 /** The service's endpoints; ready ones only (Envoy has no use for the others), sorted by address. */
-export function outboundEndpoints(svc: OutboundService): Obj {
+export function outboundEndpoints(svc: OutboundService): ClusterLoadAssignment {
   const seen = new Set<string>();
   const hosts = svc.endpoints
     .filter((e) => e.ready)
@@ -50,11 +52,11 @@ export function outboundEndpoints(svc: OutboundService): Obj {
 }
 
 /** `ns/svc|targetPort|local`: the app itself behind the sidecar. */
-export function localCluster(port: InboundPort): Obj {
-  const cluster: Obj = {
+export function localCluster(port: InboundPort): Cluster {
+  const cluster: Cluster = {
     name: port.localClusterName,
     type: 'STATIC',
-    connect_timeout: '1s',
+    connect_timeout: ONE_SECOND,
     load_assignment: singleHostAssignment(port.localClusterName, '127.0.0.1', port.service.targetPort),
   };
   if (isHttp(port.service)) cluster.typed_extension_protocol_options = downstreamProtocolOptions();
@@ -62,17 +64,17 @@ export function localCluster(port: InboundPort): Obj {
 }
 
 /** Egress passthrough: to wherever the app was connecting (the original destination). */
-export const passthroughCluster = (): Obj => ({
+export const passthroughCluster = (): Cluster => ({
   name: ClusterNames.passthrough,
   type: 'ORIGINAL_DST',
   lb_policy: 'CLUSTER_PROVIDED',
-  connect_timeout: '1s',
+  connect_timeout: ONE_SECOND,
 });
 
 /** Envoy's own admin endpoint, for the Prometheus listener. */
-export const metricsCluster = (): Obj => ({
+export const metricsCluster = (): Cluster => ({
   name: ClusterNames.metrics,
   type: 'STATIC',
-  connect_timeout: '1s',
+  connect_timeout: ONE_SECOND,
   load_assignment: singleHostAssignment(ClusterNames.metrics, '127.0.0.1', Ports.admin),
 });

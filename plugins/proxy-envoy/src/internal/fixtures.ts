@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { SecretValue } from '@trellis/plugin-sdk';
 import type {
+  CreateOptions,
   GenerateContext,
   HttpMatch,
   Identity,
@@ -22,10 +23,12 @@ export const TD = 'cluster.local';
 export function fakeFactory(): XdsResourceFactory & { created: number } {
   const f = {
     created: 0,
-    create(typeUrl: string, name: string, value: Record<string, unknown>): XdsResource {
+    create(typeUrl: string, name: string, input: object, options?: CreateOptions): XdsResource {
       f.created++;
+      const value = input as Record<string, unknown>;
       const body = new TextEncoder().encode(JSON.stringify(value));
-      return Object.freeze({ typeUrl, name, version: createHash('sha256').update(body).digest('hex').slice(0, 16), body, value });
+      const version = createHash('sha256').update(body).digest('hex').slice(0, 16);
+      return Object.freeze({ typeUrl, name, version, body, value, ...(options?.audience ? { audience: options.audience } : {}) });
     },
   };
   return f;

@@ -1,4 +1,5 @@
-import type { Identity, InboundPort, OutboundService } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, typedConfig } from '@trellis/plugin-sdk';
+import type { Filter, FilterChain, HttpFilter, Identity, InboundPort, Listener, OutboundService, TcpProxy, TransportSocket } from '@trellis/plugin-sdk';
 import {
   ClusterNames,
   EGRESS_CHAIN,
@@ -14,27 +15,28 @@ import {
   serviceCertName,
   serviceFqdn,
 } from '../names.ts';
-import { FilterNames, Types, adsSource, byString, isIpv6, routerFilter, socketAddress, tlsParams, type Obj } from './common.ts';
+import { FilterNames, adsSource, byString, isIpv6, routerFilter, socketAddress, tlsParams } from './common.ts';
 import { httpRbacFilter, networkRbacFilter } from './rbac.ts';
 
-function hcm(statPrefix: string, rds: string, filters: Obj[]): Obj {
+function hcm(statPrefix: string, rds: string, filters: HttpFilter[]): Filter {
   return {
     name: FilterNames.hcm,
-    typed_config: {
-      '@type': Types.hcm,
+    typed_config: typedConfig(ExtensionTypeUrls.httpConnectionManager, {
       stat_prefix: statPrefix,
       rds: { config_source: adsSource(), route_config_name: rds },
       http_filters: [...filters, routerFilter()],
-    },
+    }),
   };
 }
 
-function tcpProxy(statPrefix: string, cluster: Obj): Obj {
-  return { name: FilterNames.tcpProxy, typed_config: { '@type': Types.tcpProxy, stat_prefix: statPrefix, ...cluster } };
+type TcpTarget = Pick<TcpProxy, 'cluster' | 'weighted_clusters'>;
+
+function tcpProxy(statPrefix: string, target: TcpTarget): Filter {
+  return { name: FilterNames.tcpProxy, typed_config: typedConfig(ExtensionTypeUrls.tcpProxy, { stat_prefix: statPrefix, ...target }) };
 }
 
 /** Weighted tcp_proxy for a split (backends sorted by cluster), else the service's own cluster. */
-function tcpTarget(svc: OutboundService): Obj {
+function tcpTarget(svc: OutboundService): TcpTarget {
   const backends = (svc.split?.backends ?? []).filter((b) => Math.floor(b.weight) > 0);
   if (backends.length === 0) return { cluster: svc.clusterName };
   const merged = new Map<string, number>();
@@ -43,7 +45,7 @@ function tcpTarget(svc: OutboundService): Obj {
   return { weighted_clusters: { clusters } };
 }
 
-const prefixRange = (ip: string): Obj => ({ address_prefix: ip, prefix_len: isIpv6(ip) ? 128 : 32 });
+const prefixRange = (ip: string) => ({ address_prefix: ip, prefix_len: { value: isIpv6(ip) ? 128 : 32 } });
 
 /**
  * `outbound-listener` (15001): one chain per upstream service port, matched by the original destination port
@@ -54,9 +56,9 @@ const prefixRange = (ip: string): Obj => ({ address_prefix: ip, prefix_len: isIp
  * HTTP chains route via `rds-outbound.<port>`; TCP chains tcp_proxy (weighted when split). With egress on,
  * everything else passes through to its original destination.
  */
-export function outboundListener(outbound: readonly OutboundService[], egress: boolean): Obj | undefined {
+export function outboundListener(outbound: readonly OutboundService[], egress: boolean): Listener | undefined {
   const claimed = new Map<number, Set<string>>();
-  const chains: Obj[] = [];
+  const chains: FilterChain[] = [];
   const ordered = [...outbound].sort((a, b) => Number(!a.split) - Number(!b.split) || byString(a.clusterName, b.clusterName));
   for (const svc of ordered) {
     const { service } = svc;
@@ -72,16 +74,16 @@ export function outboundListener(outbound: readonly OutboundService[], egress: b
       : tcpProxy(`outbound-mesh-tcp-proxy.${service.namespace}/${service.name}_${service.port}`, tcpTarget(svc));
     chains.push({
       name: outboundChainName(service),
-      filter_chain_match: { destination_port: service.port, prefix_ranges: ips.map(prefixRange) },
+      filter_chain_match: { destination_port: { value: service.port }, prefix_ranges: ips.map(prefixRange) },
       filters: [filter],
     });
   }
   if (chains.length === 0 && !egress) return undefined;
-  const listener: Obj = {
+  const listener: Listener = {
     name: ListenerNames.outbound,
     address: socketAddress('0.0.0.0', Ports.outbound),
     traffic_direction: 'OUTBOUND',
-    listener_filters: [{ name: FilterNames.originalDst, typed_config: { '@type': Types.originalDst } }],
+    listener_filters: [{ name: FilterNames.originalDst, typed_config: typedConfig(ExtensionTypeUrls.originalDst) }],
     filter_chains: chains,
   };
   if (egress) {
@@ -93,19 +95,18 @@ export function outboundListener(outbound: readonly OutboundService[], egress: b
   return listener;
 }
 
-function downstreamTls(id: Identity): Obj {
+function downstreamTls(id: Identity): TransportSocket {
   return {
     name: FilterNames.tlsSocket,
-    typed_config: {
-      '@type': Types.downstreamTls,
+    typed_config: typedConfig(ExtensionTypeUrls.downstreamTls, {
       common_tls_context: {
         tls_params: tlsParams(),
         alpn_protocols: [MESH_ALPN],
         tls_certificate_sds_secret_configs: [{ name: serviceCertName(id), sds_config: adsSource() }],
         validation_context_sds_secret_config: { name: rootCertInboundName(id), sds_config: adsSource() },
       },
-      require_client_certificate: true,
-    },
+      require_client_certificate: { value: true },
+    }),
   };
 }
 
@@ -122,8 +123,8 @@ export interface InboundListenerInput {
  * (`rds-inbound.<targetPort>`) or tcp_proxy to the local cluster. A service listed twice with the same
  * target port gets one chain (the first port's protocol decides).
  */
-export function inboundListener(input: InboundListenerInput): Obj | undefined {
-  const chains: Obj[] = [];
+export function inboundListener(input: InboundListenerInput): Listener | undefined {
+  const chains: FilterChain[] = [];
   const seen = new Set<string>();
   const ports = [...input.inbound].sort(
     (a, b) => a.service.targetPort - b.service.targetPort || byString(a.localClusterName, b.localClusterName) || a.service.port - b.service.port,
@@ -133,7 +134,7 @@ export function inboundListener(input: InboundListenerInput): Obj | undefined {
     const key = `${service.targetPort}|${serviceFqdn(service)}`;
     if (seen.has(key) || service.protocol === 'udp') continue;
     seen.add(key);
-    const filters: Obj[] = [];
+    const filters: Filter[] = [];
     if (!input.permissive) {
       const policies = ports
         .filter((p) => p.service.targetPort === service.targetPort && serviceFqdn(p.service) === serviceFqdn(service))
@@ -149,7 +150,7 @@ export function inboundListener(input: InboundListenerInput): Obj | undefined {
     chains.push({
       name: inboundChainName(service),
       filter_chain_match: {
-        destination_port: service.targetPort,
+        destination_port: { value: service.targetPort },
         server_names: [serviceFqdn(service)],
         transport_protocol: 'tls',
         application_protocols: [MESH_ALPN],
@@ -164,15 +165,15 @@ export function inboundListener(input: InboundListenerInput): Obj | undefined {
     address: socketAddress('0.0.0.0', Ports.inbound),
     traffic_direction: 'INBOUND',
     listener_filters: [
-      { name: FilterNames.tlsInspector, typed_config: { '@type': Types.tlsInspector } },
-      { name: FilterNames.originalDst, typed_config: { '@type': Types.originalDst } },
+      { name: FilterNames.tlsInspector, typed_config: typedConfig(ExtensionTypeUrls.tlsInspector) },
+      { name: FilterNames.originalDst, typed_config: typedConfig(ExtensionTypeUrls.originalDst) },
     ],
     filter_chains: chains,
   };
 }
 
 /** `inbound-prometheus-listener` (15010): `/stats/prometheus` to Envoy's admin via `envoy-metrics-cluster`. */
-export function prometheusListener(): Obj {
+export function prometheusListener(): Listener {
   return {
     name: ListenerNames.prometheus,
     address: socketAddress('0.0.0.0', Ports.prometheus),
@@ -182,8 +183,7 @@ export function prometheusListener(): Obj {
         filters: [
           {
             name: FilterNames.hcm,
-            typed_config: {
-              '@type': Types.hcm,
+            typed_config: typedConfig(ExtensionTypeUrls.httpConnectionManager, {
               stat_prefix: 'prometheus-http-conn-manager',
               route_config: {
                 name: 'prometheus-route',
@@ -201,7 +201,7 @@ export function prometheusListener(): Obj {
                 ],
               },
               http_filters: [routerFilter()],
-            },
+            }),
           },
         ],
       },

@@ -1,13 +1,16 @@
-import type { HttpMatch, InboundPort, OutboundService, SplitPolicy } from '@trellis/plugin-sdk';
+import type { HttpMatch, InboundPort, OutboundService, Route, RouteAction, RouteConfiguration, RouteMatch, SplitPolicy, VirtualHost, WeightedCluster } from '@trellis/plugin-sdk';
 import { inboundVirtualHostName, outboundVirtualHostName, rdsInboundName, rdsOutboundName } from '../names.ts';
-import { byString, durationOfMs, type Obj } from './common.ts';
+import { byString, durationOfMs } from './common.ts';
+
+/** A route's action part (what follows its match). */
+type RouteTarget = Pick<Route, 'route' | 'direct_response'>;
 import { routeRbac } from './rbac.ts';
 
 /** SMI matches a path regex against the whole path; an empty regex means any path. */
 const pathRegex = (m: HttpMatch): string => (m.pathRegex === '' ? '.*' : m.pathRegex);
 
 /** One RouteMatch per method (OSM's shape): RE2 path, `:method` exact (omitted for `*`), headers as RE2. */
-export function routeMatches(m: HttpMatch): Obj[] {
+export function routeMatches(m: HttpMatch): RouteMatch[] {
   const headers = [...m.headers]
     .map((h) => ({ name: h.name.toLowerCase() === 'host' ? ':authority' : h.name.toLowerCase(), regex: h.valueRegex }))
     .sort((a, b) => byString(a.name, b.name) || byString(a.regex, b.regex))
@@ -19,25 +22,25 @@ export function routeMatches(m: HttpMatch): Obj[] {
   });
 }
 
-function weighted(backends: readonly { clusterName: string; weight: number }[]): Obj | undefined {
+function weighted(backends: readonly { clusterName: string; weight: number }[]): { weighted_clusters: WeightedCluster } | undefined {
   const merged = new Map<string, number>();
   for (const b of backends) merged.set(b.clusterName, (merged.get(b.clusterName) ?? 0) + Math.max(0, Math.floor(b.weight)));
-  const clusters = [...merged].sort(([a], [b]) => byString(a, b)).map(([name, weight]) => ({ name, weight }));
-  const total = clusters.reduce((n, c) => n + c.weight, 0);
+  const clusters = [...merged].sort(([a], [b]) => byString(a, b));
+  const total = clusters.reduce((n, [, w]) => n + w, 0);
   if (clusters.length === 0 || total === 0) return undefined;
-  return { weighted_clusters: { clusters, total_weight: total } };
+  return { weighted_clusters: { clusters: clusters.map(([name, weight]) => ({ name, weight: { value: weight } })), total_weight: { value: total } } };
 }
 
-function outboundAction(svc: OutboundService, split: SplitPolicy | undefined): Obj {
+function outboundAction(svc: OutboundService, split: SplitPolicy | undefined): RouteTarget {
   const target = split ? weighted(split.backends) : weighted([{ clusterName: svc.clusterName, weight: 100 }]);
   // A split whose weights are all zero sends nothing anywhere: answer 503 instead of guessing a backend.
   if (!target) return { direct_response: { status: 503 } };
-  const action: Obj = { ...target };
+  const action: RouteAction = { ...target };
   if (svc.timeoutMs !== undefined) action.timeout = durationOfMs(svc.timeoutMs);
   if (svc.retry) {
     action.retry_policy = {
       retry_on: svc.retry.retryOn.length > 0 ? [...svc.retry.retryOn].sort(byString).join(',') : '5xx',
-      num_retries: svc.retry.attempts,
+      num_retries: { value: svc.retry.attempts },
       ...(svc.retry.perTryTimeoutMs !== undefined ? { per_try_timeout: durationOfMs(svc.retry.perTryTimeoutMs) } : {}),
     };
   }
@@ -46,9 +49,9 @@ function outboundAction(svc: OutboundService, split: SplitPolicy | undefined): O
 
 const ANY: HttpMatch = { name: 'any', pathRegex: '.*', methods: ['*'], headers: [] };
 
-function outboundRoutes(svc: OutboundService): Obj[] {
+function outboundRoutes(svc: OutboundService): Route[] {
   const split = svc.split;
-  const toAction = (act: Obj) => (match: Obj): Obj => ({ match, ...act });
+  const toAction = (act: RouteTarget) => (match: RouteMatch): Route => ({ match, ...act });
   if (!split || split.matches.length === 0) return routeMatches(ANY).map(toAction(outboundAction(svc, split)));
   // v1alpha4 matches: matching requests are split; the rest go to the root service itself.
   const splitRoutes = split.matches.flatMap((m) => routeMatches(m).map(toAction(outboundAction(svc, split))));
@@ -63,36 +66,36 @@ function claim(domains: readonly string[], taken: Set<string>): string[] {
 }
 
 /** `rds-outbound.<port>`: one virtual host per HTTP upstream service on that port. */
-export function outboundRouteConfig(port: number, services: readonly OutboundService[]): Obj {
+export function outboundRouteConfig(port: number, services: readonly OutboundService[]): RouteConfiguration {
   const taken = new Set<string>();
   const virtual_hosts = [...services]
     .sort((a, b) => byString(a.clusterName, b.clusterName))
     .map((svc) => ({ name: outboundVirtualHostName(svc.service), domains: claim(svc.hostnames, taken), routes: outboundRoutes(svc) }))
     .filter((vh) => vh.domains.length > 0);
-  return { name: rdsOutboundName(port), virtual_hosts, validate_clusters: false };
+  return { name: rdsOutboundName(port), virtual_hosts, validate_clusters: { value: false } };
 }
 
 /** `rds-inbound.<targetPort>`: one virtual host per local service on that port, every route with its RBAC. */
-export function inboundRouteConfig(targetPort: number, ports: readonly InboundPort[], trustDomain: string, permissive: boolean): Obj {
+export function inboundRouteConfig(targetPort: number, ports: readonly InboundPort[], trustDomain: string, permissive: boolean): RouteConfiguration {
   const taken = new Set<string>();
   const byService = new Map<string, InboundPort[]>();
   for (const p of ports) {
     const key = `${p.service.namespace}/${p.service.name}`;
     byService.set(key, [...(byService.get(key) ?? []), p]);
   }
-  const virtual_hosts: Obj[] = [];
+  const virtual_hosts: VirtualHost[] = [];
   for (const key of [...byService.keys()].sort(byString)) {
     const group = byService.get(key) ?? [];
     const first = group[0];
     if (!first) continue;
     const seen = new Set<string>();
-    const routes: Obj[] = [];
+    const routes: Route[] = [];
     for (const p of group) {
       const list = p.routes.length === 0 && permissive ? [{ match: ANY, principals: 'any' as const }] : p.routes;
       for (const r of list) {
         const perFilter = routeRbac(r, trustDomain);
         for (const match of routeMatches(r.match)) {
-          const route = { match, route: { cluster: p.localClusterName, timeout: '0s' }, typed_per_filter_config: perFilter };
+          const route: Route = { match, route: { cluster: p.localClusterName, timeout: { seconds: 0 } }, typed_per_filter_config: perFilter };
           const text = JSON.stringify(route);
           if (seen.has(text)) continue;
           seen.add(text);
@@ -103,5 +106,5 @@ export function inboundRouteConfig(targetPort: number, ports: readonly InboundPo
     const domains = claim(group.flatMap((p) => p.hostnames), taken);
     if (domains.length > 0) virtual_hosts.push({ name: inboundVirtualHostName(first.service), domains, routes });
   }
-  return { name: rdsInboundName(targetPort), virtual_hosts, validate_clusters: false };
+  return { name: rdsInboundName(targetPort), virtual_hosts, validate_clusters: { value: false } };
 }

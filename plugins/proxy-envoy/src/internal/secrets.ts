@@ -1,10 +1,12 @@
 import { principalName, spiffeId } from '@trellis/plugin-sdk';
-import type { Identity, IssuedCertificate, ServiceName } from '@trellis/plugin-sdk';
+import type { Identity, IssuedCertificate, Secret, ServiceName } from '@trellis/plugin-sdk';
 import { rootCertInboundName, rootCertOutboundName, serviceCertName } from '../names.ts';
-import { byString, type Obj } from './common.ts';
+import { byString } from './common.ts';
+
+type SanMatcher = NonNullable<NonNullable<Secret['validation_context']>['match_typed_subject_alt_names']>[number];
 
 /** `service-cert:ns/sa`: the proxy's own certificate chain and key. */
-export function serviceCertSecret(id: Identity, cert: IssuedCertificate): Obj {
+export function serviceCertSecret(id: Identity, cert: IssuedCertificate): Secret {
   return {
     name: serviceCertName(id),
     tls_certificate: {
@@ -15,7 +17,7 @@ export function serviceCertSecret(id: Identity, cert: IssuedCertificate): Obj {
 }
 
 /** `root-cert-for-mtls-inbound:ns/sa`: trust the mesh roots; no SAN check here (RBAC checks the peer). */
-export function rootCertInboundSecret(id: Identity, trustBundlePem: string): Obj {
+export function rootCertInboundSecret(id: Identity, trustBundlePem: string): Secret {
   return { name: rootCertInboundName(id), validation_context: { trusted_ca: { inline_string: trustBundlePem } } };
 }
 
@@ -23,8 +25,8 @@ export function rootCertInboundSecret(id: Identity, trustBundlePem: string): Obj
  * `root-cert-for-mtls-outbound:ns/svc`: trust the mesh roots and accept only the identities behind the service
  * (SPIFFE URI SAN or OSM's DNS SAN). Without known identities it checks the roots only.
  */
-export function rootCertOutboundSecret(svc: ServiceName, identities: readonly Identity[], trustDomain: string, trustBundlePem: string): Obj {
-  const sans = new Map<string, { san_type: string; matcher: Obj }>();
+export function rootCertOutboundSecret(svc: ServiceName, identities: readonly Identity[], trustDomain: string, trustBundlePem: string): Secret {
+  const sans = new Map<string, SanMatcher>();
   for (const id of identities) {
     const uri = spiffeId(id, trustDomain);
     const dns = principalName(id, trustDomain);

@@ -2,12 +2,31 @@
  * Client side of a proxyless node: one api_listener per name a client may dial (`xds:///<name>`), an RDS
  * RouteConfiguration per service port (shared by its listeners), EDS clusters with mTLS, and endpoints.
  */
-import { TypeUrls } from '@trellis/plugin-sdk';
-import type { HttpMatch, OutboundService, Protocol, ProxyView, RetryPolicy, XdsResource } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, TypeUrls, durationMs, serviceFqdn, serviceSni, typedConfig } from '@trellis/plugin-sdk';
+import type {
+  Cluster,
+  ClusterLoadAssignment,
+  HttpMatch,
+  LbEndpoint,
+  Listener,
+  OutboundService,
+  Protocol,
+  ProxyView,
+  RetryPolicy,
+  Route,
+  RouteRetryPolicy,
+  RouteAction,
+  RouteConfiguration,
+  RouteMatch,
+  XdsResource,
+} from '@trellis/plugin-sdk';
 import type { Emit } from './memo.ts';
-import { fqdn, outboundRouteName } from './names.ts';
+import { outboundRouteName } from './names.ts';
 import { upstreamTls } from './tls.ts';
-import { AnyTypes, routerFilter, type Obj } from './types.ts';
+import { routerFilter } from './types.ts';
+
+/** Timeout and retry policy: the part of a route action that is the same for every route of a service. */
+type RouteExtras = Pick<RouteAction, 'timeout' | 'retry_policy'>;
 
 /** Protocols a gRPC channel can speak (HTTP/2 underneath); TCP/UDP ports are not dialable over xDS. */
 const DIALABLE: ReadonlySet<Protocol> = new Set<Protocol>(['grpc', 'http2', 'http']);
@@ -42,26 +61,25 @@ export function clientResources(view: ProxyView, emit: Emit): XdsResource[] {
   return out;
 }
 
-function apiListener(name: string, routeName: string): Obj {
+function apiListener(name: string, routeName: string): Listener {
   return {
     name,
     api_listener: {
-      api_listener: {
-        '@type': AnyTypes.hcm,
+      api_listener: typedConfig(ExtensionTypeUrls.httpConnectionManager, {
         stat_prefix: name,
         rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: routeName },
         http_filters: [routerFilter],
-      },
+      }),
     },
   };
 }
 
-function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<string, OutboundService>): Obj {
+function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<string, OutboundService>): RouteConfiguration {
   const extras = routeExtras(o);
-  const routes: Obj[] = [];
+  const routes: Route[] = [];
   const backends = (o.split?.backends ?? []).filter((b) => b.weight > 0 && byCluster.has(b.clusterName));
   if (o.split && backends.length > 0) {
-    const weighted = { weighted_clusters: { clusters: backends.map((b) => ({ name: b.clusterName, weight: b.weight })) }, ...extras };
+    const weighted: RouteAction = { weighted_clusters: { clusters: backends.map((b) => ({ name: b.clusterName, weight: { value: b.weight } })) }, ...extras };
     if (o.split.matches.length === 0) routes.push({ name: `split:${o.split.splitName}`, match: { prefix: '' }, route: weighted });
     else
       for (const m of o.split.matches) {
@@ -72,7 +90,7 @@ function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<st
   routes.push({ name: 'default', match: { prefix: '' }, route: { cluster: o.clusterName, ...extras } });
   return {
     name,
-    virtual_hosts: [{ name: `outbound_virtual-host|${fqdn(o.service)}`, domains: ['*'], routes }],
+    virtual_hosts: [{ name: `outbound_virtual-host|${serviceFqdn(o.service)}`, domains: ['*'], routes }],
   };
 }
 
@@ -81,7 +99,7 @@ function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<st
  * so a match restricted to other methods never applies. The path regex is whole-path (gRPC and Envoy
  * `safe_regex` semantics), as the catalog defines it.
  */
-export function routeMatch(m: HttpMatch): Obj | undefined {
+export function routeMatch(m: HttpMatch): RouteMatch | undefined {
   if (!m.methods.includes('*') && !m.methods.includes('POST')) return undefined;
   const headers = m.headers.map((h) => ({ name: headerName(h.name), string_match: { safe_regex: { regex: wholeRegex(h.valueRegex) } } }));
   return { safe_regex: { regex: wholeRegex(m.pathRegex) }, ...(headers.length > 0 && { headers }) };
@@ -101,42 +119,38 @@ export function headerName(name: string): string {
   return name.toLowerCase() === 'host' ? ':authority' : name.toLowerCase();
 }
 
-function routeExtras(o: OutboundService): Obj {
-  const extras: Obj = {};
-  if (o.timeoutMs !== undefined && o.timeoutMs > 0) extras.timeout = duration(o.timeoutMs);
+function routeExtras(o: OutboundService): RouteExtras {
+  const extras: RouteExtras = {};
+  if (o.timeoutMs !== undefined && o.timeoutMs > 0) extras.timeout = durationMs(o.timeoutMs);
   const retry = o.retry && retryPolicy(o.retry);
   if (retry) extras.retry_policy = retry;
   return extras;
 }
 
-function retryPolicy(r: RetryPolicy): Obj | undefined {
+function retryPolicy(r: RetryPolicy): RouteRetryPolicy | undefined {
   const on = r.retryOn.filter((x) => GRPC_RETRY_ON.has(x));
   if (on.length === 0 || r.attempts <= 0) return undefined;
   return {
     retry_on: on.join(','),
     num_retries: { value: r.attempts },
-    ...(r.perTryTimeoutMs !== undefined && r.perTryTimeoutMs > 0 && { per_try_timeout: duration(r.perTryTimeoutMs) }),
+    ...(r.perTryTimeoutMs !== undefined && r.perTryTimeoutMs > 0 && { per_try_timeout: durationMs(r.perTryTimeoutMs) }),
   };
 }
 
-function duration(ms: number): Obj {
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
-}
-
-function cluster(name: string, o: OutboundService, trustDomain: string): Obj {
+function cluster(name: string, o: OutboundService, trustDomain: string): Cluster {
   return {
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
     lb_policy: 'ROUND_ROBIN',
-    transport_socket: upstreamTls(o.identities, trustDomain, fqdn(o.service)),
+    transport_socket: upstreamTls(o.identities, trustDomain, serviceSni(o.service)),
   };
 }
 
 /** Ready endpoints, deduplicated by address (grpc-js rejects duplicate addresses), in one locality. */
-function loadAssignment(name: string, o: OutboundService): Obj {
+function loadAssignment(name: string, o: OutboundService): ClusterLoadAssignment {
   const seen = new Set<string>();
-  const lb: Obj[] = [];
+  const lb: LbEndpoint[] = [];
   for (const e of o.endpoints) {
     const key = `${e.ip}|${e.port}`;
     if (!e.ready || seen.has(key)) continue;

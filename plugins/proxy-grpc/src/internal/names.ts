@@ -24,8 +24,3 @@ export function serverListenerName(ip: string, port: number): string {
 export function outboundRouteName(svc: MeshServicePort): string {
   return `grpc-outbound|${svc.namespace}/${svc.name}|${svc.port}`;
 }
-
-/** The service's fully qualified DNS name (SNI). */
-export function fqdn(svc: { namespace: string; name: string }): string {
-  return `${svc.name}.${svc.namespace}.svc.cluster.local`;
-}

@@ -3,10 +3,9 @@
  * path; every gRPC call is a POST. Principals are SPIFFE IDs: grpc-js matches `principal_name` against the
  * peer's URI SANs whenever it has any, and workload certificates carry the SPIFFE ID as URI SAN.
  */
-import { spiffeId } from '@trellis/plugin-sdk';
-import type { HttpMatch, Identity, InboundPort, InboundTcpPolicy } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, spiffeId, typedConfig } from '@trellis/plugin-sdk';
+import type { HttpFilter, HttpMatch, Identity, InboundPort, InboundTcpPolicy, RbacPermission, RbacPolicy, RbacPrincipal } from '@trellis/plugin-sdk';
 import { headerName, wholeRegex } from './client.ts';
-import { AnyTypes, type Obj } from './types.ts';
 
 const isHttpLike = (p: InboundPort): boolean => p.service.protocol === 'http' || p.service.protocol === 'http2' || p.service.protocol === 'grpc';
 
@@ -14,8 +13,8 @@ const isHttpLike = (p: InboundPort): boolean => p.service.protocol === 'http' ||
  * The RBAC filter for one bound port: ALLOW with one policy per (service port, route) or TCP policy; no
  * policy means deny everything (SMI's default). Permissive: any authenticated (mTLS) peer.
  */
-export function rbacFilter(ports: readonly InboundPort[], boundPort: number, permissive: boolean, trustDomain: string): Obj {
-  const policies: Record<string, Obj> = {};
+export function rbacFilter(ports: readonly InboundPort[], boundPort: number, permissive: boolean, trustDomain: string): HttpFilter {
+  const policies: Record<string, RbacPolicy> = {};
   if (permissive) {
     policies['permissive'] = { permissions: [{ any: true }], principals: [{ authenticated: {} }] };
   } else {
@@ -31,14 +30,14 @@ export function rbacFilter(ports: readonly InboundPort[], boundPort: number, per
     }
   }
   const sorted = Object.fromEntries(Object.entries(policies).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { name: 'envoy.filters.http.rbac', typed_config: { '@type': AnyTypes.rbac, rules: { action: 'ALLOW', policies: sorted } } };
+  return { name: 'envoy.filters.http.rbac', typed_config: typedConfig(ExtensionTypeUrls.httpRbac, { rules: { action: 'ALLOW', policies: sorted } }) };
 }
 
 function allowsPort(t: InboundTcpPolicy, port: number): boolean {
   return t.ports === 'any' || t.ports.includes(port);
 }
 
-function principals(ids: readonly Identity[] | 'any', trustDomain: string): Obj[] {
+function principals(ids: readonly Identity[] | 'any', trustDomain: string): RbacPrincipal[] {
   if (ids === 'any') return [{ authenticated: {} }];
   // An empty list would be invalid (PGV min_items 1) and must allow nobody: not_id(any) matches no one.
   if (ids.length === 0) return [{ not_id: { any: true } }];
@@ -46,14 +45,14 @@ function principals(ids: readonly Identity[] | 'any', trustDomain: string): Obj[
 }
 
 /** Path (whole-match RE2), methods, and headers of one SMI match, ANDed. */
-export function permission(m: HttpMatch): Obj {
-  const rules: Obj[] = [];
+export function permission(m: HttpMatch): RbacPermission {
+  const rules: RbacPermission[] = [];
   if (m.pathRegex !== '.*') rules.push({ url_path: { path: { safe_regex: { regex: wholeRegex(m.pathRegex) } } } });
   if (!m.methods.includes('*')) {
     const methods = m.methods.map((x) => ({ header: { name: ':method', string_match: { exact: x } } }));
-    rules.push(methods.length === 1 ? (methods[0] as Obj) : { or_rules: { rules: methods } });
+    rules.push(methods.length === 1 ? (methods[0] as RbacPermission) : { or_rules: { rules: methods } });
   }
   for (const h of m.headers) rules.push({ header: { name: headerName(h.name), string_match: { safe_regex: { regex: wholeRegex(h.valueRegex) } } } });
   if (rules.length === 0) return { any: true };
-  return rules.length === 1 ? (rules[0] as Obj) : { and_rules: { rules } };
+  return rules.length === 1 ? (rules[0] as RbacPermission) : { and_rules: { rules } };
 }

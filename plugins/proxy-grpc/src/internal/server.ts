@@ -4,13 +4,13 @@
  * server name or transport matching), one HCM with an inline route whose action is `non_forwarding_action`,
  * and HTTP filters [rbac, router].
  */
-import { TypeUrls } from '@trellis/plugin-sdk';
-import type { InboundPort, MeshEndpoint, ProxyView, XdsResource } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, TypeUrls, typedConfig } from '@trellis/plugin-sdk';
+import type { InboundPort, Listener, MeshEndpoint, ProxyView, XdsResource } from '@trellis/plugin-sdk';
 import type { Emit } from './memo.ts';
 import { hostPort, serverListenerName } from './names.ts';
 import { rbacFilter } from './rbac.ts';
 import { downstreamTls } from './tls.ts';
-import { AnyTypes, routerFilter, type Obj } from './types.ts';
+import { routerFilter } from './types.ts';
 
 export function serverResources(view: ProxyView, emit: Emit): XdsResource[] {
   const out: XdsResource[] = [];
@@ -26,7 +26,7 @@ export function serverResources(view: ProxyView, emit: Emit): XdsResource[] {
   return out;
 }
 
-function serverListener(name: string, e: MeshEndpoint, ports: readonly InboundPort[], view: ProxyView): Obj {
+function serverListener(name: string, e: MeshEndpoint, ports: readonly InboundPort[], view: ProxyView): Listener {
   const statPrefix = `inbound_${hostPort(e.ip, e.port)}`;
   return {
     name,
@@ -37,15 +37,14 @@ function serverListener(name: string, e: MeshEndpoint, ports: readonly InboundPo
         filters: [
           {
             name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': AnyTypes.hcm,
+            typed_config: typedConfig(ExtensionTypeUrls.httpConnectionManager, {
               stat_prefix: statPrefix,
               route_config: {
                 name: `inbound|${hostPort(e.ip, e.port)}`,
                 virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '' }, non_forwarding_action: {} }] }],
               },
               http_filters: [rbacFilter(ports, e.port, view.permissive, view.trustDomain), routerFilter],
-            },
+            }),
           },
         ],
         transport_socket: downstreamTls(),

@@ -1,8 +1,7 @@
 /** TLS contexts built from bootstrap certificate-provider instances (grpc-js-xds has no SDS). */
-import { spiffeId } from '@trellis/plugin-sdk';
-import type { Identity } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, spiffeId, typedConfig } from '@trellis/plugin-sdk';
+import type { Identity, TransportSocket } from '@trellis/plugin-sdk';
 import { CERT_PROVIDER_INSTANCE } from './names.ts';
-import { AnyTypes, type Obj } from './types.ts';
 
 const provider = { instance_name: CERT_PROVIDER_INSTANCE };
 
@@ -11,12 +10,11 @@ const provider = { instance_name: CERT_PROVIDER_INSTANCE };
  * the SPIFFE ID of one of the identities behind the service. With no identity known, nothing may match: an
  * empty matcher list would accept any mesh certificate, so a never-matching SAN stands in.
  */
-export function upstreamTls(identities: readonly Identity[], trustDomain: string, sni: string): Obj {
+export function upstreamTls(identities: readonly Identity[], trustDomain: string, sni: string): TransportSocket {
   const sans = identities.map((id) => ({ exact: spiffeId(id, trustDomain) }));
   return {
     name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': AnyTypes.upstreamTls,
+    typed_config: typedConfig(ExtensionTypeUrls.upstreamTls, {
       common_tls_context: {
         tls_certificate_provider_instance: provider,
         combined_validation_context: {
@@ -27,21 +25,20 @@ export function upstreamTls(identities: readonly Identity[], trustDomain: string
         },
       },
       sni,
-    },
+    }),
   };
 }
 
 /** Server side: require a client certificate from the mesh CA; RBAC then decides who it is. */
-export function downstreamTls(): Obj {
+export function downstreamTls(): TransportSocket {
   return {
     name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': AnyTypes.downstreamTls,
+    typed_config: typedConfig(ExtensionTypeUrls.downstreamTls, {
       common_tls_context: {
         tls_certificate_provider_instance: provider,
         validation_context: { ca_certificate_provider_instance: provider },
       },
-      require_client_certificate: true,
-    },
+      require_client_certificate: { value: true },
+    }),
   };
 }
