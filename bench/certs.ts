@@ -131,7 +131,7 @@ async function forgeIssue(ca: { cert: forge.pki.Certificate; key: forge.pki.rsa.
 
 const results: Result[] = [];
 // (c) what Trellis ships: the selfsigned provider (hand-rolled DER + node:crypto keys and signatures).
-const provider = createSelfSignedProvider({ stateDir: mkdtempSync(join(tmpdir(), 'trellis-bench-ca-')), caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'bench-ca' });
+const provider = createSelfSignedProvider({ stateDir: mkdtempSync(join(tmpdir(), 'trellis-bench-ca-')), caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'bench-ca', createRoot: true });
 await provider.start?.();
 const req = (i: number, keyType: 'ecdsa-p256' | 'rsa-2048') => ({
   commonName: `sa${i}.ns.cluster.local`, dnsNames: [`sa${i}.ns.cluster.local`], uris: [`spiffe://cluster.local/ns/ns/sa/sa${i}`], validityMs: 86_400_000, keyType,

@@ -26,7 +26,8 @@ let markedAt = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function add(cmd: Extract<ClientCommand, { op: 'add' }>): Promise<unknown> {
-  const provider = createSelfSignedProvider({ stateDir: cmd.caStateDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA' });
+  // The controller's CA: the simulated proxies use it and never create one.
+  const provider = createSelfSignedProvider({ stateDir: cmd.caStateDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: false });
   await provider.start?.();
   caPem = (await provider.trustBundle()).roots.join('');
   const t0 = performance.now();

@@ -15,7 +15,7 @@ import { round, summarize } from '../stats.ts';
 export async function certificateIssuance(count: number, concurrency = 32): Promise<ScenarioResult> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-certs-'));
   try {
-    const provider = createSelfSignedProvider({ stateDir: dir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'bench-ca' });
+    const provider = createSelfSignedProvider({ stateDir: dir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'bench-ca', createRoot: true });
     await provider.start?.();
     const req = (i: number) => ({
       commonName: `sa${i}.ns.cluster.local`,

@@ -96,7 +96,7 @@ async function measureSize(services: number, cert: Awaited<ReturnType<ReturnType
 export async function translationCost(maxServices: number): Promise<ScenarioResult> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-tr-'));
   try {
-    const provider = createSelfSignedProvider({ stateDir: dir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'bench-ca' });
+    const provider = createSelfSignedProvider({ stateDir: dir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'bench-ca', createRoot: true });
     await provider.start?.();
     const cert = await provider.issue({ commonName: 'x.bench', dnsNames: ['x.bench'], uris: [], validityMs: 86_400_000, keyType: 'ecdsa-p256' });
     await measureSize(100, cert); // warm-up: proto loading and JIT, not part of any size's figure
