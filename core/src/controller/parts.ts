@@ -118,7 +118,12 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         address: xds.address,
         tls: servingTls(serverCert),
         ...(xds.plaintextAddress ? { plaintextAddress: xds.plaintextAddress } : {}),
-        limits: { maxStreams: xds.maxStreams, connectionsPerSecond: xds.connectionsPerSecond, pushConcurrency: xds.pushConcurrency },
+        limits: {
+          maxStreams: xds.maxStreams,
+          connectionsPerSecond: xds.connectionsPerSecond,
+          pushConcurrency: xds.pushConcurrency,
+          maxBufferedBytesPerStream: xds.maxBufferedBytesPerStream,
+        },
         logger,
         metrics,
         onNodeConnected: (node) => mc.nodeConnected(node),

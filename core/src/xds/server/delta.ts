@@ -112,9 +112,9 @@ export class DeltaStream extends AdsStream {
     if (subscribe.length > 0 || unsubscribe.length > 0 || !nonce) this.requestPush();
   }
 
-  protected push(snapshot: Snapshot): boolean {
-    let writable = true;
+  protected push(snapshot: Snapshot): void {
     for (const typeUrl of pushOrder(this.#types.keys())) {
+      if (!this.canWrite()) return this.deferPush();
       const st = this.#types.get(typeUrl)!;
       const wanted = (name: string) => st.wildcard || st.names.has(name);
       const visible = (st.wildcard ? snapshot.resources(typeUrl) : [...st.names].flatMap((n) => snapshot.get(typeUrl, n) ?? [])).filter((r) =>
@@ -144,9 +144,8 @@ export class DeltaStream extends AdsStream {
       // Bounded: a proxy that never ACKs cannot grow this beyond a few entries.
       if (st.inflight.size > 16) st.inflight.delete(st.inflight.keys().next().value!);
       st.inflight.set(nonce, version);
-      writable = this.write(typeUrl, bytes, version, nonce) && writable;
+      this.write(typeUrl, bytes, version, nonce);
     }
-    return writable;
   }
 
   sentResources(): Map<string, readonly XdsResource[]> {

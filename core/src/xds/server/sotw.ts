@@ -94,9 +94,9 @@ export class SotwStream extends AdsStream {
     if (st.force) this.requestPush();
   }
 
-  protected push(snapshot: Snapshot): boolean {
-    let writable = true;
+  protected push(snapshot: Snapshot): void {
     for (const typeUrl of pushOrder(this.#types.keys())) {
+      if (!this.canWrite()) return this.deferPush();
       const st = this.#types.get(typeUrl)!;
       let response = this.#shared(snapshot, typeUrl, st);
       st.deferredRemoval = false;
@@ -129,9 +129,8 @@ export class SotwStream extends AdsStream {
       st.sentVersion = version;
       st.sentNonce = nonce;
       st.sent = resources;
-      writable = this.write(typeUrl, bytes, version, nonce) && writable;
+      this.write(typeUrl, bytes, version, nonce);
     }
-    return writable;
   }
 
   #shared(snapshot: Snapshot, typeUrl: string, st: SotwTypeState): SharedResponse {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { TypeUrls, formatNodeId, identityKey } from '@trellis/plugin-sdk';
@@ -15,11 +14,23 @@ import type { KeyedConcurrencyLimiter } from './limits.ts';
 import type { ProxyInfo, ProxyRegistry, RegisteredStream, TypeStatus } from './registry.ts';
 import { typeLabel, type XdsMetrics } from './xds-metrics.ts';
 
+/** Per-stream bounds (config `xds.*`; see docs/security.md). */
+export interface StreamLimits {
+  /**
+   * Bytes written to a stream and not yet taken by its transport. Past it, pushes to that stream wait (without
+   * holding a push slot) and send the latest state once it has taken half of them.
+   */
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 4 * 1024 * 1024 };
+
 /** Everything a stream shares with its server. */
 export interface StreamEnv {
   cache: SnapshotCache;
   registry: ProxyRegistry;
   limiter: KeyedConcurrencyLimiter;
+  limits: StreamLimits;
   metrics: XdsMetrics;
   hooks: XdsHooks;
   logger: Logger;
@@ -50,7 +61,8 @@ export function wildcardCapable(typeUrl: string): boolean {
 interface StreamCall {
   getAuthContext(): { sslPeerCertificate?: PeerCertificate };
   getPeer(): string;
-  write(chunk: unknown): boolean;
+  /** `done` runs once the transport has taken the chunk (HTTP/2 flow control let it out). */
+  write(chunk: unknown, done?: (err?: unknown) => void): boolean;
   end(): unknown;
   emit(event: 'error', err: Partial<grpc.StatusObject>): boolean;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -71,7 +83,9 @@ export abstract class AdsStream implements RegisteredStream {
   #unwatch: (() => void) | undefined;
   #nonce = 0;
   #closed = false;
-  #blocked = false;
+  /** Bytes written and not yet taken by the transport. */
+  #buffered = 0;
+  /** A push was held back because the buffer was full: send the latest state once it drains. */
   #dirty = false;
   readonly #status = new Map<string, TypeStatus>();
 
@@ -168,40 +182,58 @@ export abstract class AdsStream implements RegisteredStream {
     return (++this.#nonce).toString(36);
   }
 
-  /** Schedules a push of the latest snapshot; at most one is pending per stream. */
+  /**
+   * Schedules a push of the latest snapshot; at most one is pending per stream. A stream whose buffer is full
+   * is not scheduled at all: it is marked dirty and pushed when its transport has drained, so a slow or
+   * non-reading peer never holds one of the shared push slots.
+   */
   protected requestPush(): void {
     if (this.#closed || !this.node) return;
-    if (this.#blocked) {
+    if (!this.canWrite()) {
       this.#dirty = true;
       return;
     }
     this.env.limiter.schedule(this.id, () => this.#runPush());
   }
 
+  /** Whether another response may be written now (the buffer is within `maxBufferedBytes`). */
+  protected canWrite(): boolean {
+    return this.#buffered <= this.env.limits.maxBufferedBytes;
+  }
+
+  /** Called by `push` when it stops early because the buffer filled: the rest goes out after the drain. */
+  protected deferPush(): void {
+    this.#dirty = true;
+  }
+
+  /** Bytes written to this stream that its transport has not taken yet. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
   async #runPush(): Promise<void> {
     if (this.#closed || !this.snapshot || !this.node) return;
     const started = performance.now();
-    let writable = true;
     try {
-      writable = this.push(this.snapshot);
+      this.push(this.snapshot);
     } catch (err) {
       this.log.error('push failed', { error: (err as Error).message });
     }
     this.env.metrics.pushDuration.observe((performance.now() - started) / 1000);
-    if (!writable && !this.#closed) {
-      // A slow proxy: stop pushing until its buffer drains, then send whatever is latest by then.
-      this.#blocked = true;
-      await Promise.race([once(this.call as unknown as NodeJS.EventEmitter, 'drain'), once(this.call as unknown as NodeJS.EventEmitter, 'close')]);
-      this.#blocked = false;
-      if (this.#dirty) {
-        this.#dirty = false;
-        this.requestPush();
-      }
-    }
   }
 
-  /** Writes what changed for every subscribed type; returns false when the transport buffer is full. */
-  protected abstract push(snapshot: Snapshot): boolean;
+  #taken(bytes: number): void {
+    this.#buffered -= bytes;
+    if (this.#closed || !this.#dirty || this.#buffered > this.env.limits.maxBufferedBytes / 2) return;
+    this.#dirty = false;
+    this.requestPush();
+  }
+
+  /**
+   * Writes what changed for every subscribed type, in push order; stops (calling `deferPush`) before a type
+   * when `canWrite()` is false.
+   */
+  protected abstract push(snapshot: Snapshot): void;
 
   /** Resources of a type this node may receive (secrets: only its own identity's, never over plaintext). */
   protected allowed(typeUrl: string, r: XdsResource): boolean {
@@ -214,8 +246,10 @@ export abstract class AdsStream implements RegisteredStream {
   }
 
 
-  protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): boolean {
-    const ok = this.call.write(bytes);
+  protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): void {
+    const size = bytes.byteLength;
+    this.#buffered += size;
+    this.call.write(bytes, () => this.#taken(size));
     const sentAt = preciseNow();
     const st = this.status(typeUrl);
     st.lastSent = { version, nonce, at: new Date(sentAt).toISOString() };
@@ -224,7 +258,6 @@ export abstract class AdsStream implements RegisteredStream {
       const generatedAt = this.snapshot?.generatedAt;
       this.env.hooks.onPush?.({ node: this.node, typeUrl, version, nonce, ...(generatedAt === undefined ? {} : { generatedAt }), sentAt });
     }
-    return ok;
   }
 
   protected recordAck(typeUrl: string, version: string): void {

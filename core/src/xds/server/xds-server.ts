@@ -10,7 +10,7 @@ import { KeyedConcurrencyLimiter, TokenBucket } from './limits.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
 import { ServingCertificateProvider, type ServingTls } from './tls-provider.ts';
-import type { AdsStream, StreamEnv, Transport } from './stream-base.ts';
+import { DEFAULT_STREAM_LIMITS, type AdsStream, type StreamEnv, type Transport } from './stream-base.ts';
 import { XdsMetrics } from './xds-metrics.ts';
 
 export const DEFAULT_ADS_ADDRESS = '0.0.0.0:15128';
@@ -25,6 +25,11 @@ export interface XdsServerLimits {
   connectionBurst?: number;
   /** Streams being pushed to at once. Default 64. */
   pushConcurrency?: number;
+  /**
+   * Bytes one stream may have written and not yet taken by its transport (a slow or non-reading proxy); past
+   * it, that stream's pushes wait and coalesce to the latest state. Default 4 MiB.
+   */
+  maxBufferedBytesPerStream?: number;
 }
 
 export interface XdsServerOptions {
@@ -90,6 +95,7 @@ export class XdsServer {
       cache: options.cache,
       registry: this.registry,
       limiter: new KeyedConcurrencyLimiter(limits.pushConcurrency ?? 64),
+      limits: { maxBufferedBytes: limits.maxBufferedBytesPerStream ?? DEFAULT_STREAM_LIMITS.maxBufferedBytes },
       metrics: new XdsMetrics(options.metrics),
       hooks: options.hooks ?? {},
       logger,
