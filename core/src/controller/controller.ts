@@ -1,8 +1,8 @@
-import { ErrorCodes, identityKey, TrellisError } from '@trellis/plugin-sdk';
+import { identityKey } from '@trellis/plugin-sdk';
 import type { Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResourceFactory } from '@trellis/plugin-sdk';
 import type { Catalog } from '../catalog/index.ts';
 import type { StoreChange } from '../store/index.ts';
-import { createDebouncer, preciseNow, Snapshot, type Debouncer, type SnapshotCache } from '../xds/index.ts';
+import { createDebouncer, NodeRejectedError, preciseNow, Snapshot, type Debouncer, type SnapshotCache } from '../xds/index.ts';
 import { errorFields } from '../bus/bus.ts';
 import type { WorkloadCertificates } from './certificates.ts';
 
@@ -57,10 +57,10 @@ export class MeshController {
   async nodeConnected(node: NodeIdentity): Promise<void> {
     const backend = this.#d.backends.get(node.kind);
     if (!backend)
-      throw new TrellisError(
-        ErrorCodes.XDS_REJECTED,
-        `no proxy backend serves node kind "${node.kind}" (configured: ${[...this.#d.backends.keys()].join(', ') || 'none'})`,
-      );
+      throw new NodeRejectedError(`no proxy backend serves node kind "${node.kind}" (configured: ${[...this.#d.backends.keys()].join(', ') || 'none'})`, {
+        status: 'FAILED_PRECONDITION',
+        reason: 'unknown_kind',
+      });
     const key = this.#d.cache.keyOf(node);
     const entry = this.#connected.get(key);
     if (entry) {

@@ -10,6 +10,7 @@ import type { Node__Output } from '../generated/envoy/config/core/v3/Node.ts';
 import type { Status__Output } from '../generated/google/rpc/Status.ts';
 import type { XdsHooks } from './hooks.ts';
 import { identityFromCertificate, resolveNodeIdentity } from './identity.ts';
+import { NodeRejectedError } from './rejection.ts';
 import type { KeyedConcurrencyLimiter } from './limits.ts';
 import type { ProxyInfo, ProxyRegistry, RegisteredStream, TypeStatus } from './registry.ts';
 import { typeLabel, type XdsMetrics } from './xds-metrics.ts';
@@ -35,12 +36,18 @@ export interface StreamEnv {
   hooks: XdsHooks;
   logger: Logger;
   secretAllowed: (node: NodeIdentity, name: string) => boolean;
-  onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
+  onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
   closed: (stream: AdsStream) => void;
 }
 
 export type Transport = 'mtls' | 'plaintext';
+
+/** Where a stream comes from: its listener and the peer address (`ip:port`) as gRPC reports it. */
+export interface StreamSource {
+  transport: Transport;
+  peer: string;
+}
 
 /** The order SotW pushes go out in: CDS before EDS, LDS before RDS (Envoy's warming rules). */
 const ORDER: readonly string[] = [TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.listener, TypeUrls.route, TypeUrls.secret];
@@ -137,11 +144,20 @@ export abstract class AdsStream implements RegisteredStream {
     this.env.hooks.onStreamOpen?.(node);
     this.log.debug('ADS stream open', { transport: this.transport, protocol: this.protocol, key: this.key });
     if (this.env.onNodeConnected) {
+      const source: StreamSource = { transport: this.transport, peer: this.call.getPeer() };
       Promise.resolve()
-        .then(() => this.env.onNodeConnected?.(node))
-        .catch((err: unknown) => this.log.error('onNodeConnected failed', { error: (err as Error).message }));
+        .then(() => this.env.onNodeConnected?.(node, source))
+        .catch((err: unknown) => this.#refused(err));
     }
     return true;
+  }
+
+  /** The controller refused the node: end the stream with the refusal's status and reason, never leave it hanging. */
+  #refused(err: unknown): void {
+    if (this.#closed) return;
+    if (err instanceof NodeRejectedError) return void this.reject(grpc.status[err.status], err.message, err.reason);
+    const message = err instanceof Error ? err.message : String(err);
+    this.reject(grpc.status.UNAVAILABLE, `the controller could not accept this node: ${message}`, 'accept_failed');
   }
 
   /** Ends the stream with a status; counts it under `trellis_xds_rejected_streams_total{reason}`. */

@@ -10,7 +10,7 @@ import { KeyedConcurrencyLimiter, TokenBucket } from './limits.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
 import { ServingCertificateProvider, type ServingTls } from './tls-provider.ts';
-import { DEFAULT_STREAM_LIMITS, type AdsStream, type StreamEnv, type Transport } from './stream-base.ts';
+import { DEFAULT_STREAM_LIMITS, type AdsStream, type StreamEnv, type StreamSource, type Transport } from './stream-base.ts';
 import { XdsMetrics } from './xds-metrics.ts';
 
 export const DEFAULT_ADS_ADDRESS = '0.0.0.0:15128';
@@ -48,8 +48,12 @@ export interface XdsServerOptions {
   logger?: Logger;
   metrics?: Metrics;
   hooks?: XdsHooks;
-  /** Called when a proxy's stream is established; the server answers once `cache` has its snapshot. */
-  onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
+  /**
+   * Called when a proxy's stream is established; the server answers once `cache` has its snapshot. Throwing
+   * (rejecting) refuses the node: its stream ends with the status of a `NodeRejectedError` (else UNAVAILABLE)
+   * and the error's message.
+   */
+  onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
   /** Which Secret names a node may receive. Default: names ending in `:<ns>/<sa>` of its own identity. */
   secretAllowed?: (node: NodeIdentity, name: string) => boolean;
