@@ -33,6 +33,7 @@ export const configSchema = s.object({
       maxStreams: s.default(s.number({ integer: true, min: 1 }), 20_000),
       connectionsPerSecond: s.default(s.number({ min: 1 }), 1000),
       pushConcurrency: s.default(s.number({ integer: true, min: 1 }), 64),
+      rebuildConcurrency: s.default(s.number({ integer: true, min: 1, description: 'snapshots rebuilt at once' }), 16),
       maxBufferedBytesPerStream: s.default(s.number({ integer: true, min: 1024, description: 'bytes a stream may have buffered before its pushes wait' }), 4 * 1024 * 1024),
   }),
   admin: s.section({ address: s.default(hostPort('admin HTTP listener'), '127.0.0.1:9091') }),

@@ -5,6 +5,7 @@ import type { StoreChange } from '../store/index.ts';
 import { createDebouncer, NodeRejectedError, preciseNow, Snapshot, type Debouncer, type SnapshotCache } from '../xds/index.ts';
 import { errorFields } from '../bus/bus.ts';
 import type { WorkloadCertificates } from './certificates.ts';
+import { RebuildQueue } from './rebuild-queue.ts';
 
 interface Connected {
   /** A representative node of this snapshot key (every node under one key shares identity and kind). */
@@ -23,6 +24,8 @@ export interface MeshControllerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly debounce: { readonly quietMs: number; readonly maxDelayMs: number };
+  /** Snapshots rebuilt at once (independent identities; one key is never rebuilt twice at once). Default 16. */
+  readonly rebuildConcurrency?: number;
 }
 
 /**
@@ -38,7 +41,7 @@ export class MeshController {
   readonly #buildErrors;
   readonly #buildSeconds;
   readonly #held: () => void;
-  #building: Promise<void> = Promise.resolve();
+  readonly #queue: RebuildQueue;
 
   constructor(deps: MeshControllerDeps) {
     this.#d = deps;
@@ -47,9 +50,9 @@ export class MeshController {
     this.#buildSeconds = deps.metrics.histogram({ name: 'trellis_snapshot_build_duration_seconds', help: 'Time to compute and encode one snapshot.', labelNames: ['kind'] });
     const held = deps.metrics.gauge({ name: 'trellis_snapshots', help: 'Snapshots held (one per connected identity and proxy kind).' });
     this.#held = () => held.set(this.#connected.size);
+    this.#queue = new RebuildQueue(deps.rebuildConcurrency ?? 16, (key) => this.#rebuild(key));
     this.#debouncer = createDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
-      // Serialise flushes so two rebuilds of one key never race.
-      this.#building = this.#building.then(() => this.#rebuildAll(keys));
+      for (const key of keys) void this.#queue.request(key);
     });
   }
 
@@ -68,7 +71,7 @@ export class MeshController {
       if (this.#d.cache.getSnapshot(key)) return;
     } else this.#connected.set(key, { node, backend, streams: 1 });
     this.#held();
-    await this.#rebuild(key);
+    await this.#queue.request(key);
   }
 
   nodeDisconnected(node: NodeIdentity): void {
@@ -104,15 +107,11 @@ export class MeshController {
   /** Waits for queued rebuilds (tests; shutdown). */
   async settle(): Promise<void> {
     this.#debouncer.flush();
-    await this.#building;
+    await this.#queue.idle();
   }
 
   stop(): void {
     this.#debouncer.cancel();
-  }
-
-  async #rebuildAll(keys: Set<string>): Promise<void> {
-    for (const key of keys) await this.#rebuild(key);
   }
 
   async #rebuild(key: string): Promise<void> {

@@ -98,6 +98,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         logger: logger.child({ component: 'controller' }),
         metrics,
         debounce: { quietMs: xds.debounce.quiet, maxDelayMs: xds.debounce.max },
+        rebuildConcurrency: xds.rebuildConcurrency,
       });
       controller = mc;
       unsubscribers.push(store.onChange((change) => mc.onStoreChange(change)));
