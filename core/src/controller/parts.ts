@@ -124,6 +124,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
           connectionsPerSecond: xds.connectionsPerSecond,
           pushConcurrency: xds.pushConcurrency,
           maxBufferedBytesPerStream: xds.maxBufferedBytesPerStream,
+          maxSubscriptionsPerStream: xds.maxSubscriptionsPerStream,
         },
         logger,
         metrics,

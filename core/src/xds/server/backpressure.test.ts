@@ -63,7 +63,7 @@ const envFor = (cache: SnapshotCache, limiter: KeyedConcurrencyLimiter, maxBuffe
   cache,
   registry: new ProxyRegistry(),
   limiter,
-  limits: { maxBufferedBytes },
+  limits: { maxBufferedBytes, maxSubscriptions: 100_000, maxTypes: 16 },
   metrics: new XdsMetrics(),
   hooks: {},
   logger: log,

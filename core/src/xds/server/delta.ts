@@ -79,8 +79,10 @@ export class DeltaStream extends AdsStream {
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     let st = this.#types.get(typeUrl);
     if (!st) {
+      if (this.exceeds('types', this.#types.size + 1)) return;
+      const initial = Object.entries(req.initial_resource_versions ?? {});
       st = { names: new Set(), wildcard: wildcardCapable(typeUrl) && subscribe.length === 0, held: new Map(), sent: new Map(), inflight: new Map(), absent: new Set() };
-      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.held.set(name, version);
+      for (const [name, version] of initial) st.held.set(name, version);
       this.#types.set(typeUrl, st);
     }
     const nonce = req.response_nonce ?? '';
@@ -108,6 +110,8 @@ export class DeltaStream extends AdsStream {
         st.absent.delete(n);
       }
     }
+    // Checked after applying: one request is bounded by the gRPC message size; the total is bounded here.
+    if (this.exceeds('subscriptions', this.#subscriptions())) return;
     this.status(typeUrl).subscribed = st.wildcard ? ['*', ...st.names] : [...st.names];
     if (subscribe.length > 0 || unsubscribe.length > 0 || !nonce) this.requestPush();
   }
@@ -146,6 +150,14 @@ export class DeltaStream extends AdsStream {
       st.inflight.set(nonce, version);
       this.write(typeUrl, bytes, version, nonce);
     }
+  }
+
+  /** Names subscribed over all types, plus the initial versions a client claimed (bounded by `maxSubscriptions`). */
+  #subscriptions(): number {
+    let n = 0;
+    // A wildcard type's `held` converges to what the server has; otherwise it may hold names the client claimed.
+    for (const st of this.#types.values()) n += st.wildcard ? st.names.size : Math.max(st.names.size, st.held.size);
+    return n;
   }
 
   sentResources(): Map<string, readonly XdsResource[]> {

@@ -42,6 +42,8 @@ const REFERRERS = [TypeUrls.listener, TypeUrls.route];
 /** A state-of-the-world ADS stream (`StreamAggregatedResources`). */
 export class SotwStream extends AdsStream {
   readonly #types = new Map<string, SotwTypeState>();
+  /** Names subscribed over all types (bounded by `maxSubscriptions`). */
+  #subscriptions = 0;
 
   constructor(env: StreamEnv, call: SotwCall, transport: Transport) {
     super(env, call, transport, 'sotw');
@@ -63,7 +65,10 @@ export class SotwStream extends AdsStream {
     if (typeUrl === TypeUrls.secret && this.transport === 'plaintext') return;
     const nonce = req.response_nonce ?? '';
     let st = this.#types.get(typeUrl);
+    const names = new Set(req.resource_names ?? []);
+    if (this.exceeds('subscriptions', this.#subscriptions - (st?.names.size ?? 0) + names.size)) return;
     if (!st) {
+      if (this.exceeds('types', this.#types.size + 1)) return;
       st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '', ackedNonce: '', deferredRemoval: false };
       this.#types.set(typeUrl, st);
     } else if (nonce !== st.sentNonce) {
@@ -81,11 +86,11 @@ export class SotwStream extends AdsStream {
         }
       }
     }
-    const names = new Set(req.resource_names ?? []);
     const first = this.status(typeUrl).subscribed.length === 0 && st.names.size === 0 && !st.wildcard;
     const wildcard = wildcardCapable(typeUrl) && (names.has('*') || (names.size === 0 && (first || st.wildcard)));
     names.delete('*');
     if (wildcard !== st.wildcard || names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) {
+      this.#subscriptions += names.size - st.names.size;
       st.names = names;
       st.wildcard = wildcard;
       st.force = true;

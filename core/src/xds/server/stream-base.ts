@@ -22,9 +22,16 @@ export interface StreamLimits {
    * holding a push slot) and send the latest state once it has taken half of them.
    */
   maxBufferedBytes: number;
+  /** Resource names one stream may subscribe to (all types together, delta's initial versions included). */
+  maxSubscriptions: number;
+  /** Distinct type URLs one stream may use. */
+  maxTypes: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 4 * 1024 * 1024 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 4 * 1024 * 1024, maxSubscriptions: 100_000, maxTypes: 16 };
+
+/** What a NACK's error detail keeps of the client's message (logs, /debug/proxies). */
+export const MAX_NACK_MESSAGE = 1024;
 
 /** Everything a stream shares with its server. */
 export interface StreamEnv {
@@ -169,6 +176,21 @@ export abstract class AdsStream implements RegisteredStream {
     return false;
   }
 
+  /**
+   * Ends the stream with RESOURCE_EXHAUSTED when a request would take it past a per-stream bound: the server
+   * keeps state per type and per subscribed name, so a client must not choose how much.
+   */
+  protected exceeds(what: 'types' | 'subscriptions', count: number): boolean {
+    const { maxTypes, maxSubscriptions } = this.env.limits;
+    if (what === 'types' ? count <= maxTypes : count <= maxSubscriptions) return false;
+    const details =
+      what === 'types'
+        ? `the stream uses ${count} type URLs; at most ${maxTypes} per stream`
+        : `the stream subscribes to ${count} resource names; at most ${maxSubscriptions} per stream (xds.maxSubscriptionsPerStream)`;
+    this.reject(grpc.status.RESOURCE_EXHAUSTED, details, what === 'types' ? 'too_many_types' : 'too_many_subscriptions');
+    return true;
+  }
+
   /** Ends the stream normally (server shutdown). */
   end(): void {
     if (this.#closed) return;
@@ -284,7 +306,8 @@ export abstract class AdsStream implements RegisteredStream {
 
   protected recordNack(typeUrl: string, version: string, nonce: string, detail: Status__Output): void {
     const at = preciseNow();
-    const message = detail.message ?? `code ${detail.code ?? '?'}`;
+    const full = detail.message ?? `code ${detail.code ?? '?'}`;
+    const message = full.length > MAX_NACK_MESSAGE ? `${full.slice(0, MAX_NACK_MESSAGE)}... (${full.length} characters)` : full;
     this.status(typeUrl).lastNack = { version, nonce, message, at: new Date(at).toISOString() };
     this.env.metrics.nacks.inc({ type: typeLabel(typeUrl) });
     this.log.warn('proxy rejected xDS response', { type: typeUrl, version, nonce, message });

@@ -30,6 +30,8 @@ export interface XdsServerLimits {
    * it, that stream's pushes wait and coalesce to the latest state. Default 4 MiB.
    */
   maxBufferedBytesPerStream?: number;
+  /** Resource names one stream may subscribe to, all types together; past it the stream ends with RESOURCE_EXHAUSTED. Default 100000. */
+  maxSubscriptionsPerStream?: number;
 }
 
 export interface XdsServerOptions {
@@ -99,7 +101,11 @@ export class XdsServer {
       cache: options.cache,
       registry: this.registry,
       limiter: new KeyedConcurrencyLimiter(limits.pushConcurrency ?? 64),
-      limits: { maxBufferedBytes: limits.maxBufferedBytesPerStream ?? DEFAULT_STREAM_LIMITS.maxBufferedBytes },
+      limits: {
+        ...DEFAULT_STREAM_LIMITS,
+        ...(limits.maxBufferedBytesPerStream === undefined ? {} : { maxBufferedBytes: limits.maxBufferedBytesPerStream }),
+        ...(limits.maxSubscriptionsPerStream === undefined ? {} : { maxSubscriptions: limits.maxSubscriptionsPerStream }),
+      },
       metrics: new XdsMetrics(options.metrics),
       hooks: options.hooks ?? {},
       logger,
