@@ -125,6 +125,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
           pushConcurrency: xds.pushConcurrency,
           maxBufferedBytesPerStream: xds.maxBufferedBytesPerStream,
           maxSubscriptionsPerStream: xds.maxSubscriptionsPerStream,
+          logLinesPerSecond: xds.logLinesPerSecond,
         },
         logger,
         metrics,

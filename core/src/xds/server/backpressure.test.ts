@@ -7,6 +7,7 @@ import { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { createResourceFactory } from '../resources/factory.ts';
 import { discoveryResponse, type SotwCall } from './codec.ts';
 import { KeyedConcurrencyLimiter } from './limits.ts';
+import { RateLimitedLog } from './log-limit.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
 import type { StreamEnv } from './stream-base.ts';
@@ -67,6 +68,7 @@ const envFor = (cache: SnapshotCache, limiter: KeyedConcurrencyLimiter, maxBuffe
   metrics: new XdsMetrics(),
   hooks: {},
   logger: log,
+  logLimit: new RateLimitedLog(10),
   secretAllowed: () => false,
   closed: () => {},
 });

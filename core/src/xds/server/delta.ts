@@ -64,7 +64,7 @@ export class DeltaStream extends AdsStream {
       try {
         this.#onRequest(req);
       } catch (err) {
-        this.log.error('bad delta ADS request', { error: (err as Error).message });
+        this.env.logLimit.warn('bad request', this.log, 'bad delta ADS request', { error: (err as Error).message });
       }
     });
   }
@@ -73,7 +73,7 @@ export class DeltaStream extends AdsStream {
     if (this.isClosed) return;
     if (!this.node && !this.establish(req.node)) return;
     const typeUrl = req.type_url ?? '';
-    if (!typeUrl) return this.log.warn('delta request without type_url ignored');
+    if (!typeUrl) return this.env.logLimit.warn('bad request', this.log, 'delta request without type_url ignored');
     if (typeUrl === TypeUrls.secret && this.transport === 'plaintext') return;
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];

@@ -51,7 +51,7 @@ export class SotwStream extends AdsStream {
       try {
         this.#onRequest(req);
       } catch (err) {
-        this.log.error('bad ADS request', { error: (err as Error).message });
+        this.env.logLimit.warn('bad request', this.log, 'bad ADS request', { error: (err as Error).message });
       }
     });
   }
@@ -60,7 +60,7 @@ export class SotwStream extends AdsStream {
     if (this.isClosed) return;
     if (!this.node && !this.establish(req.node)) return;
     const typeUrl = req.type_url ?? '';
-    if (!typeUrl) return this.log.warn('request without type_url ignored');
+    if (!typeUrl) return this.env.logLimit.warn('bad request', this.log, 'request without type_url ignored');
     // Secrets never leave over plaintext: the subscription is not even recorded.
     if (typeUrl === TypeUrls.secret && this.transport === 'plaintext') return;
     const nonce = req.response_nonce ?? '';

@@ -12,6 +12,7 @@ import type { XdsHooks } from './hooks.ts';
 import { identityFromCertificate, resolveNodeIdentity } from './identity.ts';
 import { NodeRejectedError } from './rejection.ts';
 import type { KeyedConcurrencyLimiter } from './limits.ts';
+import type { RateLimitedLog } from './log-limit.ts';
 import type { ProxyInfo, ProxyRegistry, RegisteredStream, TypeStatus } from './registry.ts';
 import { typeLabel, type XdsMetrics } from './xds-metrics.ts';
 
@@ -42,6 +43,8 @@ export interface StreamEnv {
   metrics: XdsMetrics;
   hooks: XdsHooks;
   logger: Logger;
+  /** Client-triggered warnings (NACKs, rejections) are rate-limited through this. */
+  logLimit: RateLimitedLog;
   secretAllowed: (node: NodeIdentity, name: string) => boolean;
   onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
@@ -170,7 +173,7 @@ export abstract class AdsStream implements RegisteredStream {
   /** Ends the stream with a status; counts it under `trellis_xds_rejected_streams_total{reason}`. */
   reject(code: grpc.status, details: string, reason: string): false {
     this.env.metrics.rejected.inc({ reason });
-    this.env.logger.warn('ADS stream rejected', { reason, details, peer: this.call.getPeer() });
+    this.env.logLimit.warn('stream rejected', this.env.logger, 'ADS stream rejected', { reason, details, peer: this.call.getPeer() });
     this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
     this.close();
     return false;
@@ -310,7 +313,7 @@ export abstract class AdsStream implements RegisteredStream {
     const message = full.length > MAX_NACK_MESSAGE ? `${full.slice(0, MAX_NACK_MESSAGE)}... (${full.length} characters)` : full;
     this.status(typeUrl).lastNack = { version, nonce, message, at: new Date(at).toISOString() };
     this.env.metrics.nacks.inc({ type: typeLabel(typeUrl) });
-    this.log.warn('proxy rejected xDS response', { type: typeUrl, version, nonce, message });
+    this.env.logLimit.warn('nack', this.log, 'proxy rejected xDS response', { type: typeUrl, version, nonce, message });
     if (this.node) this.env.hooks.onNack?.({ node: this.node, typeUrl, version, message, at });
   }
 

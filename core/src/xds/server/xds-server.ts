@@ -7,6 +7,7 @@ import { adsServiceDefinition, type DeltaCall, type SotwCall } from './codec.ts'
 import { DeltaStream } from './delta.ts';
 import type { XdsHooks } from './hooks.ts';
 import { KeyedConcurrencyLimiter, TokenBucket } from './limits.ts';
+import { RateLimitedLog } from './log-limit.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
 import { ServingCertificateProvider, type ServingTls } from './tls-provider.ts';
@@ -32,6 +33,8 @@ export interface XdsServerLimits {
   maxBufferedBytesPerStream?: number;
   /** Resource names one stream may subscribe to, all types together; past it the stream ends with RESOURCE_EXHAUSTED. Default 100000. */
   maxSubscriptionsPerStream?: number;
+  /** Client-triggered warnings (NACKs, refused/rejected streams, bad requests) logged per second per kind. Default 10. */
+  logLinesPerSecond?: number;
 }
 
 export interface XdsServerOptions {
@@ -109,6 +112,7 @@ export class XdsServer {
       metrics: new XdsMetrics(options.metrics),
       hooks: options.hooks ?? {},
       logger,
+      logLimit: new RateLimitedLog(limits.logLinesPerSecond ?? 10),
       secretAllowed: options.secretAllowed ?? defaultSecretAllowed,
       ...(options.onNodeConnected ? { onNodeConnected: options.onNodeConnected } : {}),
       ...(options.onNodeDisconnected ? { onNodeDisconnected: options.onNodeDisconnected } : {}),
@@ -162,7 +166,7 @@ export class XdsServer {
   #open(make: () => AdsStream, call: SotwCall | DeltaCall): void {
     const refuse = (reason: string, details: string) => {
       this.#env.metrics.rejected.inc({ reason });
-      this.#env.logger.warn('ADS stream refused', { reason, details, peer: call.getPeer() });
+      this.#env.logLimit.warn('stream refused', this.#env.logger, 'ADS stream refused', { reason, details, peer: call.getPeer() });
       call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() });
     };
     if (this.#stopping) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'xDS server is shutting down' });
