@@ -42,6 +42,11 @@ export interface CertificateManagerOptions {
   readonly jitter?: number;
   /** How often the provider's trust bundle is polled for an issuer change (default 30s; 0 disables). */
   readonly bundlePollMs?: number;
+  /**
+   * A workload certificate `release`d (no proxy of its identity connected) is dropped from the cache after
+   * this long unless asked for again (default 5 minutes), so identities that come and go do not pile up.
+   */
+  readonly evictUnusedAfterMs?: number;
   /** Backoff of failed rotations (default 1s doubling up to 60s). */
   readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
   readonly now?: () => number;
@@ -70,6 +75,8 @@ interface Entry {
   inflight?: Promise<IssuedCertificate>;
   timer?: NodeJS.Timeout;
   failures: number;
+  /** Set while released: drops the entry when it fires. */
+  evictTimer?: NodeJS.Timeout;
 }
 
 const MAX_TIMER_MS = 2_147_000_000; // setTimeout's 32-bit limit
@@ -106,6 +113,7 @@ export class CertificateManager {
       renewBefore: opts.renewBefore ?? 0.2,
       jitter: opts.jitter ?? 0.05,
       bundlePollMs: opts.bundlePollMs ?? 30_000,
+      evictUnusedAfterMs: opts.evictUnusedAfterMs ?? 300_000,
       retryBase: opts.retry?.baseDelayMs ?? 1_000,
       retryMax: opts.retry?.maxDelayMs ?? 60_000,
       now: opts.now ?? Date.now,
@@ -148,6 +156,7 @@ export class CertificateManager {
       if (e.timer) clearTimeout(e.timer);
       e.timer = undefined;
     }
+    for (const e of this.#entries.values()) if (e.evictTimer) this.#evict(e);
   }
 
   readiness(): Readiness {
@@ -163,6 +172,32 @@ export class CertificateManager {
       dnsNames: [name],
       uris: [spiffeId(identity, td)],
     });
+  }
+
+  /** Whether a valid workload certificate of this identity is cached (asking for it issues nothing). */
+  hasWorkload(identity: Identity): boolean {
+    const e = this.#entries.get(`workload:${identityKey(identity)}`);
+    return e?.cert !== undefined && e.cert.notAfter.getTime() > this.#o.now();
+  }
+
+  /**
+   * No proxy of this identity is connected any more: its workload certificate leaves the cache after
+   * `evictUnusedAfterMs` (and is not rotated meanwhile) unless `workload` asks for it again.
+   */
+  release(identity: Identity): void {
+    const e = this.#entries.get(`workload:${identityKey(identity)}`);
+    if (!e || e.evictTimer) return;
+    e.evictTimer = setTimeout(() => this.#evict(e), Math.min(this.#o.evictUnusedAfterMs, MAX_TIMER_MS));
+    e.evictTimer.unref();
+  }
+
+  #evict(e: Entry): void {
+    if (this.#entries.get(e.key) !== e) return;
+    if (e.timer) clearTimeout(e.timer);
+    if (e.evictTimer) clearTimeout(e.evictTimer);
+    this.#entries.delete(e.key);
+    if (e.failures > 0) this.#updateFailing();
+    this.#log.debug('unused certificate evicted', { cert: e.key });
   }
 
   /** A proxy's xDS client certificate: DNS SAN = the full node id (too long for a CN), URI SAN = SPIFFE ID. */
@@ -241,6 +276,10 @@ export class CertificateManager {
 
   #get(key: string, kind: CertificateKind, identity: Identity | undefined, names: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>): Promise<IssuedCertificate> {
     let e = this.#entries.get(key);
+    if (e?.evictTimer) {
+      clearTimeout(e.evictTimer);
+      e.evictTimer = undefined;
+    }
     if (!e) {
       e = { key, kind, ...(identity ? { identity } : {}), request: { ...names, validityMs: this.#o.validityMs, keyType: this.#o.keyType }, failures: 0 };
       this.#entries.set(key, e);
@@ -275,6 +314,7 @@ export class CertificateManager {
 
   async #rotate(e: Entry): Promise<void> {
     if (!this.#running || this.#entries.get(e.key) !== e) return;
+    if (e.evictTimer) return this.#evict(e); // unused: not worth a CA call
     const old = e.cert;
     try {
       const cert = await this.#issue(e);

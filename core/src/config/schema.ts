@@ -33,6 +33,10 @@ export const configSchema = s.object({
       maxStreams: s.default(s.number({ integer: true, min: 1 }), 20_000),
       connectionsPerSecond: s.default(s.number({ min: 1 }), 1000),
       pushConcurrency: s.default(s.number({ integer: true, min: 1 }), 64),
+      plaintextIssuance: s.section({
+        rate: s.default(s.number({ min: 0.001, description: 'new workload certificates per second one plaintext source host may cause' }), 1),
+        burst: s.default(s.number({ integer: true, min: 1 }), 20),
+      }),
       rebuildConcurrency: s.default(s.number({ integer: true, min: 1, description: 'snapshots rebuilt at once' }), 16),
       maxSubscriptionsPerStream: s.default(s.number({ integer: true, min: 1, description: 'resource names one ADS stream may subscribe to' }), 100_000),
       logLinesPerSecond: s.default(s.number({ min: 0.01, description: 'client-triggered xDS warnings logged per second, per kind' }), 10),
@@ -44,6 +48,7 @@ export const configSchema = s.object({
       renewBefore: s.default(s.number({ min: 0.01, max: 0.9, description: 'fraction of validity left when a certificate is renewed' }), 0.2),
       jitter: s.default(s.number({ min: 0, max: 0.5, description: 'random fraction of validity added to spread renewals' }), 0.05),
       keyType: s.default(s.literal(KEY_TYPES), 'ecdsa-p256'),
+      evictUnusedAfter: s.default(s.duration(), 300_000),
   }),
   log: s.section({ level: s.default(s.literal(['debug', 'info', 'warn', 'error', 'silent'] as const), 'info') }),
   shutdown: s.section({ grace: s.default(s.duration(), 10_000) }),

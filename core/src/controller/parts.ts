@@ -67,6 +67,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         metrics,
         // A MeshConfig's serviceCertValidityDuration wins over the config file (OSM's knob).
         workloadValidityMs: () => catalog.settings().serviceCertValidityMs,
+        evictUnusedAfterMs: config.settings.certificates.evictUnusedAfter,
       });
       await certs.start();
     },
@@ -99,6 +100,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         metrics,
         debounce: { quietMs: xds.debounce.quiet, maxDelayMs: xds.debounce.max },
         rebuildConcurrency: xds.rebuildConcurrency,
+        plaintextIssuance: { ratePerSecond: xds.plaintextIssuance.rate, burst: xds.plaintextIssuance.burst },
       });
       controller = mc;
       unsubscribers.push(store.onChange((change) => mc.onStoreChange(change)));
@@ -129,7 +131,7 @@ export const defaultParts: CorePartsFactory = (ctx): CoreParts & { handle: Contr
         },
         logger,
         metrics,
-        onNodeConnected: (node) => mc.nodeConnected(node),
+        onNodeConnected: (node, source) => mc.nodeConnected(node, source),
         onNodeDisconnected: (node) => mc.nodeDisconnected(node),
       });
       ports = await server.start();
