@@ -78,6 +78,7 @@ export class DeltaStream extends AdsStream {
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     let st = this.#types.get(typeUrl);
+    const created = !st;
     if (!st) {
       if (this.exceeds('types', this.#types.size + 1)) return;
       const initial = Object.entries(req.initial_resource_versions ?? {});
@@ -113,7 +114,8 @@ export class DeltaStream extends AdsStream {
     // Checked after applying: one request is bounded by the gRPC message size; the total is bounded here.
     if (this.exceeds('subscriptions', this.#subscriptions())) return;
     this.status(typeUrl).subscribed = st.wildcard ? ['*', ...st.names] : [...st.names];
-    if (subscribe.length > 0 || unsubscribe.length > 0 || !nonce) this.requestPush();
+    // A type's first request is always answered, even when it (oddly) quotes a nonce.
+    if (created || subscribe.length > 0 || unsubscribe.length > 0 || !nonce) this.requestPush();
   }
 
   protected push(snapshot: Snapshot): void {
