@@ -96,6 +96,15 @@ describe('controller: store -> catalog -> backend -> ADS', () => {
     expect(status.code).toBe(7); // PERMISSION_DENIED
   });
 
+  it('ends the stream of a node kind no backend serves with FAILED_PRECONDITION and the reason', async () => {
+    const grpcNode: NodeIdentity = { ...node('buyer'), kind: 'grpc' };
+    const stream = await connect(grpcNode);
+    stream.send({ node: { id: formatNodeId(grpcNode) }, type_url: TypeUrls.cluster });
+    const hung = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000).unref());
+    const status = await Promise.race([stream.status, hung]);
+    expect(status).toMatchObject({ code: 9, details: expect.stringContaining('no proxy backend serves node kind "grpc"') });
+  });
+
   it("never sends a proxy another identity's secret, and shows its own only redacted at /debug/proxies", async () => {
     const buyer = node('buyer');
     const stream = await connect(buyer);

@@ -16,7 +16,13 @@ export const debugRoutes =
     app.get<{ Params: { name: string; '*': string } }>('/debug/:name/*', async (req, reply) => {
       const id = req.params['*'];
       const page = pages().find((p) => p.name === req.params.name);
-      const found = page?.getOne?.(decodeURIComponent(id));
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(id);
+      } catch {
+        return reply.code(400).send({ error: `malformed percent-encoding in /debug/${req.params.name}/${id}` });
+      }
+      const found = page?.getOne?.(decoded);
       if (found === undefined) return reply.code(404).send({ error: `not found: /debug/${req.params.name}/${id}` });
       return found;
     });

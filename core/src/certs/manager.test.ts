@@ -45,7 +45,7 @@ class FakeProvider implements CertificatesPlugin {
   }
 }
 
-function setup(opts: { validityMs?: number; trustDomain?: () => string } = {}) {
+function setup(opts: { validityMs?: number; trustDomain?: () => string; evictUnusedAfterMs?: number } = {}) {
   const lines: string[] = [];
   const logger = captureLogger(lines);
   const metrics = new MetricsRegistry();
@@ -64,6 +64,7 @@ function setup(opts: { validityMs?: number; trustDomain?: () => string } = {}) {
     jitter: 0,
     bundlePollMs: 0,
     retry: { baseDelayMs: 100, maxDelayMs: 400 },
+    ...(opts.evictUnusedAfterMs === undefined ? {} : { evictUnusedAfterMs: opts.evictUnusedAfterMs }),
   });
   return { lines, metrics, provider, events, manager };
 }
@@ -213,6 +214,26 @@ describe('CertificateManager', () => {
     const [a, b] = await Promise.all([pending, racing]);
     expect(a).toBe(b);
     expect(provider.issued.map((r) => r.uris[0])).toEqual(['spiffe://example.org/ns/bookstore/sa/bookbuyer', 'spiffe://cluster.local/ns/bookstore/sa/bookbuyer']);
+  });
+
+  it('evicts a released workload certificate after evictUnusedAfterMs, unless asked for again first', async () => {
+    vi.useFakeTimers();
+    const { manager, provider } = setup({ evictUnusedAfterMs: 1000, validityMs: 3_600_000 });
+    await manager.start();
+    const a = { namespace: 'shop', serviceAccount: 'a' };
+    const b = { namespace: 'shop', serviceAccount: 'b' };
+    await manager.workload(a);
+    await manager.workload(b);
+    manager.release(a);
+    manager.release(b);
+    vi.advanceTimersByTime(500);
+    await manager.workload(b); // back in use: stays
+    vi.advanceTimersByTime(600);
+    expect([manager.hasWorkload(a), manager.hasWorkload(b)]).toEqual([false, true]);
+    expect(manager.debugCerts().map((c) => c.key)).toEqual(['workload:shop/b']);
+    await manager.workload(a);
+    expect(provider.issued).toHaveLength(3);
+    manager.stop();
   });
 
   it('stop clears timers: no rotation after stop', async () => {

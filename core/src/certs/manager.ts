@@ -48,6 +48,11 @@ export interface CertificateManagerOptions {
   readonly jitter?: number;
   /** How often the provider's trust bundle is polled for an issuer change (default 30s; 0 disables). */
   readonly bundlePollMs?: number;
+  /**
+   * A workload certificate `release`d (no proxy of its identity connected) is dropped from the cache after
+   * this long unless asked for again (default 5 minutes), so identities that come and go do not pile up.
+   */
+  readonly evictUnusedAfterMs?: number;
   /** Backoff of failed rotations (default 1s doubling up to 60s). */
   readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
   readonly now?: () => number;
@@ -78,6 +83,8 @@ interface Entry {
   inflight?: Promise<IssuedCertificate>;
   timer?: NodeJS.Timeout;
   failures: number;
+  /** Set while released: drops the entry when it fires. */
+  evictTimer?: NodeJS.Timeout;
 }
 
 const MAX_TIMER_MS = 2_147_000_000; // setTimeout's 32-bit limit
@@ -116,6 +123,7 @@ export class CertificateManager {
       renewBefore: opts.renewBefore ?? 0.2,
       jitter: opts.jitter ?? 0.05,
       bundlePollMs: opts.bundlePollMs ?? 30_000,
+      evictUnusedAfterMs: opts.evictUnusedAfterMs ?? 300_000,
       retryBase: opts.retry?.baseDelayMs ?? 1_000,
       retryMax: opts.retry?.maxDelayMs ?? 60_000,
       now: opts.now ?? Date.now,
@@ -158,6 +166,7 @@ export class CertificateManager {
       if (e.timer) clearTimeout(e.timer);
       e.timer = undefined;
     }
+    for (const e of this.#entries.values()) if (e.evictTimer) this.#evict(e);
   }
 
   readiness(): Readiness {
@@ -181,6 +190,32 @@ export class CertificateManager {
     for (const e of entries) if (e.identity) e.request = { ...e.request, ...workloadNames(e.identity, td) };
     // One a caller (the controller's rebuild) has re-issued meanwhile is not issued twice.
     await this.#rotateAll(entries, (e) => e.certRequest !== e.request);
+  }
+
+  /** Whether a valid workload certificate of this identity is cached (asking for it issues nothing). */
+  hasWorkload(identity: Identity): boolean {
+    const e = this.#entries.get(`workload:${identityKey(identity)}`);
+    return e?.cert !== undefined && e.cert.notAfter.getTime() > this.#o.now();
+  }
+
+  /**
+   * No proxy of this identity is connected any more: its workload certificate leaves the cache after
+   * `evictUnusedAfterMs` (and is not rotated meanwhile) unless `workload` asks for it again.
+   */
+  release(identity: Identity): void {
+    const e = this.#entries.get(`workload:${identityKey(identity)}`);
+    if (!e || e.evictTimer) return;
+    e.evictTimer = setTimeout(() => this.#evict(e), Math.min(this.#o.evictUnusedAfterMs, MAX_TIMER_MS));
+    e.evictTimer.unref();
+  }
+
+  #evict(e: Entry): void {
+    if (this.#entries.get(e.key) !== e) return;
+    if (e.timer) clearTimeout(e.timer);
+    if (e.evictTimer) clearTimeout(e.evictTimer);
+    this.#entries.delete(e.key);
+    if (e.failures > 0) this.#updateFailing();
+    this.#log.debug('unused certificate evicted', { cert: e.key });
   }
 
   /** A proxy's xDS client certificate: DNS SAN = the full node id (too long for a CN), URI SAN = SPIFFE ID. */
@@ -257,6 +292,10 @@ export class CertificateManager {
 
   #get(key: string, kind: CertificateKind, identity: Identity | undefined, names: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>): Promise<IssuedCertificate> {
     let e = this.#entries.get(key);
+    if (e?.evictTimer) {
+      clearTimeout(e.evictTimer);
+      e.evictTimer = undefined;
+    }
     if (!e) {
       e = { key, kind, ...(identity ? { identity } : {}), request: { ...names, validityMs: this.#o.validityMs, keyType: this.#o.keyType }, failures: 0 };
       this.#entries.set(key, e);
@@ -297,6 +336,7 @@ export class CertificateManager {
 
   async #rotate(e: Entry): Promise<void> {
     if (!this.#running || this.#entries.get(e.key) !== e) return;
+    if (e.evictTimer) return this.#evict(e); // unused: not worth a CA call
     const old = e.cert;
     try {
       const cert = await this.#issue(e);

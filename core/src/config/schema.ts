@@ -48,6 +48,17 @@ export const configSchema = s.object({
     maxStreams: s.default(s.number({ integer: true, min: 1, description: 'open ADS streams at most; more are refused with RESOURCE_EXHAUSTED' }), 20_000),
     connectionsPerSecond: s.default(s.number({ min: 1, description: 'new streams per second (token bucket); more are refused' }), 1000),
     pushConcurrency: s.default(s.number({ integer: true, min: 1, description: 'streams pushed to at once' }), 64),
+    plaintextIssuance: s.section({
+      rate: s.default(s.number({ min: 0.001, description: 'new workload certificates per second one plaintext source host may cause' }), 1),
+      burst: s.default(s.number({ integer: true, min: 1, description: 'new workload certificates one plaintext source host may cause at once' }), 20),
+    }),
+    rebuildConcurrency: s.default(s.number({ integer: true, min: 1, description: 'snapshots rebuilt at once (independent identities do not wait for each other)' }), 16),
+    maxSubscriptionsPerStream: s.default(s.number({ integer: true, min: 1, description: 'resource names one ADS stream may subscribe to; more end the stream with RESOURCE_EXHAUSTED' }), 100_000),
+    logLinesPerSecond: s.default(s.number({ min: 0.01, description: 'client-triggered xDS warnings logged per second, per kind (the rest are counted)' }), 10),
+    maxBufferedBytesPerStream: s.default(
+      s.number({ integer: true, min: 1024, description: 'bytes a stream may have buffered before its pushes wait (a slow proxy never holds a shared push slot)' }),
+      4 * 1024 * 1024,
+    ),
   }),
   admin: s.section({
     address: s.default(hostPort('admin/debug HTTP API (`/livez`, `/readyz`, `/metrics`, `/debug/*`); must not share a port with the xDS listeners'), '127.0.0.1:9091'),
@@ -60,6 +71,7 @@ export const configSchema = s.object({
     renewBefore: s.default(s.number({ min: 0.01, max: 0.9, description: 'renew when this fraction of the validity is left' }), 0.2),
     jitter: s.default(s.number({ min: 0, max: 0.5, description: 'random extra fraction of validity, so renewals spread out' }), 0.05),
     keyType: s.default(s.literal(KEY_TYPES, { description: 'workload key type' }), 'ecdsa-p256'),
+    evictUnusedAfter: s.default(s.duration({ description: 'cached certificates of identities with no connected proxy are dropped after this long' }), 300_000),
   }),
   log: s.section({ level: s.default(s.literal(['debug', 'info', 'warn', 'error', 'silent'] as const, { description: 'JSON log lines on stderr' }), 'info') }),
   shutdown: s.section({ grace: s.default(s.duration({ description: 'total time plugins get to stop on SIGINT/SIGTERM' }), 10_000) }),

@@ -6,6 +6,10 @@ import type { MeshSettingsService } from '../settings/index.ts';
 /** What the controller needs from the certificate manager: a proxy identity's current workload certificate. */
 export interface WorkloadCertificates {
   workload(identity: Identity): Promise<IssuedCertificate>;
+  /** Whether `workload` would answer from the cache (no issuance). */
+  hasWorkload(identity: Identity): boolean;
+  /** No proxy of this identity is connected any more (its certificate may leave the cache). */
+  release(identity: Identity): void;
 }
 
 /**
@@ -15,7 +19,7 @@ export interface WorkloadCertificates {
 export function certificateManagerFor(
   config: LoadedConfig,
   provider: CertificatesPlugin,
-  deps: { bus: EventBus; logger: Logger; metrics: Metrics; settings?: MeshSettingsService },
+  deps: { bus: EventBus; logger: Logger; metrics: Metrics; settings?: MeshSettingsService; evictUnusedAfterMs?: number },
 ): CertificateManager {
   const c = config.settings.certificates;
   const settings = deps.settings;
@@ -28,6 +32,7 @@ export function certificateManagerFor(
     validityMs: c.validity,
     // A MeshConfig's serviceCertValidityDuration wins over the config file (OSM's knob).
     ...(settings ? { workloadValidityMs: () => settings.current().serviceCertValidityMs } : {}),
+    ...(deps.evictUnusedAfterMs === undefined ? {} : { evictUnusedAfterMs: deps.evictUnusedAfterMs }),
     keyType: c.keyType,
     renewBefore: c.renewBefore,
     jitter: c.jitter,

@@ -1,10 +1,12 @@
-import { createDebouncer, ErrorCodes, identityKey, TrellisError } from '@trellis/plugin-sdk';
+import { LRUCache } from 'lru-cache';
+import { createDebouncer, identityKey } from '@trellis/plugin-sdk';
 import type { Debouncer, Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResourceFactory } from '@trellis/plugin-sdk';
 import type { Catalog } from '../catalog/index.ts';
 import type { StoreChange } from '../store/index.ts';
-import { preciseNow, Snapshot, type SnapshotCache } from '../xds/index.ts';
+import { NodeRejectedError, preciseNow, Snapshot, TokenBucket, type SnapshotCache, type StreamSource } from '../xds/index.ts';
 import { errorFields } from '../bus/bus.ts';
 import type { WorkloadCertificates } from './certificates.ts';
+import { RebuildQueue } from './rebuild-queue.ts';
 
 interface Connected {
   /** A representative node of this snapshot key (every node under one key shares identity and kind). */
@@ -23,6 +25,14 @@ export interface MeshControllerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly debounce: { readonly quietMs: number; readonly maxDelayMs: number };
+  /**
+   * New workload certificates a plaintext source (peer host) may cause per second, and its burst: a plaintext
+   * node id is unverified, so without this any local process could mint certificates for any identity.
+   * Default 1/s, burst 20.
+   */
+  readonly plaintextIssuance?: { readonly ratePerSecond: number; readonly burst: number };
+  /** Snapshots rebuilt at once (independent identities; one key is never rebuilt twice at once). Default 16. */
+  readonly rebuildConcurrency?: number;
 }
 
 /**
@@ -38,7 +48,9 @@ export class MeshController {
   readonly #buildErrors;
   readonly #buildSeconds;
   readonly #held: () => void;
-  #building: Promise<void> = Promise.resolve();
+  readonly #queue: RebuildQueue;
+  /** Issuance budget per plaintext source host; least recently seen sources are forgotten past 1024. */
+  readonly #issuance: LRUCache<string, TokenBucket>;
 
   constructor(deps: MeshControllerDeps) {
     this.#d = deps;
@@ -47,20 +59,25 @@ export class MeshController {
     this.#buildSeconds = deps.metrics.histogram({ name: 'trellis_snapshot_build_duration_seconds', help: 'Time to compute and encode one snapshot.', labelNames: ['kind'] });
     const held = deps.metrics.gauge({ name: 'trellis_snapshots', help: 'Snapshots held (one per connected identity and proxy kind).' });
     this.#held = () => held.set(this.#connected.size);
+    this.#issuance = new LRUCache({ max: 1024 });
+    this.#queue = new RebuildQueue(deps.rebuildConcurrency ?? 16, (key) => this.#rebuild(key));
     this.#debouncer = createDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
-      // Serialise flushes so two rebuilds of one key never race.
-      this.#building = this.#building.then(() => this.#rebuildAll(keys));
+      for (const key of keys) void this.#queue.request(key);
     });
   }
 
-  /** Called by the xDS server when a proxy's stream is authenticated; resolves once its snapshot exists. */
-  async nodeConnected(node: NodeIdentity): Promise<void> {
+  /**
+   * Called by the xDS server when a proxy's stream is authenticated; resolves once its snapshot exists.
+   * Throws `NodeRejectedError` to refuse the node (its stream ends with that status and reason).
+   */
+  async nodeConnected(node: NodeIdentity, source?: StreamSource): Promise<void> {
     const backend = this.#d.backends.get(node.kind);
     if (!backend)
-      throw new TrellisError(
-        ErrorCodes.XDS_REJECTED,
-        `no proxy backend serves node kind "${node.kind}" (configured: ${[...this.#d.backends.keys()].join(', ') || 'none'})`,
-      );
+      throw new NodeRejectedError(`no proxy backend serves node kind "${node.kind}" (configured: ${[...this.#d.backends.keys()].join(', ') || 'none'})`, {
+        status: 'FAILED_PRECONDITION',
+        reason: 'unknown_kind',
+      });
+    if (backend.servesSecrets && source?.transport === 'plaintext') this.#takeIssuance(node, source.peer);
     const key = this.#d.cache.keyOf(node);
     const entry = this.#connected.get(key);
     if (entry) {
@@ -68,7 +85,7 @@ export class MeshController {
       if (this.#d.cache.getSnapshot(key)) return;
     } else this.#connected.set(key, { node, backend, streams: 1 });
     this.#held();
-    await this.#rebuild(key);
+    await this.#queue.request(key);
   }
 
   nodeDisconnected(node: NodeIdentity): void {
@@ -79,7 +96,27 @@ export class MeshController {
       this.#connected.delete(key);
       this.#d.cache.clearSnapshot(key);
       this.#held();
+      const id = identityKey(node);
+      if (entry.backend.servesSecrets && ![...this.#connected.values()].some((c) => c.backend.servesSecrets && identityKey(c.node) === id))
+        this.#d.certificates.release({ namespace: node.namespace, serviceAccount: node.serviceAccount });
     }
+  }
+
+  /** A plaintext node whose identity has no cached certificate spends one token of its source's budget. */
+  #takeIssuance(node: NodeIdentity, peer: string): void {
+    const identity: Identity = { namespace: node.namespace, serviceAccount: node.serviceAccount };
+    if (this.#d.certificates.hasWorkload(identity)) return;
+    const host = peer.replace(/:\d+$/, '');
+    let bucket = this.#issuance.get(host);
+    if (!bucket) {
+      const { ratePerSecond, burst } = this.#d.plaintextIssuance ?? { ratePerSecond: 1, burst: 20 };
+      this.#issuance.set(host, (bucket = new TokenBucket(ratePerSecond, burst)));
+    }
+    if (!bucket.tryTake())
+      throw new NodeRejectedError(
+        `certificate issuance for new identities from plaintext source ${host} is at its rate limit (xds.plaintextIssuance); retry with backoff`,
+        { status: 'RESOURCE_EXHAUSTED', reason: 'issuance_rate_limited' },
+      );
   }
 
   /** A store change: queue the connected snapshots whose identity's view it affects. */
@@ -104,15 +141,11 @@ export class MeshController {
   /** Waits for queued rebuilds (tests; shutdown). */
   async settle(): Promise<void> {
     this.#debouncer.flush();
-    await this.#building;
+    await this.#queue.idle();
   }
 
   stop(): void {
     this.#debouncer.cancel();
-  }
-
-  async #rebuildAll(keys: Set<string>): Promise<void> {
-    for (const key of keys) await this.#rebuild(key);
   }
 
   async #rebuild(key: string): Promise<void> {

@@ -93,6 +93,7 @@ function createDefaultParts(ctx: CorePartsContext) {
         logger: logger.child({ component: 'certs' }),
         metrics,
         settings: meshSettings,
+        evictUnusedAfterMs: config.settings.certificates.evictUnusedAfter,
       });
       unsubscribers.push(reissueOnTrustDomainChange(meshSettings, certs, logger.child({ component: 'certs' })));
       await certs.start();
@@ -119,6 +120,8 @@ function createDefaultParts(ctx: CorePartsContext) {
         logger: logger.child({ component: 'controller' }),
         metrics,
         debounce: { quietMs: xds.debounce.quiet, maxDelayMs: xds.debounce.max },
+        rebuildConcurrency: xds.rebuildConcurrency,
+        plaintextIssuance: { ratePerSecond: xds.plaintextIssuance.rate, burst: xds.plaintextIssuance.burst },
       });
       controller = mc;
       unsubscribers.push(store.onChange((change) => mc.onStoreChange(change)));
@@ -139,11 +142,18 @@ function createDefaultParts(ctx: CorePartsContext) {
         address: xds.address,
         tls: servingTls(serverCert),
         ...(xds.plaintextAddress ? { plaintextAddress: xds.plaintextAddress } : {}),
-        limits: { maxStreams: xds.maxStreams, connectionsPerSecond: xds.connectionsPerSecond, pushConcurrency: xds.pushConcurrency },
+        limits: {
+          maxStreams: xds.maxStreams,
+          connectionsPerSecond: xds.connectionsPerSecond,
+          pushConcurrency: xds.pushConcurrency,
+          maxBufferedBytesPerStream: xds.maxBufferedBytesPerStream,
+          maxSubscriptionsPerStream: xds.maxSubscriptionsPerStream,
+          logLinesPerSecond: xds.logLinesPerSecond,
+        },
         logger,
         metrics,
         notServingReason: () => barrier.check(),
-        onNodeConnected: (node) => mc.nodeConnected(node),
+        onNodeConnected: (node, source) => mc.nodeConnected(node, source),
         onNodeDisconnected: (node) => mc.nodeDisconnected(node),
       });
       ports = await server.start();

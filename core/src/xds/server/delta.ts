@@ -64,7 +64,7 @@ export class DeltaStream extends AdsStream {
       try {
         this.#onRequest(req);
       } catch (err) {
-        this.log.error('bad delta ADS request', { error: (err as Error).message });
+        this.env.logLimit.warn('bad request', this.log, 'bad delta ADS request', { error: (err as Error).message });
       }
     });
   }
@@ -73,14 +73,17 @@ export class DeltaStream extends AdsStream {
     if (this.isClosed) return;
     if (!this.node && !this.establish(req.node)) return;
     const typeUrl = req.type_url ?? '';
-    if (!typeUrl) return this.log.warn('delta request without type_url ignored');
+    if (!typeUrl) return this.env.logLimit.warn('bad request', this.log, 'delta request without type_url ignored');
     if (typeUrl === TypeUrls.secret && this.transport === 'plaintext') return;
     const subscribe = req.resource_names_subscribe ?? [];
     const unsubscribe = req.resource_names_unsubscribe ?? [];
     let st = this.#types.get(typeUrl);
+    const created = !st;
     if (!st) {
+      if (this.exceeds('types', this.#types.size + 1)) return;
+      const initial = Object.entries(req.initial_resource_versions ?? {});
       st = { names: new Set(), wildcard: wildcardCapable(typeUrl) && subscribe.length === 0, held: new Map(), sent: new Map(), inflight: new Map(), absent: new Set() };
-      for (const [name, version] of Object.entries(req.initial_resource_versions ?? {})) st.held.set(name, version);
+      for (const [name, version] of initial) st.held.set(name, version);
       this.#types.set(typeUrl, st);
     }
     const nonce = req.response_nonce ?? '';
@@ -108,13 +111,16 @@ export class DeltaStream extends AdsStream {
         st.absent.delete(n);
       }
     }
+    // Checked after applying: one request is bounded by the gRPC message size; the total is bounded here.
+    if (this.exceeds('subscriptions', this.#subscriptions())) return;
     this.status(typeUrl).subscribed = st.wildcard ? ['*', ...st.names] : [...st.names];
-    if (subscribe.length > 0 || unsubscribe.length > 0 || !nonce) this.requestPush();
+    // A type's first request is always answered, even when it (oddly) quotes a nonce.
+    if (created || subscribe.length > 0 || unsubscribe.length > 0 || !nonce) this.requestPush();
   }
 
-  protected push(snapshot: Snapshot): boolean {
-    let writable = true;
+  protected push(snapshot: Snapshot): void {
     for (const typeUrl of pushOrder(this.#types.keys())) {
+      if (!this.canWrite()) return this.deferPush();
       const st = this.#types.get(typeUrl)!;
       const wanted = (name: string) => st.wildcard || st.names.has(name);
       const visible = (st.wildcard ? snapshot.resources(typeUrl) : [...st.names].flatMap((n) => snapshot.get(typeUrl, n) ?? [])).filter((r) =>
@@ -144,9 +150,16 @@ export class DeltaStream extends AdsStream {
       // Bounded: a proxy that never ACKs cannot grow this beyond a few entries.
       if (st.inflight.size > 16) st.inflight.delete(st.inflight.keys().next().value!);
       st.inflight.set(nonce, version);
-      writable = this.write(typeUrl, bytes, version, nonce) && writable;
+      this.write(typeUrl, bytes, version, nonce);
     }
-    return writable;
+  }
+
+  /** Names subscribed over all types, plus the initial versions a client claimed (bounded by `maxSubscriptions`). */
+  #subscriptions(): number {
+    let n = 0;
+    // A wildcard type's `held` converges to what the server has; otherwise it may hold names the client claimed.
+    for (const st of this.#types.values()) n += st.wildcard ? st.names.size : Math.max(st.names.size, st.held.size);
+    return n;
   }
 
   sentResources(): Map<string, readonly XdsResource[]> {

@@ -42,6 +42,8 @@ const REFERRERS = [TypeUrls.listener, TypeUrls.route];
 /** A state-of-the-world ADS stream (`StreamAggregatedResources`). */
 export class SotwStream extends AdsStream {
   readonly #types = new Map<string, SotwTypeState>();
+  /** Names subscribed over all types (bounded by `maxSubscriptions`). */
+  #subscriptions = 0;
 
   constructor(env: StreamEnv, call: SotwCall, transport: Transport) {
     super(env, call, transport, 'sotw');
@@ -49,7 +51,7 @@ export class SotwStream extends AdsStream {
       try {
         this.#onRequest(req);
       } catch (err) {
-        this.log.error('bad ADS request', { error: (err as Error).message });
+        this.env.logLimit.warn('bad request', this.log, 'bad ADS request', { error: (err as Error).message });
       }
     });
   }
@@ -58,12 +60,15 @@ export class SotwStream extends AdsStream {
     if (this.isClosed) return;
     if (!this.node && !this.establish(req.node)) return;
     const typeUrl = req.type_url ?? '';
-    if (!typeUrl) return this.log.warn('request without type_url ignored');
+    if (!typeUrl) return this.env.logLimit.warn('bad request', this.log, 'request without type_url ignored');
     // Secrets never leave over plaintext: the subscription is not even recorded.
     if (typeUrl === TypeUrls.secret && this.transport === 'plaintext') return;
     const nonce = req.response_nonce ?? '';
     let st = this.#types.get(typeUrl);
+    const names = new Set(req.resource_names ?? []);
+    if (this.exceeds('subscriptions', this.#subscriptions - (st?.names.size ?? 0) + names.size)) return;
     if (!st) {
+      if (this.exceeds('types', this.#types.size + 1)) return;
       st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '', ackedNonce: '', deferredRemoval: false };
       this.#types.set(typeUrl, st);
     } else if (nonce !== st.sentNonce) {
@@ -81,11 +86,11 @@ export class SotwStream extends AdsStream {
         }
       }
     }
-    const names = new Set(req.resource_names ?? []);
     const first = this.status(typeUrl).subscribed.length === 0 && st.names.size === 0 && !st.wildcard;
     const wildcard = wildcardCapable(typeUrl) && (names.has('*') || (names.size === 0 && (first || st.wildcard)));
     names.delete('*');
     if (wildcard !== st.wildcard || names.size !== st.names.size || [...names].some((n) => !st.names.has(n))) {
+      this.#subscriptions += names.size - st.names.size;
       st.names = names;
       st.wildcard = wildcard;
       st.force = true;
@@ -94,9 +99,9 @@ export class SotwStream extends AdsStream {
     if (st.force) this.requestPush();
   }
 
-  protected push(snapshot: Snapshot): boolean {
-    let writable = true;
+  protected push(snapshot: Snapshot): void {
     for (const typeUrl of pushOrder(this.#types.keys())) {
+      if (!this.canWrite()) return this.deferPush();
       const st = this.#types.get(typeUrl)!;
       let response = this.#shared(snapshot, typeUrl, st);
       st.deferredRemoval = false;
@@ -129,9 +134,8 @@ export class SotwStream extends AdsStream {
       st.sentVersion = version;
       st.sentNonce = nonce;
       st.sent = resources;
-      writable = this.write(typeUrl, bytes, version, nonce) && writable;
+      this.write(typeUrl, bytes, version, nonce);
     }
-    return writable;
   }
 
   #shared(snapshot: Snapshot, typeUrl: string, st: SotwTypeState): SharedResponse {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { TypeUrls, formatNodeId, identityKey } from '@trellis/plugin-sdk';
@@ -11,24 +10,53 @@ import type { Node__Output } from '@trellis/plugin-sdk/xds/generated/envoy/confi
 import type { Status__Output } from '@trellis/plugin-sdk/xds/generated/google/rpc/Status.ts';
 import type { XdsHooks } from './hooks.ts';
 import { identityFromCertificate, resolveNodeIdentity } from './identity.ts';
+import { NodeRejectedError } from './rejection.ts';
 import type { KeyedConcurrencyLimiter } from './limits.ts';
+import type { RateLimitedLog } from './log-limit.ts';
 import type { ProxyInfo, ProxyRegistry, RegisteredStream, TypeStatus } from './registry.ts';
 import { typeLabel, type XdsMetrics } from './xds-metrics.ts';
+
+/** Per-stream bounds (config `xds.*`; see docs/security.md). */
+export interface StreamLimits {
+  /**
+   * Bytes written to a stream and not yet taken by its transport. Past it, pushes to that stream wait (without
+   * holding a push slot) and send the latest state once it has taken half of them.
+   */
+  maxBufferedBytes: number;
+  /** Resource names one stream may subscribe to (all types together, delta's initial versions included). */
+  maxSubscriptions: number;
+  /** Distinct type URLs one stream may use. */
+  maxTypes: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 4 * 1024 * 1024, maxSubscriptions: 100_000, maxTypes: 16 };
+
+/** What a NACK's error detail keeps of the client's message (logs, /debug/proxies). */
+export const MAX_NACK_MESSAGE = 1024;
 
 /** Everything a stream shares with its server. */
 export interface StreamEnv {
   cache: SnapshotCache;
   registry: ProxyRegistry;
   limiter: KeyedConcurrencyLimiter;
+  limits: StreamLimits;
   metrics: XdsMetrics;
   hooks: XdsHooks;
   logger: Logger;
-  onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
+  /** Client-triggered warnings (NACKs, rejections) are rate-limited through this. */
+  logLimit: RateLimitedLog;
+  onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
   closed: (stream: AdsStream) => void;
 }
 
 export type Transport = 'mtls' | 'plaintext';
+
+/** Where a stream comes from: its listener and the peer address (`ip:port`) as gRPC reports it. */
+export interface StreamSource {
+  transport: Transport;
+  peer: string;
+}
 
 /** The order SotW pushes go out in: CDS before EDS, LDS before RDS (Envoy's warming rules). */
 const ORDER: readonly string[] = [TypeUrls.cluster, TypeUrls.endpoint, TypeUrls.listener, TypeUrls.route, TypeUrls.secret];
@@ -49,7 +77,8 @@ export function wildcardCapable(typeUrl: string): boolean {
 interface StreamCall {
   getAuthContext(): { sslPeerCertificate?: PeerCertificate };
   getPeer(): string;
-  write(chunk: unknown): boolean;
+  /** `done` runs once the transport has taken the chunk (HTTP/2 flow control let it out). */
+  write(chunk: unknown, done?: (err?: unknown) => void): boolean;
   end(): unknown;
   emit(event: 'error', err: Partial<grpc.StatusObject>): boolean;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -70,7 +99,9 @@ export abstract class AdsStream implements RegisteredStream {
   #unwatch: (() => void) | undefined;
   #nonce = 0;
   #closed = false;
-  #blocked = false;
+  /** Bytes written and not yet taken by the transport. */
+  #buffered = 0;
+  /** A push was held back because the buffer was full: send the latest state once it drains. */
   #dirty = false;
   readonly #status = new Map<string, TypeStatus>();
 
@@ -122,20 +153,44 @@ export abstract class AdsStream implements RegisteredStream {
     this.env.hooks.onStreamOpen?.(node);
     this.log.debug('ADS stream open', { transport: this.transport, protocol: this.protocol, key: this.key });
     if (this.env.onNodeConnected) {
+      const source: StreamSource = { transport: this.transport, peer: this.call.getPeer() };
       Promise.resolve()
-        .then(() => this.env.onNodeConnected?.(node))
-        .catch((err: unknown) => this.log.error('onNodeConnected failed', { error: (err as Error).message }));
+        .then(() => this.env.onNodeConnected?.(node, source))
+        .catch((err: unknown) => this.#refused(err));
     }
     return true;
+  }
+
+  /** The controller refused the node: end the stream with the refusal's status and reason, never leave it hanging. */
+  #refused(err: unknown): void {
+    if (this.#closed) return;
+    if (err instanceof NodeRejectedError) return void this.reject(grpc.status[err.status], err.message, err.reason);
+    const message = err instanceof Error ? err.message : String(err);
+    this.reject(grpc.status.UNAVAILABLE, `the controller could not accept this node: ${message}`, 'accept_failed');
   }
 
   /** Ends the stream with a status; counts it under `trellis_xds_rejected_streams_total{reason}`. */
   reject(code: grpc.status, details: string, reason: string): false {
     this.env.metrics.rejected.inc({ reason });
-    this.env.logger.warn('ADS stream rejected', { reason, details, peer: this.call.getPeer() });
+    this.env.logLimit.warn('stream rejected', this.env.logger, 'ADS stream rejected', { reason, details, peer: this.call.getPeer() });
     this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
     this.close();
     return false;
+  }
+
+  /**
+   * Ends the stream with RESOURCE_EXHAUSTED when a request would take it past a per-stream bound: the server
+   * keeps state per type and per subscribed name, so a client must not choose how much.
+   */
+  protected exceeds(what: 'types' | 'subscriptions', count: number): boolean {
+    const { maxTypes, maxSubscriptions } = this.env.limits;
+    if (what === 'types' ? count <= maxTypes : count <= maxSubscriptions) return false;
+    const details =
+      what === 'types'
+        ? `the stream uses ${count} type URLs; at most ${maxTypes} per stream`
+        : `the stream subscribes to ${count} resource names; at most ${maxSubscriptions} per stream (xds.maxSubscriptionsPerStream)`;
+    this.reject(grpc.status.RESOURCE_EXHAUSTED, details, what === 'types' ? 'too_many_types' : 'too_many_subscriptions');
+    return true;
   }
 
   /** Ends the stream normally (server shutdown). */
@@ -167,40 +222,58 @@ export abstract class AdsStream implements RegisteredStream {
     return (++this.#nonce).toString(36);
   }
 
-  /** Schedules a push of the latest snapshot; at most one is pending per stream. */
+  /**
+   * Schedules a push of the latest snapshot; at most one is pending per stream. A stream whose buffer is full
+   * is not scheduled at all: it is marked dirty and pushed when its transport has drained, so a slow or
+   * non-reading peer never holds one of the shared push slots.
+   */
   protected requestPush(): void {
     if (this.#closed || !this.node) return;
-    if (this.#blocked) {
+    if (!this.canWrite()) {
       this.#dirty = true;
       return;
     }
     this.env.limiter.schedule(this.id, () => this.#runPush());
   }
 
+  /** Whether another response may be written now (the buffer is within `maxBufferedBytes`). */
+  protected canWrite(): boolean {
+    return this.#buffered <= this.env.limits.maxBufferedBytes;
+  }
+
+  /** Called by `push` when it stops early because the buffer filled: the rest goes out after the drain. */
+  protected deferPush(): void {
+    this.#dirty = true;
+  }
+
+  /** Bytes written to this stream that its transport has not taken yet. */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
   async #runPush(): Promise<void> {
     if (this.#closed || !this.snapshot || !this.node) return;
     const started = performance.now();
-    let writable = true;
     try {
-      writable = this.push(this.snapshot);
+      this.push(this.snapshot);
     } catch (err) {
       this.log.error('push failed', { error: (err as Error).message });
     }
     this.env.metrics.pushDuration.observe((performance.now() - started) / 1000);
-    if (!writable && !this.#closed) {
-      // A slow proxy: stop pushing until its buffer drains, then send whatever is latest by then.
-      this.#blocked = true;
-      await Promise.race([once(this.call as unknown as NodeJS.EventEmitter, 'drain'), once(this.call as unknown as NodeJS.EventEmitter, 'close')]);
-      this.#blocked = false;
-      if (this.#dirty) {
-        this.#dirty = false;
-        this.requestPush();
-      }
-    }
   }
 
-  /** Writes what changed for every subscribed type; returns false when the transport buffer is full. */
-  protected abstract push(snapshot: Snapshot): boolean;
+  #taken(bytes: number): void {
+    this.#buffered -= bytes;
+    if (this.#closed || !this.#dirty || this.#buffered > this.env.limits.maxBufferedBytes / 2) return;
+    this.#dirty = false;
+    this.requestPush();
+  }
+
+  /**
+   * Writes what changed for every subscribed type, in push order; stops (calling `deferPush`) before a type
+   * when `canWrite()` is false.
+   */
+  protected abstract push(snapshot: Snapshot): void;
 
   /**
    * Resources this node may receive: secrets never over plaintext, and a resource with an `audience` (set by
@@ -214,8 +287,10 @@ export abstract class AdsStream implements RegisteredStream {
   }
 
 
-  protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): boolean {
-    const ok = this.call.write(bytes);
+  protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): void {
+    const size = bytes.byteLength;
+    this.#buffered += size;
+    this.call.write(bytes, () => this.#taken(size));
     const sentAt = preciseNow();
     const st = this.status(typeUrl);
     st.lastSent = { version, nonce, at: new Date(sentAt).toISOString() };
@@ -224,7 +299,6 @@ export abstract class AdsStream implements RegisteredStream {
       const generatedAt = this.snapshot?.generatedAt;
       this.env.hooks.onPush?.({ node: this.node, typeUrl, version, nonce, ...(generatedAt === undefined ? {} : { generatedAt }), sentAt });
     }
-    return ok;
   }
 
   protected recordAck(typeUrl: string, version: string): void {
@@ -235,10 +309,11 @@ export abstract class AdsStream implements RegisteredStream {
 
   protected recordNack(typeUrl: string, version: string, nonce: string, detail: Status__Output): void {
     const at = preciseNow();
-    const message = detail.message ?? `code ${detail.code ?? '?'}`;
+    const full = detail.message ?? `code ${detail.code ?? '?'}`;
+    const message = full.length > MAX_NACK_MESSAGE ? `${full.slice(0, MAX_NACK_MESSAGE)}... (${full.length} characters)` : full;
     this.status(typeUrl).lastNack = { version, nonce, message, at: new Date(at).toISOString() };
     this.env.metrics.nacks.inc({ type: typeLabel(typeUrl) });
-    this.log.warn('proxy rejected xDS response', { type: typeUrl, version, nonce, message });
+    this.env.logLimit.warn('nack', this.log, 'proxy rejected xDS response', { type: typeUrl, version, nonce, message });
     if (this.node) this.env.hooks.onNack?.({ node: this.node, typeUrl, version, message, at });
   }
 

@@ -5,9 +5,12 @@ const noop: Counter & Gauge & Histogram = { inc() {}, dec() {}, set() {}, observ
 
 const SHORT = new Map<string, string>(Object.entries(TypeUrls).map(([k, v]) => [v, k]));
 
-/** `listener`, `cluster`, ... for the known type URLs, else the message name. */
+/**
+ * `listener`, `cluster`, ... for the known type URLs, else `other`: a type URL comes from the client, and a
+ * label value per distinct one would let any client grow /metrics without bound.
+ */
 export function typeLabel(typeUrl: string): string {
-  return SHORT.get(typeUrl) ?? typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
+  return SHORT.get(typeUrl) ?? 'other';
 }
 
 /** The `trellis_xds_*` metrics. */

@@ -7,10 +7,11 @@ import { adsServiceDefinition, type DeltaCall, type SotwCall } from './codec.ts'
 import { DeltaStream } from './delta.ts';
 import type { XdsHooks } from './hooks.ts';
 import { KeyedConcurrencyLimiter, TokenBucket } from './limits.ts';
+import { RateLimitedLog } from './log-limit.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
 import { ServingCertificateProvider, type ServingTls } from './tls-provider.ts';
-import type { AdsStream, StreamEnv, Transport } from './stream-base.ts';
+import { DEFAULT_STREAM_LIMITS, type AdsStream, type StreamEnv, type StreamSource, type Transport } from './stream-base.ts';
 import { XdsMetrics } from './xds-metrics.ts';
 
 export const DEFAULT_ADS_ADDRESS = '0.0.0.0:15128';
@@ -25,6 +26,15 @@ export interface XdsServerLimits {
   connectionBurst?: number;
   /** Streams being pushed to at once. Default 64. */
   pushConcurrency?: number;
+  /**
+   * Bytes one stream may have written and not yet taken by its transport (a slow or non-reading proxy); past
+   * it, that stream's pushes wait and coalesce to the latest state. Default 4 MiB.
+   */
+  maxBufferedBytesPerStream?: number;
+  /** Resource names one stream may subscribe to, all types together; past it the stream ends with RESOURCE_EXHAUSTED. Default 100000. */
+  maxSubscriptionsPerStream?: number;
+  /** Client-triggered warnings (NACKs, refused/rejected streams, bad requests) logged per second per kind. Default 10. */
+  logLinesPerSecond?: number;
 }
 
 export interface XdsServerOptions {
@@ -43,8 +53,12 @@ export interface XdsServerOptions {
   logger?: Logger;
   metrics?: Metrics;
   hooks?: XdsHooks;
-  /** Called when a proxy's stream is established; the server answers once `cache` has its snapshot. */
-  onNodeConnected?: (node: NodeIdentity) => Promise<void> | void;
+  /**
+   * Called when a proxy's stream is established; the server answers once `cache` has its snapshot. Throwing
+   * (rejecting) refuses the node: its stream ends with the status of a `NodeRejectedError` (else UNAVAILABLE)
+   * and the error's message.
+   */
+  onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
   /**
    * Admission gate (the controller's sync barrier): returns why proxies cannot be served yet, or undefined.
@@ -89,9 +103,15 @@ export class XdsServer {
       cache: options.cache,
       registry: this.registry,
       limiter: new KeyedConcurrencyLimiter(limits.pushConcurrency ?? 64),
+      limits: {
+        ...DEFAULT_STREAM_LIMITS,
+        ...(limits.maxBufferedBytesPerStream === undefined ? {} : { maxBufferedBytes: limits.maxBufferedBytesPerStream }),
+        ...(limits.maxSubscriptionsPerStream === undefined ? {} : { maxSubscriptions: limits.maxSubscriptionsPerStream }),
+      },
       metrics: new XdsMetrics(options.metrics),
       hooks: options.hooks ?? {},
       logger,
+      logLimit: new RateLimitedLog(limits.logLinesPerSecond ?? 10),
       ...(options.onNodeConnected ? { onNodeConnected: options.onNodeConnected } : {}),
       ...(options.onNodeDisconnected ? { onNodeDisconnected: options.onNodeDisconnected } : {}),
       closed: (s) => this.#streams.delete(s),
@@ -144,7 +164,7 @@ export class XdsServer {
   #open(make: () => AdsStream, call: SotwCall | DeltaCall): void {
     const refuse = (reason: string, details: string) => {
       this.#env.metrics.rejected.inc({ reason });
-      this.#env.logger.warn('ADS stream refused', { reason, details, peer: call.getPeer() });
+      this.#env.logLimit.warn('stream refused', this.#env.logger, 'ADS stream refused', { reason, details, peer: call.getPeer() });
       call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: new grpc.Metadata() });
     };
     if (this.#stopping) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'xDS server is shutting down' });
