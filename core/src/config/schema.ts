@@ -40,7 +40,7 @@ export const configSchema = s.object({
       rebuildConcurrency: s.default(s.number({ integer: true, min: 1, description: 'snapshots rebuilt at once' }), 16),
       maxSubscriptionsPerStream: s.default(s.number({ integer: true, min: 1, description: 'resource names one ADS stream may subscribe to' }), 100_000),
       logLinesPerSecond: s.default(s.number({ min: 0.01, description: 'client-triggered xDS warnings logged per second, per kind' }), 10),
-      maxBufferedBytesPerStream: s.default(s.number({ integer: true, min: 1024, description: 'bytes a stream may have buffered before its pushes wait' }), 4 * 1024 * 1024),
+      maxBufferedBytesPerStream: s.default(s.number({ integer: true, min: 1024, description: 'bytes a stream may have buffered before its pushes wait' }), 1024 * 1024),
   }),
   admin: s.section({ address: s.default(hostPort('admin HTTP listener'), '127.0.0.1:9091') }),
   certificates: s.section({
