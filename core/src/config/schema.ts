@@ -57,7 +57,7 @@ export const configSchema = s.object({
     logLinesPerSecond: s.default(s.number({ min: 0.01, description: 'client-triggered xDS warnings logged per second, per kind (the rest are counted)' }), 10),
     maxBufferedBytesPerStream: s.default(
       s.number({ integer: true, min: 1024, description: 'bytes a stream may have buffered before its pushes wait (a slow proxy never holds a shared push slot)' }),
-      4 * 1024 * 1024,
+      1024 * 1024,
     ),
   }),
   admin: s.section({

@@ -29,7 +29,7 @@ export interface StreamLimits {
   maxTypes: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 4 * 1024 * 1024, maxSubscriptions: 100_000, maxTypes: 16 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 1024 * 1024, maxSubscriptions: 100_000, maxTypes: 16 };
 
 /** What a NACK's error detail keeps of the client's message (logs, /debug/proxies). */
 export const MAX_NACK_MESSAGE = 1024;

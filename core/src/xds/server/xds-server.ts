@@ -28,7 +28,7 @@ export interface XdsServerLimits {
   pushConcurrency?: number;
   /**
    * Bytes one stream may have written and not yet taken by its transport (a slow or non-reading proxy); past
-   * it, that stream's pushes wait and coalesce to the latest state. Default 4 MiB.
+   * it, that stream's pushes wait and coalesce to the latest state. Default 1 MiB.
    */
   maxBufferedBytesPerStream?: number;
   /** Resource names one stream may subscribe to, all types together; past it the stream ends with RESOURCE_EXHAUSTED. Default 100000. */
