@@ -42,49 +42,8 @@ export { backoffDelay } from './toolkit/backoff.ts';
 export type { BackoffOptions } from './toolkit/backoff.ts';
 export { mapConcurrent } from './toolkit/concurrency.ts';
 export { CLUSTER_DOMAIN, SecretNames, localClusterName, outboundClusterName, serviceFqdn, serviceHostnames, serviceSni } from './xds/names.ts';
-export type {
-  Any,
-  Duration,
-  Listener,
-  RouteConfiguration,
-  Cluster,
-  ClusterLoadAssignment,
-  Secret,
-  HttpConnectionManager,
-  TcpProxy,
-  NetworkRbac,
-  HttpRbac,
-  HttpRbacPerRoute,
-  Router,
-  OriginalDst,
-  TlsInspector,
-  UpstreamTlsContext,
-  DownstreamTlsContext,
-  HttpProtocolOptions,
-  StdoutAccessLog,
-  ConfigSource,
-  TransportSocket,
-  Address,
-  FilterChain,
-  Filter,
-  ListenerFilter,
-  HttpFilter,
-  VirtualHost,
-  Route,
-  RouteMatch,
-  RouteAction,
-  HeaderMatcher,
-  WeightedCluster,
-  RouteRetryPolicy,
-  LbEndpoint,
-  TlsParameters,
-  CommonTlsContext,
-  RbacPolicy,
-  RbacPermission,
-  RbacPrincipal,
-  ResourceTypes,
-  ExtensionTypes,
-} from './xds/types.ts';
+// The curated Envoy input types (Listener, Cluster, HttpConnectionManager, RBAC, ...): the list lives in xds/types.ts.
+export type * from './xds/types.ts';
 export type { Lifecycle } from './kinds/lifecycle.ts';
 export type { SourcePlugin, SourceSink } from './kinds/source.ts';
 export type { ProxyPlugin, GenerateContext, BootstrapRequest, BootstrapFile } from './kinds/proxy.ts';
