@@ -63,4 +63,20 @@ describe('trust domain: config example.org, MeshConfig cluster.local', () => {
     expect(new X509Certificate(store.certificatePem).subjectAltName).toContain('URI:spiffe://cluster.local/ns/shop/sa/store');
     stream.cancel();
   });
+
+  it('refuses a node of a trust domain the mesh never served, even with a certificate from the mesh CA', async () => {
+    const handle = mesh.resolve(controllerRef);
+    const stranger: NodeIdentity = { ...buyer, uuid: randomUUID(), trustDomain: 'other.org' };
+    const cert = await handle.certificates().bootstrap(stranger);
+    const c = new AdsConnection({ address: `127.0.0.1:${handle.ports().port}`, tls: { caPem: cert.trustBundlePem, certPem: cert.chainPem, keyPem: cert.privateKey.reveal() } });
+    try {
+      const stream = c.sotw();
+      stream.send({ node: { id: formatNodeId(stranger) }, type_url: TypeUrls.secret, resource_names: [secretName] });
+      const status = await stream.status;
+      expect(status.code).toBe(7); // PERMISSION_DENIED
+      expect(status.details).toContain('names trust domain "other.org", which this mesh does not serve (example.org, cluster.local)');
+    } finally {
+      c.close();
+    }
+  });
 });

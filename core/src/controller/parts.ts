@@ -153,6 +153,7 @@ function createDefaultParts(ctx: CorePartsContext) {
         logger,
         metrics,
         notServingReason: () => barrier.check(),
+        trustDomains: () => meshSettings.trustDomains(),
         onNodeConnected: (node, source) => mc.nodeConnected(node, source),
         onNodeDisconnected: (node) => mc.nodeDisconnected(node),
       });

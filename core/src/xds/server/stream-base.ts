@@ -45,6 +45,8 @@ export interface StreamEnv {
   logger: Logger;
   /** Client-triggered warnings (NACKs, rejections) are rate-limited through this. */
   logLimit: RateLimitedLog;
+  /** Trust domains whose node ids are served; absent: any. */
+  trustDomains?: () => readonly string[];
   onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
   closed: (stream: AdsStream) => void;
@@ -139,6 +141,13 @@ export abstract class AdsStream implements RegisteredStream {
       return this.reject(code, res.message, res.reason);
     }
     const node = res.node;
+    const domains = this.env.trustDomains?.();
+    if (domains && !domains.includes(node.trustDomain))
+      return this.reject(
+        grpc.status.PERMISSION_DENIED,
+        `node "${nodeMsg?.id ?? ''}" names trust domain "${node.trustDomain}", which this mesh does not serve (${domains.join(', ')})`,
+        'foreign_trust_domain',
+      );
     this.node = node;
     this.nodeId = formatNodeId(node);
     this.key = this.env.cache.keyOf(node);

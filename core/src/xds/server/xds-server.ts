@@ -65,6 +65,11 @@ export interface XdsServerOptions {
    * Until then new streams are refused with UNAVAILABLE (retryable) and that reason.
    */
   notServingReason?: () => string | undefined;
+  /**
+   * Trust domains whose node ids this mesh serves (the current one and any it changed from). A node id, and
+   * so a certificate, naming another domain is refused even when its certificate chains to the mesh CA.
+   */
+  trustDomains?: () => readonly string[];
 }
 
 export interface BoundPorts {
@@ -112,6 +117,7 @@ export class XdsServer {
       hooks: options.hooks ?? {},
       logger,
       logLimit: new RateLimitedLog(limits.logLinesPerSecond ?? 10),
+      ...(options.trustDomains ? { trustDomains: options.trustDomains } : {}),
       ...(options.onNodeConnected ? { onNodeConnected: options.onNodeConnected } : {}),
       ...(options.onNodeDisconnected ? { onNodeDisconnected: options.onNodeDisconnected } : {}),
       closed: (s) => this.#streams.delete(s),
