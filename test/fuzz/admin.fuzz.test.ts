@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objects as o, startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
 import selfsigned from '@trellis/plugin-certs-selfsigned';
 import testBackend from '../controller/test-backend.ts';
+import { fuzzSettings } from '../support/fuzz.ts';
 
 /**
  * Random methods, paths and queries against the real admin server: never a 5xx, never a crash (it still
  * answers /livez afterwards). `TRELLIS_FUZZ_RUNS` / `TRELLIS_FUZZ_SEED` as for the other fuzz suites.
  */
-const RUNS = Number(process.env.TRELLIS_FUZZ_RUNS ?? 150);
-const SEED = process.env.TRELLIS_FUZZ_SEED === 'random' ? Date.now() : Number(process.env.TRELLIS_FUZZ_SEED ?? 20261201);
+const { runs: RUNS, seed: SEED } = fuzzSettings(150);
 
 const PREFIXES = ['', '/debug', '/debug/', '/debug/proxies', '/debug/proxies/', '/debug/certs', '/debug/views', '/debug/views/', '/debug/policies', '/metrics', '/readyz', '/livez', '/healthz', '/debug/nope'];
 const segment = fc.oneof(

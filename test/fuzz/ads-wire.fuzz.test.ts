@@ -6,6 +6,7 @@ import { TypeUrls, formatNodeId, type NodeIdentity } from '@trellis/plugin-sdk';
 import { MemoryLogger } from '@trellis/plugin-sdk/testing';
 import { Snapshot, SnapshotCache, XdsServer, adsServiceDefinition, createResourceFactory } from '@trellis/core';
 import { AdsConnection } from '../support/ads-client.ts';
+import { fuzzSettings } from '../support/fuzz.ts';
 
 /**
  * Random ADS traffic over the real transport: well-formed SotW and delta requests in random order (bad and
@@ -13,8 +14,7 @@ import { AdsConnection } from '../support/ads-client.ts';
  * server never throws, every stream it ends has a status and a reason, it holds no stream once clients
  * leave, and a healthy proxy still gets its config. `TRELLIS_FUZZ_RUNS` / `TRELLIS_FUZZ_SEED` as elsewhere.
  */
-const RUNS = Number(process.env.TRELLIS_FUZZ_RUNS ?? 30);
-const SEED = process.env.TRELLIS_FUZZ_SEED === 'random' ? Date.now() : Number(process.env.TRELLIS_FUZZ_SEED ?? 20261201);
+const { runs: RUNS, seed: SEED } = fuzzSettings(30);
 
 const f = createResourceFactory();
 const node = (): NodeIdentity => ({ uuid: randomUUID(), kind: 'grpc', serviceAccount: 'sa', namespace: 'ns', trustDomain: 'cluster.local' });

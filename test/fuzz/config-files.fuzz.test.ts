@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, defaultParts, parseConfig, planMesh } from '@trellis/core';
+import { fuzzSettings } from '../support/fuzz.ts';
 
 /**
  * Config files, valid, mutated and hostile: parsing either yields a config whose graph can be planned, or a
@@ -12,8 +13,7 @@ import { ConfigError, defaultParts, parseConfig, planMesh } from '@trellis/core'
  * Nothing else may escape (no TypeError, no stack overflow, no hang). Fixed seed; `TRELLIS_FUZZ_RUNS` sets
  * the number of runs (`npm run fuzz` raises it).
  */
-const RUNS = Number(process.env.TRELLIS_FUZZ_RUNS ?? 60);
-const SEED = 20261201;
+const { runs: RUNS, seed: SEED } = fuzzSettings(60);
 
 let dir: string;
 beforeAll(async () => {

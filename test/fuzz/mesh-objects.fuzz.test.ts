@@ -9,6 +9,7 @@ import { createEnvoyGenerator } from '@trellis/plugin-proxy-envoy';
 import { createGrpcGenerator } from '@trellis/plugin-proxy-grpc';
 import { loadGrpcXds } from '../support/grpc-workloads.ts';
 import { anyObject, meshWorld, validObject } from './mesh-arbitraries.ts';
+import { fuzzSettings } from '../support/fuzz.ts';
 
 /**
  * Mesh objects of every kind, valid, mutated and hostile, through the MeshStore, the catalog and both proxy
@@ -18,8 +19,7 @@ import { anyObject, meshWorld, validObject } from './mesh-arbitraries.ts';
  * strict xDS validator. Fixed seed; `TRELLIS_FUZZ_RUNS` sets the number of runs (`npm run fuzz` raises it).
  */
 
-const RUNS = Number(process.env.TRELLIS_FUZZ_RUNS ?? 40);
-const SEED = Number(process.env.TRELLIS_FUZZ_SEED ?? 20261201);
+const { runs: RUNS, seed: SEED } = fuzzSettings(40);
 const params = { numRuns: RUNS, seed: SEED, endOnFailure: true };
 
 /** What the store reports about one object (status, source error, log line) stays below this. */

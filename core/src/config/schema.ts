@@ -52,7 +52,7 @@ export const configSchema = s.object({
       rate: s.default(s.number({ min: 0.001, description: 'new workload certificates per second one plaintext source host may cause' }), 1),
       burst: s.default(s.number({ integer: true, min: 1, description: 'new workload certificates one plaintext source host may cause at once' }), 20),
     }),
-    rebuildConcurrency: s.default(s.number({ integer: true, min: 1, description: 'snapshots rebuilt at once (independent identities do not wait for each other)' }), 16),
+    rebuildConcurrency: s.default(s.number({ integer: true, min: 1, description: 'snapshots rebuilt at once (independent identities do not wait for each other)' }), 4),
     maxSubscriptionsPerStream: s.default(s.number({ integer: true, min: 1, description: 'resource names one ADS stream may subscribe to; more end the stream with RESOURCE_EXHAUSTED' }), 100_000),
     logLinesPerSecond: s.default(s.number({ min: 0.01, description: 'client-triggered xDS warnings logged per second, per kind (the rest are counted)' }), 10),
     maxBufferedBytesPerStream: s.default(

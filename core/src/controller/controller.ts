@@ -60,7 +60,7 @@ export class MeshController {
     const held = deps.metrics.gauge({ name: 'trellis_snapshots', help: 'Snapshots held (one per connected identity and proxy kind).' });
     this.#held = () => held.set(this.#connected.size);
     this.#issuance = new LRUCache({ max: 1024 });
-    this.#queue = new RebuildQueue(deps.rebuildConcurrency ?? 16, (key) => this.#rebuild(key));
+    this.#queue = new RebuildQueue(deps.rebuildConcurrency ?? 4, (key) => this.#rebuild(key));
     this.#debouncer = createDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
       for (const key of keys) void this.#queue.request(key);
     });

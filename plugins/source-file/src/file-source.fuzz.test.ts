@@ -14,7 +14,7 @@ import { FileSource, MAX_DEPTH, parseManifest } from './index.ts';
 import { readLimited } from './internal/read-limited.ts';
 
 const RUNS = Math.max(1, Number(process.env.TRELLIS_FUZZ_RUNS ?? '') || 40);
-const SEED = Number(process.env.TRELLIS_FUZZ_SEED ?? '') || 20_261_201;
+const SEED = process.env.TRELLIS_FUZZ_SEED === 'random' ? Date.now() % 2 ** 31 : Number(process.env.TRELLIS_FUZZ_SEED ?? '') || 20_261_201;
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
 class Sink implements SourceSink {
