@@ -84,6 +84,14 @@ export interface PolicyKind {
   validate(obj: KubeObject): PolicyVerdict;
 }
 
+/** The accepted objects of plugin policy kinds, for the plugins that act on them (`coreServices.policies`). */
+export interface PolicyObjects {
+  /** Accepted objects of `apiVersion`/`kind` (an invalid update keeps the last good version). */
+  list(apiVersion: string, kind: string): readonly KubeObject[];
+  /** Called with every accepted object of that kind after each change; returns an unsubscribe function. */
+  onChange(apiVersion: string, kind: string, handler: (objs: readonly KubeObject[]) => void): () => void;
+}
+
 /** The extension points of the core. Plugins contribute to them; the kernel wires the contributions. @public */
 export const extensionPoints = {
   /** Single: issues certificates. Filled by the `certificates` plugin. */

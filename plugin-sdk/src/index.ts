@@ -24,7 +24,7 @@ export { ErrorCodes, TrellisError, isTrellisError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { coreServices, createServiceRef } from './services.ts';
 export { createExtensionPoint, extensionPoints } from './extensions.ts';
-export type { AdminResponse, AdminRoute, CliCommand, CommandIo, DebugPage, ExtensionPoint, PolicyKind, PolicyVerdict } from './extensions.ts';
+export type { AdminResponse, AdminRoute, CliCommand, CommandIo, DebugPage, ExtensionPoint, PolicyKind, PolicyObjects, PolicyVerdict } from './extensions.ts';
 export type { MeshSettings, Readiness, ServiceRef } from './services.ts';
 export { defineTopic } from './bus.ts';
 export type { EventBus, Handler, Topic } from './bus.ts';

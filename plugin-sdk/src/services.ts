@@ -1,4 +1,5 @@
 import type { EventBus } from './bus.ts';
+import type { PolicyObjects } from './extensions.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -36,4 +37,6 @@ export const coreServices = {
   bus: createServiceRef<EventBus>('core.bus'),
   metrics: createServiceRef<Metrics>('core.metrics'),
   mesh: createServiceRef<MeshSettings>('core.mesh'),
+  /** Objects of the policy kinds plugins contribute (`extensionPoints.policyKinds`). */
+  policies: createServiceRef<PolicyObjects>('core.policies'),
 } as const;

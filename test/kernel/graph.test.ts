@@ -198,6 +198,14 @@ describe('starting the graph', () => {
     expect(events).toEqual(['start:fixture-certs', 'start:hangs', 'start:broken', 'stop:hangs', 'stop:fixture-certs']);
   });
 
+  it('starts a plugin contributing policy kinds before the sources that deliver its objects', async () => {
+    const { fileURLToPath } = await import('node:url');
+    const policy = fileURLToPath(new URL('./plugins/rate-limit-policy.ts', import.meta.url));
+    const cfg = await parse(`plugins:\n  sources: [ { use: ${recordingSource}, config: { id: a } } ]\n  observability: [ { use: ${policy} } ]\n${certs}\n`);
+    const order = planMesh(cfg, defaultParts).order.map((n) => n.name);
+    expect(order.indexOf('rate-limit-policy')).toBeLessThan(order.indexOf('recording-source'));
+  });
+
   it('plans the default parts from their declarations alone', async () => {
     const cfg = await parse(`plugins:\n  sources: [ { use: ${recordingSource}, config: { id: a } } ]\n  proxies: [ { use: envoy } ]\n${certs}\n`);
     const plan = planMesh(cfg, defaultParts);

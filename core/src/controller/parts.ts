@@ -1,5 +1,6 @@
 import {
   CONTROLLER_SERVER_NAME,
+  coreServices,
   createServiceRef,
   extensionPoints,
   parseIdentityKey,
@@ -62,7 +63,9 @@ export const defaultParts: CorePartsFactory = {
 
 function createDefaultParts(ctx: CorePartsContext) {
   const { config, logger, bus, metrics } = ctx;
-  const store = new MeshStore({ bus, logger: logger.child({ component: 'store' }), metrics });
+  // Policy kinds plugins contribute; the graph starts those plugins before the sources that deliver objects.
+  const store = new MeshStore({ bus, logger: logger.child({ component: 'store' }), metrics, policyKinds: () => ctx.container.all(extensionPoints.policyKinds) });
+  ctx.container.register(coreServices.policies, store.plugins);
   const meshSettings = meshSettingsFor(config, store);
   const catalog = new Catalog(store, meshSettings);
   const cache = new SnapshotCache();

@@ -52,7 +52,8 @@ export function pluginNode(cp: ConfiguredPlugin): GraphNode {
       ...(def.extends ?? []).map((point) => ({ point })),
       ...(def.commands ?? []).map((c) => ({ point: extensionPoints.cliCommands, key: c.name })),
     ],
-    consumes: [],
+    // Objects of plugin policy kinds are validated as they arrive: their kinds must exist before a source starts.
+    consumes: cp.kind === 'source' ? [extensionPoints.policyKinds] : [],
   };
 }
 

@@ -19,7 +19,8 @@ export const meshChanged = defineTopic<StoreChange>('mesh.changed');
 
 /** One SMI / MeshConfig object as `/debug/policies` lists it. @public */
 export interface PolicyStatus {
-  readonly kind: MeshKind;
+  /** A built-in kind, or a policy kind a plugin contributed. */
+  readonly kind: MeshKind | (string & {});
   readonly namespace: string;
   readonly name: string;
   readonly status: 'accepted' | 'ignored' | 'invalid';

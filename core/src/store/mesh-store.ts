@@ -4,7 +4,7 @@
  * good version and are reported (log once, metrics, `policyStatuses()` / `sourceErrors()`).
  */
 import { keyOf, objectKeyString } from '@trellis/plugin-sdk';
-import type { EventBus, KubeObject, Logger, Metrics, ObjectKey, ObjectOrigin, SourceError, SourceSink, Gauge, Counter } from '@trellis/plugin-sdk';
+import type { EventBus, KubeObject, Logger, Metrics, ObjectKey, ObjectOrigin, PolicyKind, SourceError, SourceSink, Gauge, Counter } from '@trellis/plugin-sdk';
 import { deepEqual } from './equal.ts';
 import { meshChanged } from './events.ts';
 import type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
@@ -13,11 +13,14 @@ import type { EndpointSliceObj, KindMap, MeshKind, PodObj, ServiceObj, TrafficSp
 import { splitReferenceProblems, targetReferenceProblems } from './references.ts';
 import { shortText, text } from './show.ts';
 import { kindOf, validateObject } from './validate.ts';
+import { PluginPolicies } from './plugin-policies.ts';
 
 export interface MeshStoreDeps {
   readonly bus: EventBus;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The policy kinds plugins contribute, read as objects arrive (objects of other unknown kinds are ignored). */
+  readonly policyKinds?: () => readonly PolicyKind[];
 }
 
 interface Layer {
@@ -72,10 +75,13 @@ export class MeshStore {
   private readonly objectsGauge: Gauge;
   /** Monotonic: bumps on every effective change (a cheap cache key). */
   private generationValue = 0;
+  /** Objects of the policy kinds plugins contribute (also `coreServices.policies`). */
+  readonly plugins: PluginPolicies;
 
   constructor(deps: MeshStoreDeps) {
     this.bus = deps.bus;
     this.logger = deps.logger.child({ component: 'store' });
+    this.plugins = new PluginPolicies(deps.policyKinds ?? (() => []), this.logger);
     this.sourceErrorsTotal = deps.metrics.counter({
       name: 'trellis_source_errors_total',
       help: 'Problems sources reported: unparsable documents, unreadable files, invalid objects.',
@@ -219,6 +225,7 @@ export class MeshStore {
       }
       out.push(reason === undefined ? { ...base, status } : { ...base, status, reason });
     }
+    out.push(...this.plugins.statuses());
     return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   }
 
@@ -248,6 +255,12 @@ export class MeshStore {
     if (v.outcome === 'unknown') {
       if (typeof input !== 'object' || input === null) {
         this.reportError(source, { message: `${v.reason} (${shortText(input, 80)})`, ...originFields(origin) });
+        return;
+      }
+      const pluginKind = this.plugins.kindOf(input);
+      if (pluginKind) {
+        this.ignored.delete(`${source}|${rawKey}`);
+        this.plugins.apply(source, pluginKind, input, origin);
         return;
       }
       if (!this.ignored.has(`${source}|${rawKey}`)) this.logger.debug('ignoring object of unknown kind', { source, object: rawKey, reason: v.reason });
@@ -288,7 +301,10 @@ export class MeshStore {
     const kind = kindOf(k);
     const rawKey = objectKeyString(k);
     this.ignored.delete(`${source}|${rawKey}`);
-    if (!kind) return;
+    if (!kind) {
+      this.plugins.remove(source, k);
+      return;
+    }
     const key = objectKeyString(k.namespace === undefined && NAMESPACED_DEFAULT(kind, { metadata: {} }) ? { ...k, namespace: 'default' } : k);
     if (this.rejections.get(key)?.source === source) this.rejections.delete(key);
     const stack = this.layers.get(key);
@@ -304,8 +320,11 @@ export class MeshStore {
 
   private replaceAll(source: string, objects: readonly { obj: KubeObject; origin?: ObjectOrigin }[]): void {
     const keep = new Set<string>();
+    const keepPlugin = new Set<string>();
     for (const { obj } of objects) {
       const kind = kindOf(obj);
+      const pluginKind = kind || typeof obj !== 'object' || obj === null ? undefined : this.plugins.kindOf(obj);
+      if (pluginKind) keepPlugin.add(this.plugins.keyOf(pluginKind, obj));
       if (!kind) continue;
       const ns = NAMESPACED_DEFAULT(kind, obj);
       keep.add(objectKeyString({ apiVersion: obj.apiVersion, kind: obj.kind, name: text(obj.metadata?.name), ...(ns !== undefined && { namespace: ns }) }));
@@ -317,6 +336,7 @@ export class MeshStore {
     }
     for (const [k, r] of this.rejections) if (r.source === source && !keep.has(k)) this.rejections.delete(k);
     for (const k of [...this.ignored.keys()]) if (k.startsWith(`${source}|`)) this.ignored.delete(k);
+    this.plugins.retain(source, keepPlugin);
     for (const { obj, origin } of objects) this.apply(source, obj, origin);
   }
 
