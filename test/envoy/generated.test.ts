@@ -2,22 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parse } from 'yaml';
 import { xds } from '@trellis/core';
-import { SecretValue, TypeUrls } from '@trellis/plugin-sdk';
-import type { HttpMatch, Identity, InboundPort, IssuedCertificate, MeshEndpoint, MeshServicePort, OutboundService, Protocol, ProxyView, XdsResource } from '@trellis/plugin-sdk';
+import { TypeUrls } from '@trellis/plugin-sdk';
+import type { HttpMatch, Identity, InboundPort, MeshEndpoint, MeshServicePort, OutboundService, Protocol, ProxyView, XdsResource } from '@trellis/plugin-sdk';
 import { createEnvoyGenerator, envoyBootstrap } from '@trellis/plugin-proxy-envoy';
 import { validateBootstrap, validateEnvoyResource } from '@trellis/core';
+import { placeholderCertificate } from '../support/placeholder-cert.ts';
 
 const TD = 'cluster.local';
-const cert: IssuedCertificate = {
-  certificatePem: 'LEAF',
-  chainPem: '-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n',
-  privateKey: new SecretValue('-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n'),
-  issuingCaPem: 'CA',
-  trustBundlePem: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n',
-  serialNumber: '01',
-  notBefore: new Date(0),
-  notAfter: new Date(86_400_000),
-};
+const cert = placeholderCertificate;
 const nodeOf = (id: Identity) => ({ uuid: '38cf2479-bfea-4c1e-a961-f8f8e2b2e8cb', kind: 'sidecar', trustDomain: TD, ...id });
 
 type Obj = Record<string, unknown>;

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog, MeshStore, validateEnvoyResource, xds } from '@trellis/core';
-import { SecretValue, TypeUrls } from '@trellis/plugin-sdk';
-import type { Identity, IssuedCertificate, KubeObject, XdsResource } from '@trellis/plugin-sdk';
+import { TypeUrls } from '@trellis/plugin-sdk';
+import type { Identity, KubeObject, XdsResource } from '@trellis/plugin-sdk';
 import { MemoryBus, MemoryLogger, MemoryMetrics } from '@trellis/plugin-sdk/testing';
 import { pod, routeGroup, slice, svc, target, tcpRoute, workload } from '@trellis/plugin-sdk/testing/objects';
 import { ListenerNames, createEnvoyGenerator } from '@trellis/plugin-proxy-envoy';
 import { createGrpcGenerator, serverListenerName } from '@trellis/plugin-proxy-grpc';
+import { placeholderCertificate } from '../support/placeholder-cert.ts';
 
 /**
  * SMI: a plain TCP port is reachable only through a TCPRoute rule. HTTPRouteGroup rules grant HTTP routes (and
@@ -14,16 +15,7 @@ import { createGrpcGenerator, serverListenerName } from '@trellis/plugin-proxy-g
  */
 
 const TD = 'cluster.local';
-const cert: IssuedCertificate = {
-  certificatePem: 'LEAF',
-  chainPem: '-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n',
-  privateKey: new SecretValue('-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n'),
-  issuingCaPem: 'CA',
-  trustBundlePem: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n',
-  serialNumber: '01',
-  notBefore: new Date(0),
-  notAfter: new Date(86_400_000),
-};
+const cert = placeholderCertificate;
 const B: Identity = { namespace: 't', serviceAccount: 'b' };
 
 function mesh(extra: KubeObject[]): { store: MeshStore; catalog: Catalog } {

@@ -2,14 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Catalog, MeshStore, validateEnvoyResource, validateObject, xds } from '@trellis/core';
 import type { MeshKind } from '@trellis/core';
-import { SecretValue, TypeUrls, identityKey } from '@trellis/plugin-sdk';
-import type { IssuedCertificate, KubeObject, XdsResource } from '@trellis/plugin-sdk';
+import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
+import type { KubeObject, XdsResource } from '@trellis/plugin-sdk';
 import { MemoryBus, MemoryLogger, MemoryMetrics } from '@trellis/plugin-sdk/testing';
 import { createEnvoyGenerator } from '@trellis/plugin-proxy-envoy';
 import { createGrpcGenerator } from '@trellis/plugin-proxy-grpc';
 import { loadGrpcXds } from '../support/grpc-workloads.ts';
 import { anyObject, meshWorld, validObject } from './mesh-arbitraries.ts';
 import { fuzzSettings } from '../support/fuzz.ts';
+import { placeholderCertificate } from '../support/placeholder-cert.ts';
 
 /**
  * Mesh objects of every kind, valid, mutated and hostile, through the MeshStore, the catalog and both proxy
@@ -126,16 +127,7 @@ function expectBoundedReports(store: MeshStore, logger: MemoryLogger): void {
   for (const l of logger.lines) expect(JSON.stringify(l, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).length, `log line "${l.msg}" size`).toBeLessThan(MAX_REPORT);
 }
 
-const cert: IssuedCertificate = {
-  certificatePem: 'LEAF',
-  chainPem: '-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n',
-  privateKey: new SecretValue('-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n'),
-  issuingCaPem: 'CA',
-  trustBundlePem: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n',
-  serialNumber: '01',
-  notBefore: new Date(0),
-  notAfter: new Date(86_400_000),
-};
+const cert = placeholderCertificate;
 
 type Decoder = { decode(context: unknown, resource: { type_url: string; value: Buffer }): { error?: string } };
 let grpcDecoders: Record<string, Decoder>;
