@@ -1,5 +1,5 @@
 // A controller on the file source over a copy of examples/bookstore, for the mesh page tests.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ export async function startFileMesh(opts: { from?: string; fill?: (dir: string) 
   const work = mkdtempSync(join(tmpdir(), 'trellis-ui-'));
   const dir = join(work, 'mesh');
   if (opts.from !== undefined || !opts.fill) cpSync(opts.from ?? bookstoreDir, dir, { recursive: true });
+  else mkdirSync(dir);
   opts.fill?.(dir);
   const mesh = await startTestMesh({
     plugins: [

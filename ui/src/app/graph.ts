@@ -5,7 +5,7 @@
  * fast to lay out and readable as namespace blocks.
  */
 import cytoscape from 'cytoscape';
-import type { Core, ElementDefinition, StylesheetJson } from 'cytoscape';
+import type { CollectionArgument, Core, ElementDefinition, StylesheetJson } from 'cytoscape';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk.bundled.js';
 import type { Topology, TopoNode } from './types.ts';
@@ -16,7 +16,7 @@ const LAYERED_MAX_NODES = 150;
 
 const style: StylesheetJson = [
   { selector: 'node', style: { label: 'data(label)', 'font-size': 11, 'text-valign': 'center', 'text-halign': 'center', color: '#1f2933', 'text-wrap': 'ellipsis', 'text-max-width': '150px' } },
-  { selector: 'node.namespace', style: { shape: 'round-rectangle', 'background-color': '#f0f4f8', 'background-opacity': 0.6, 'border-color': '#9fb3c8', 'border-width': 1, 'text-valign': 'top', 'text-halign': 'center', 'font-size': 13, 'font-weight': 'bold', color: '#486581', padding: '12px' } },
+  { selector: 'node.namespace', style: { shape: 'round-rectangle', 'background-color': '#f0f4f8', 'background-opacity': 0.6, 'border-color': '#9fb3c8', 'border-width': 1, 'text-valign': 'top', 'text-halign': 'center', 'font-size': 'data(fontSize)', 'text-max-width': '2000px', 'font-weight': 'bold', color: '#486581', padding: '12px' } },
   { selector: 'node.service', style: { shape: 'round-rectangle', 'background-color': '#d9e8fb', 'border-color': '#2680c2', 'border-width': 2, width: 'data(w)', height: 28 } },
   { selector: 'node.identity', style: { shape: 'ellipse', 'background-color': '#e3f9e5', 'border-color': '#3f9142', 'border-width': 2, width: 'data(w)', height: 28 } },
   { selector: 'node.missing', style: { 'border-style': 'dashed', 'background-color': '#fff', 'border-color': '#9fb3c8', color: '#829ab1' } },
@@ -44,7 +44,9 @@ function nodeClasses(n: TopoNode): string {
 }
 
 export function elementsOf(t: Topology): ElementDefinition[] {
-  const els: ElementDefinition[] = t.namespaces.map((ns) => ({ group: 'nodes', data: { id: namespaceId(ns.name), label: ns.name, namespace: ns.name }, classes: 'namespace' }));
+  // Namespace names stay legible when a large mesh is zoomed out to fit.
+  const fontSize = t.nodes.length > WHOLE_LAYOUT_MAX_NODES ? 40 : 13;
+  const els: ElementDefinition[] = t.namespaces.map((ns) => ({ group: 'nodes', data: { id: namespaceId(ns.name), label: ns.name, namespace: ns.name, fontSize }, classes: 'namespace' }));
   for (const n of t.nodes) {
     els.push({ group: 'nodes', data: { id: n.id, label: n.name, w: labelWidth(n.name), parent: namespaceId(n.namespace), namespace: n.namespace, name: n.name, kind: n.type }, classes: nodeClasses(n) });
   }
@@ -67,9 +69,11 @@ export async function layout(t: Topology): Promise<Map<string, { x: number; y: n
   const children: ElkNode[] = [...byNs.entries()].map(([ns, nodes]) => {
     const inner = whole ? [] : t.edges.filter((e) => nsOf.get(e.source) === ns && nsOf.get(e.target) === ns && e.source !== e.target).map(edge);
     const algorithm = whole || nodes.length <= LAYERED_MAX_NODES ? 'layered' : 'rectpacking';
+    // Laid out alone, a namespace's long call chains wrap into rows so every block stays near-square.
+    const wrap: Record<string, string> = whole ? {} : { 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.4' };
     return {
       id: namespaceId(ns),
-      layoutOptions: { 'elk.algorithm': algorithm, 'elk.direction': 'RIGHT', ...spacing },
+      layoutOptions: { 'elk.algorithm': algorithm, 'elk.direction': 'RIGHT', ...spacing, ...wrap },
       children: nodes.map((n) => ({ id: n.id, width: labelWidth(n.name), height: 28 })),
       edges: inner,
     };
@@ -89,9 +93,19 @@ export async function layout(t: Topology): Promise<Map<string, { x: number; y: n
   return pos;
 }
 
-/** `large`: draw cheaper while panning and zooming (edges hidden, a texture of the viewport). */
+/** `large`: draw cheaper while panning and zooming (edges hidden meanwhile). */
 export function createGraph(container: HTMLElement, large: boolean): Core {
-  return cytoscape({ container, style, elements: [], wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 3, boxSelectionEnabled: false, hideEdgesOnViewport: large, textureOnViewport: large });
+  return cytoscape({ container, style, elements: [], wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 3, boxSelectionEnabled: false, hideEdgesOnViewport: large });
+}
+
+/** Fits the view to `what` (default: everything), never closer than 1.2: one match should not fill the screen. */
+export function fitTo(cy: Core, what?: CollectionArgument, padding = 40): void {
+  const target = what ?? cy.elements();
+  cy.fit(target, padding);
+  if (cy.zoom() > 1.2) {
+    cy.zoom(1.2);
+    cy.center(target);
+  }
 }
 
 /** Replaces the graph's elements with the topology, positioned by elk. */
@@ -105,5 +119,5 @@ export async function render(cy: Core, t: Topology): Promise<void> {
       if (p) n.position(p);
     });
   });
-  cy.fit(undefined, 30);
+  fitTo(cy, undefined, 30);
 }

@@ -5,7 +5,7 @@
 import type { Core, NodeSingular, EdgeSingular } from 'cytoscape';
 import { byId, el, replace } from './dom.ts';
 import { explainQuery, runExplain } from './explain.ts';
-import { WHOLE_LAYOUT_MAX_NODES, createGraph, render } from './graph.ts';
+import { WHOLE_LAYOUT_MAX_NODES, createGraph, fitTo, render } from './graph.ts';
 import { renderEdge, renderNode, renderPolicies, renderProxies } from './panels.ts';
 import type { Topology } from './types.ts';
 
@@ -187,14 +187,14 @@ search.addEventListener('input', () => {
 search.addEventListener('keydown', (ev) => {
   if (ev.key !== 'Enter' || !cy) return;
   const hit = cy.nodes('.match');
-  if (hit.nonempty()) cy.fit(hit, 60);
+  if (hit.nonempty()) fitTo(cy, hit, 60);
 });
 nsSelect.addEventListener('change', () => {
   applyFilters();
-  cy?.fit(cy.elements(':visible'), 30);
+  if (cy) fitTo(cy, cy.elements(':visible'), 30);
 });
 for (const type of ['allow', 'split', 'backs']) byId(`show-${type}`).addEventListener('change', applyFilters);
-byId('fit').addEventListener('click', () => cy?.fit(cy.elements(':visible'), 30));
+byId('fit').addEventListener('click', () => cy && fitTo(cy, cy.elements(':visible'), 30));
 byId<HTMLFormElement>('explain-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   void runExplain(explainQuery(new FormData(ev.target as HTMLFormElement)), byId('explain-result'));
