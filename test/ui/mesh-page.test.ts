@@ -4,10 +4,14 @@
  * a reload, lists an invalid policy with its reason, and its explain form degrades to a message where the
  * controller has no /debug/explain. Screenshots go to test-artifacts/ui/.
  */
+import { randomUUID } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { controllerRef } from '@trellis/core';
+import { formatNodeId, TypeUrls, type NodeIdentity } from '@trellis/plugin-sdk';
+import { AdsConnection } from '../support/ads-client.ts';
 import { startFileMesh, type FileMesh } from './bookstore-mesh.ts';
 import { buildPage, launch, screenshot, state, waitForState, type PageState } from './browser.ts';
 
@@ -79,6 +83,34 @@ describe('the mesh page on the bookstore mesh', () => {
     const details = page.locator('#tab-details');
     await expect.poll(() => details.textContent(), { timeout: 10_000 }).toContain('bookwarehouse/bookwarehouse');
     expect(await details.textContent()).toContain('POST /bookwarehouse\\.Bookwarehouse/RestockBooks');
+    await page.evaluate(() => {
+      const cy = (globalThis as unknown as { trellisUi: { cy(): { getElementById(id: string): { select(): void } } } }).trellisUi.cy();
+      cy.getElementById('allow:id:bookstore/bookstore-v1->svc:bookwarehouse/bookwarehouse').select();
+    });
+    // The picture in docs/ui.md (docs/images/ui-bookstore.png is a copy of it).
+    await screenshot(page, 'bookstore-edge.png');
+  });
+
+  it('lists a connected proxy and its sync state: pending until it ACKs, then synced', async () => {
+    const handle = fm.mesh.resolve(controllerRef);
+    const node: NodeIdentity = { uuid: randomUUID(), kind: 'sidecar', namespace: 'bookbuyer', serviceAccount: 'bookbuyer', trustDomain: 'cluster.local' };
+    const cert = await handle.certificates().bootstrap(node);
+    const conn = new AdsConnection({ address: `127.0.0.1:${handle.ports().port}`, tls: { caPem: cert.trustBundlePem, certPem: cert.chainPem, keyPem: cert.privateKey.reveal() } });
+    const stream = conn.sotw();
+    try {
+      stream.send({ node: { id: formatNodeId(node) }, type_url: TypeUrls.cluster, resource_names: [] });
+      const r = await stream.next(10_000);
+      const row = page.locator(`[data-proxy="${formatNodeId(node)}"]`);
+      await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain('pending');
+      expect((await state(page)).nodes.find((n) => n.id === 'id:bookbuyer/bookbuyer')?.classes).toContain('pending');
+      stream.send({ type_url: TypeUrls.cluster, resource_names: [], version_info: r.version_info, response_nonce: r.nonce });
+      await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain('synced');
+      await waitForState(page, (x) => !(x.nodes.find((n) => n.id === 'id:bookbuyer/bookbuyer')?.classes.includes('pending') ?? true));
+      expect(await row.textContent()).toContain('bookbuyer/bookbuyer');
+    } finally {
+      stream.cancel();
+      conn.close();
+    }
   });
 
   it('follows a file edit without a reload: the thief gets its edge when its TrafficTarget is enabled', async () => {
