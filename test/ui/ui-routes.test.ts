@@ -68,6 +68,9 @@ describe('/ui routes', () => {
     const js = await fetch(`${mesh.adminUrl}/ui/app.js`);
     expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
     expect((await js.text()).length).toBeGreaterThan(100_000);
+    // HEAD answers without holding a stream open.
+    const head = await fetch(`${mesh.adminUrl}/ui/events`, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8']);
     for (const path of ['/ui/%2e%2e/package.json', '/ui/..%2fpackage.json', '/ui/index.ts', '/ui/app.js.map', '/ui/sub/app.js'])
       expect((await fetch(`${mesh.adminUrl}${path}`)).status, path).toBe(404);
   });

@@ -44,5 +44,6 @@ export async function buildUi(outDir = defaultOutDir) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const files = await buildUi(process.argv[2] ? resolve(process.argv[2]) : defaultOutDir);
-  process.stdout.write(`ui: built ${files.join(', ')} in ${process.argv[2] ?? 'ui/dist/assets'}\n`);
+  // stderr: stdout belongs to the caller (`npm pack --json` prints its JSON there).
+  process.stderr.write(`ui: built ${files.join(', ')} in ${process.argv[2] ?? 'ui/dist/assets'}\n`);
 }

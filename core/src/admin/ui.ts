@@ -103,6 +103,7 @@ export const uiRoutes =
 
     app.get('/ui', async (_req, reply) => reply.redirect('/ui/', 302));
     app.get('/ui/events', (req, reply) => {
+      if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
       if (clients.size >= maxClients) return reply.code(503).send({ error: `too many open /ui/events streams (${maxClients})` });
       reply.hijack();
       const res = reply.raw;

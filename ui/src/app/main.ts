@@ -97,6 +97,13 @@ function showSelection(): void {
   replace(details, el('p', { class: 'hint' }, 'The selection is no longer in the mesh.'));
 }
 
+/** Selecting an identity fills explain's From, a service its To (the form keeps the other field). */
+function prefillFromSelection(id: string): void {
+  const form = byId<HTMLFormElement>('explain-form');
+  const field = id.startsWith('id:') ? 'from' : id.startsWith('svc:') ? 'to' : undefined;
+  if (field) (form.elements.namedItem(field) as HTMLInputElement).value = id.slice(id.indexOf(':') + 1);
+}
+
 function prefillExplain(from: string, to: string): void {
   const form = byId<HTMLFormElement>('explain-form');
   (form.elements.namedItem('from') as HTMLInputElement).value = from;
@@ -113,6 +120,7 @@ async function load(): Promise<void> {
     cy = createGraph(byId('cy'), t.nodes.length > WHOLE_LAYOUT_MAX_NODES);
     cy.on('tap', 'node:childless, edge', (ev) => {
       selected = (ev.target as NodeSingular | EdgeSingular).id();
+      prefillFromSelection(selected);
       show('details');
       showSelection();
     });
