@@ -262,7 +262,7 @@ describe('the packed packages, used from outside the workspace', () => {
       const paths = p.files.map((f) => f.path);
       expect(paths, p.name).toContain('dist/index.js');
       expect(paths, p.name).toContain('dist/index.d.ts');
-      const stray = paths.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|json))$/.test(f) || /\.test\.|test-(builders|fakes)/.test(f));
+      const stray = paths.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|json)|dist\/assets\/[\w.-]+\.(css|html))$/.test(f) || /\.test\.|test-(builders|fakes)/.test(f));
       expect(stray, p.name).toEqual([]);
       const out = join(work, 'unpacked', p.filename);
       mkdirSync(out, { recursive: true });
@@ -368,6 +368,9 @@ describe('the packed packages, used from outside the workspace', () => {
         if (!/^trellis_/m.test(exposition)) await new Promise((r) => setTimeout(r, 100));
       }
       expect(exposition).toMatch(/^trellis_/m);
+      // The mesh page ships inside @trellis/ui's tarball and the installed controller serves it.
+      const page = await fetch(`${adminUrl}/ui/app.js`);
+      expect([page.status, (await page.text()).length > 100_000]).toEqual([200, true]);
 
       child.kill('SIGTERM');
       expect(await exited, stderr).toBe(0);

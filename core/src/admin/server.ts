@@ -1,10 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger, Metrics } from '@trellis/plugin-sdk';
+import type { EventBus, Logger, Metrics } from '@trellis/plugin-sdk';
 import type { ComponentStatus } from '../kernel/lifecycle.ts';
 import { debugRoutes, type DebugPage } from './debug.ts';
 import { healthRoutes } from './health.ts';
 import { metricsRoutes } from './metrics.ts';
 import { pluginRoutes, type MountedRoute } from './plugin-routes.ts';
+import { uiRoutes } from './ui.ts';
 
 export interface AdminOptions {
   readonly address: string;
@@ -14,6 +15,8 @@ export interface AdminOptions {
   readonly debugPages: () => readonly DebugPage[];
   /** Routes plugins contributed; read when the server starts (after every contributor, by the graph). */
   readonly pluginRoutes?: () => readonly MountedRoute[];
+  /** Mesh changes the page at `/ui` is told about (`/ui/events`). */
+  readonly bus?: EventBus;
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {
@@ -21,7 +24,7 @@ export function splitHostPort(address: string): { host: string; port: number } {
   return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
 }
 
-/** The admin/debug HTTP API: one fastify plugin per area (health, metrics, debug, plugins' routes). */
+/** The admin/debug HTTP API: one fastify plugin per area (health, metrics, debug, the mesh page, plugins' routes). */
 export class AdminServer {
   readonly #app: FastifyInstance;
   readonly #opts: AdminOptions;
@@ -33,6 +36,7 @@ export class AdminServer {
     void this.#app.register(healthRoutes(opts.status));
     void this.#app.register(metricsRoutes(opts.metrics));
     void this.#app.register(debugRoutes(opts.debugPages));
+    void this.#app.register(uiRoutes({ pages: opts.debugPages, ...(opts.bus && { bus: opts.bus }) }));
     this.#app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       opts.logger.warn('admin request failed', { err: err.message });
       void reply.code(err.statusCode ?? 500).send({ error: err.message });

@@ -9,6 +9,7 @@ import {
   type ProxyPlugin,
   type Readiness,
 } from '@trellis/plugin-sdk';
+import { buildTopology } from '../admin/topology.ts';
 import { Catalog } from '../catalog/index.ts';
 import { certificateRotated, type CertificateManager } from '../certs/index.ts';
 import type { CoreComponent, CorePartsContext, CorePartsFactory } from '../kernel/mesh.ts';
@@ -181,6 +182,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       getOne: (id) => server?.registry.describe(id),
     },
     { name: 'certs', get: () => certs?.debugCerts() ?? [] },
+    { name: 'topology', get: () => buildTopology({ store, catalog, proxies: () => server?.registry.list() ?? [] }) },
     {
       name: 'views',
       get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),

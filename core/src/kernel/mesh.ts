@@ -198,6 +198,7 @@ export async function startMesh(opts: StartMeshOptions): Promise<Mesh> {
         status: () => lifecycle.status(),
         debugPages: () => container.all(extensionPoints.debugPages),
         pluginRoutes: () => container.contributions(extensionPoints.adminRoutes).map((c) => ({ plugin: c.from, route: c.value })),
+        bus,
       });
       const a = admin;
       lifecycle.add({ name: 'admin', type: 'core', origin: 'core', start: () => a.start(), stop: () => a.stop() });
