@@ -77,3 +77,13 @@ export function workload(namespace: string, name: string, ip: string, port = 808
     slice(namespace, name, [{ ip, pod: `${name}-0` }], [{ name: portName, port: targetPort }]),
   ];
 }
+
+/** A Gateway API HTTPRoute or GRPCRoute (`gateway.networking.k8s.io/v1`), spec as written in YAML. */
+export function gatewayRoute(kind: 'HTTPRoute' | 'GRPCRoute', namespace: string, name: string, spec: Record<string, unknown>, apiVersion = 'gateway.networking.k8s.io/v1'): KubeObject {
+  return { apiVersion, kind, metadata: { name, namespace }, spec };
+}
+
+/** A parentRef to a Service (GAMMA), with or without port. */
+export function serviceParent(name: string, port?: number, namespace?: string): Record<string, unknown> {
+  return { group: '', kind: 'Service', name, ...(namespace !== undefined && { namespace }), ...(port !== undefined && { port }) };
+}
