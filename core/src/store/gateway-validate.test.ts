@@ -10,6 +10,10 @@ const reason = (spec: Record<string, unknown>, kind: 'HTTPRoute' | 'GRPCRoute' =
   const v = validateObject(route(spec, kind));
   return v.outcome === 'invalid' ? v.reason : `not invalid: ${v.outcome}`;
 };
+const objOf = (v: ReturnType<typeof validateObject>): GatewayRouteObj => {
+  if (v.outcome !== 'accepted') throw new Error(`not accepted: ${v.reason}`);
+  return v.obj as GatewayRouteObj;
+};
 const parent = [serviceParent('echo', 80)];
 const backend = (name: string, port = 8080, weight?: number) => ({ name, port, ...(weight !== undefined && { weight }) });
 
@@ -18,7 +22,7 @@ describe('Gateway API routes in the store', () => {
     for (const v of ['v1', 'v1beta1']) {
       const r = validateObject(route({ parentRefs: parent, rules: [{ backendRefs: [backend('echo-v1')] }] }, 'HTTPRoute', `gateway.networking.k8s.io/${v}`));
       expect(r.outcome).toBe('accepted');
-      const spec = (r as { obj: GatewayRouteObj }).obj.spec;
+      const spec = objOf(r).spec;
       expect(spec.parentRefs).toEqual([{ group: '', kind: 'Service', namespace: 'mesh', name: 'echo', port: 80 }]);
       expect(spec.rules[0]?.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [] }]);
       expect(spec.rules[0]?.backendRefs).toEqual([{ group: '', kind: 'Service', namespace: 'mesh', name: 'echo-v1', port: 8080, weight: 1, filters: [] }]);
@@ -30,7 +34,7 @@ describe('Gateway API routes in the store', () => {
 
   it('normalizes header names to lower case and a PathPrefix without its trailing slash', () => {
     const r = validateObject(route({ parentRefs: parent, rules: [{ matches: [{ path: { value: '/v2/' }, headers: [{ name: 'Version', value: 'two' }] }] }] }));
-    const m = (r as { obj: GatewayRouteObj }).obj.spec.rules[0]?.matches[0];
+    const m = objOf(r).spec.rules[0]?.matches[0];
     expect(m).toEqual({ path: { type: 'PathPrefix', value: '/v2' }, headers: [{ name: 'version', type: 'Exact', value: 'two' }], queryParams: [] });
   });
 

@@ -279,7 +279,7 @@ function rules(v: unknown, ns: string, grpc: boolean): RouteRuleSpec[] {
       const br = rec(b, bf);
       const weight = br.weight === undefined ? 1 : int(br.weight, `${bf}.weight`, 0, 1_000_000);
       const bfilters = filters(br.filters, `${bf}.filters`, ns, grpc ? GRPC_FILTERS : HTTP_FILTERS, allPrefix);
-      if (bfilters.some((x) => x.type === 'RequestRedirect' || x.type === 'URLRewrite')) bad(`${bf}.filters`, 'a backendRef takes header modifiers and mirrors only');
+      if (bfilters.some((x) => x.type !== 'RequestHeaderModifier' && x.type !== 'ResponseHeaderModifier')) bad(`${bf}.filters`, 'a backendRef takes RequestHeaderModifier and ResponseHeaderModifier filters only (in Trellis)');
       return { ...backendRef(br, bf, ns), weight, filters: bfilters };
     });
     if (fs.some((x) => x.type === 'RequestRedirect') && backendRefs.length > 0) bad(f, 'RequestRedirect and backendRefs cannot be used together');
