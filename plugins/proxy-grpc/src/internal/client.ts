@@ -20,6 +20,7 @@ import type {
   RouteMatch,
   XdsResource,
 } from '@trellis/plugin-sdk';
+import { gammaGrpcRoutes } from './gamma.ts';
 import type { Emit } from './memo.ts';
 import { outboundRouteName } from './names.ts';
 import { upstreamTls } from './tls.ts';
@@ -49,7 +50,8 @@ export function clientResources(view: ProxyView, emit: Emit): XdsResource[] {
       out.push(emit(routeName, TypeUrls.listener, host, () => apiListener(host, routeName)));
     }
     const present = (o.split?.backends ?? []).filter((b) => byCluster.has(b.clusterName)).map((b) => b.clusterName);
-    const routeKey = JSON.stringify([o.service, o.clusterName, o.split ?? null, o.retry ?? null, o.timeoutMs ?? null, present]);
+    const gammaClusters = (o.gamma?.routes ?? []).flatMap((r) => r.backends.map((b) => [b.clusterName, byCluster.has(b.clusterName)]));
+    const routeKey = JSON.stringify([o.service, o.clusterName, o.split ?? null, o.retry ?? null, o.timeoutMs ?? null, present, o.gamma ?? null, gammaClusters]);
     out.push(emit(routeKey, TypeUrls.route, routeName, () => routeConfig(routeName, o, byCluster)));
   }
   const clusters = new Map<string, OutboundService>();
@@ -75,6 +77,8 @@ function apiListener(name: string, routeName: string): Listener {
 }
 
 function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<string, OutboundService>): RouteConfiguration {
+  // GAMMA routes replace the split and the default route: a call no route matches fails, as the spec's 404.
+  if (o.gamma) return { name, virtual_hosts: [{ name: `outbound_virtual-host|${serviceFqdn(o.service)}`, domains: ['*'], routes: gammaGrpcRoutes(o, new Set(byCluster.keys())) }] };
   const extras = routeExtras(o);
   const routes: Route[] = [];
   const backends = (o.split?.backends ?? []).filter((b) => b.weight > 0 && byCluster.has(b.clusterName));
