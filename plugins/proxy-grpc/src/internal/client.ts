@@ -83,7 +83,9 @@ function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<st
   const routes: Route[] = [];
   const backends = (o.split?.backends ?? []).filter((b) => b.weight > 0 && byCluster.has(b.clusterName));
   if (o.split && backends.length > 0) {
-    const weighted: RouteAction = { weighted_clusters: { clusters: backends.map((b) => ({ name: b.clusterName, weight: { value: b.weight } })) }, ...extras };
+    // total_weight: deprecated in Envoy, but gRPC C-core 1.51 NACKs a split whose weights do not add up to it (default 100).
+    const total = backends.reduce((n, b) => n + b.weight, 0);
+    const weighted: RouteAction = { weighted_clusters: { clusters: backends.map((b) => ({ name: b.clusterName, weight: { value: b.weight } })), total_weight: { value: total } }, ...extras };
     if (o.split.matches.length === 0) routes.push({ name: `split:${o.split.splitName}`, match: { prefix: '' }, route: weighted });
     else
       for (const m of o.split.matches) {
@@ -105,7 +107,8 @@ function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<st
  */
 export function routeMatch(m: HttpMatch): RouteMatch | undefined {
   if (!m.methods.includes('*') && !m.methods.includes('POST')) return undefined;
-  const headers = m.headers.map((h) => ({ name: headerName(h.name), string_match: { safe_regex: { regex: wholeRegex(h.valueRegex) } } }));
+  // The older `safe_regex_match`: gRPC C-core 1.51 NACKs `string_match` in route header matchers.
+  const headers = m.headers.map((h) => ({ name: headerName(h.name), safe_regex_match: { regex: wholeRegex(h.valueRegex) } }));
   return { safe_regex: { regex: wholeRegex(m.pathRegex) }, ...(headers.length > 0 && { headers }) };
 }
 

@@ -31,7 +31,8 @@ function match(r: GammaRoute): RouteMatch | undefined {
           ? // Whole segments: every gRPC path is /service/method, so `/svc/` is exactly "the segment /svc".
             { prefix: `${p.value}/` }
           : { safe_regex: { regex: wholeRegex(p.value) } };
-  const headers = m.headers.map((h) => ({ name: headerName(h.name), string_match: h.type === 'Exact' ? { exact: h.value } : { safe_regex: { regex: wholeRegex(h.value) } } }));
+  // The older `exact_match` / `safe_regex_match`: gRPC C-core 1.51 NACKs `string_match` in route header matchers.
+  const headers = m.headers.map((h) => ({ name: headerName(h.name), ...(h.type === 'Exact' ? { exact_match: h.value } : { safe_regex_match: { regex: wholeRegex(h.value) } }) }));
   return { ...path, ...(headers.length > 0 && { headers }) };
 }
 
@@ -39,7 +40,9 @@ function action(r: GammaRoute, known: ReadonlySet<string>, o: OutboundService): 
   const clusters = r.backends.filter((b) => known.has(b.clusterName)).map((b) => ({ name: b.clusterName, weight: { value: b.weight } }));
   const missing = r.unresolvedWeight + r.backends.filter((b) => !known.has(b.clusterName)).reduce((n, b) => n + b.weight, 0);
   if (missing > 0 || clusters.length === 0) clusters.push({ name: UNRESOLVED_CLUSTER, weight: { value: Math.max(1, missing) } });
-  const a: RouteAction = clusters.length === 1 && clusters[0] ? { cluster: clusters[0].name } : { weighted_clusters: { clusters } };
+  // total_weight (deprecated in Envoy): gRPC C-core 1.51 NACKs weights that do not add up to it (default 100).
+  const total = clusters.reduce((n, c) => n + c.weight.value, 0);
+  const a: RouteAction = clusters.length === 1 && clusters[0] ? { cluster: clusters[0].name } : { weighted_clusters: { clusters, total_weight: { value: total } } };
   const timeout = r.timeoutMs ?? r.backendTimeoutMs ?? o.timeoutMs;
   if (timeout !== undefined && timeout > 0) a.max_stream_duration = { max_stream_duration: durationMs(timeout) };
   return a;
