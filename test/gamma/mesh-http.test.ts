@@ -200,9 +200,15 @@ describe('Gateway API Mesh conformance (HTTP), via the generated Envoy route tab
           rr('/full', { path: { type: 'ReplaceFullPath', replaceFullPath: '/full-path-replacement' } }),
           rr('/path-and-host', { hostname: 'example.org', path: rp }),
           rr('/path-and-status', { path: rp, statusCode: 301 }),
+          rr('/full-path-and-host', { hostname: 'example.org', path: { type: 'ReplaceFullPath', replaceFullPath: '/replacement-full' } }),
+          rr('/full-path-and-status', { path: { type: 'ReplaceFullPath', replaceFullPath: '/replacement-full' }, statusCode: 301 }),
           rr('/port', { port: 8083 }),
+          rr('/port-and-host', { hostname: 'example.org', port: 8083 }),
+          rr('/port-and-status', { port: 8083, statusCode: 301 }),
           rr('/port-and-host-and-status', { port: 8083, hostname: 'example.org', statusCode: 302 }),
           rr('/scheme', { scheme: 'https' }),
+          rr('/scheme-and-host', { hostname: 'example.org', scheme: 'https' }),
+          rr('/scheme-and-status', { scheme: 'https', statusCode: 301 }),
           rr('/scheme-and-host-and-status', { scheme: 'https', statusCode: 302, hostname: 'example.org' }),
         ],
       }),
@@ -211,7 +217,13 @@ describe('Gateway API Mesh conformance (HTTP), via the generated Envoy route tab
     expect(reached(p.send(client, to('echo', '/full/path/original')))).toBe('302 http://echo/full-path-replacement');
     expect(reached(p.send(client, to('echo', '/path-and-host')))).toBe('302 http://example.org/replacement-prefix');
     expect(reached(p.send(client, to('echo', '/path-and-status')))).toBe('301 http://echo/replacement-prefix');
+    expect(reached(p.send(client, to('echo', '/full-path-and-host')))).toBe('302 http://example.org/replacement-full');
+    expect(reached(p.send(client, to('echo', '/full-path-and-status')))).toBe('301 http://echo/replacement-full');
     expect(reached(p.send(client, to('echo', '/port')))).toBe('302 http://echo:8083/port');
+    expect(reached(p.send(client, to('echo', '/port-and-host')))).toBe('302 http://example.org:8083/port-and-host');
+    expect(reached(p.send(client, to('echo', '/port-and-status')))).toBe('301 http://echo:8083/port-and-status');
+    expect(reached(p.send(client, to('echo', '/scheme-and-host')))).toBe('302 https://example.org/scheme-and-host');
+    expect(reached(p.send(client, to('echo', '/scheme-and-status')))).toBe('301 https://echo/scheme-and-status');
     expect(reached(p.send(client, to('echo', '/port-and-host-and-status')))).toBe('302 http://example.org:8083/port-and-host-and-status');
     expect(reached(p.send(client, to('echo', '/scheme')))).toBe('302 https://echo/scheme');
     expect(reached(p.send(client, to('echo', '/scheme-and-host-and-status')))).toBe('302 https://example.org/scheme-and-host-and-status');
@@ -259,6 +271,7 @@ describe('Gateway API Mesh conformance (HTTP), via the generated Envoy route tab
             rule('/add', { add: [{ name: 'X-Header-Add', value: 'add-appends-values' }] }),
             rule('/remove', { remove: ['X-Header-Remove'] }),
             rule('/multiple', { set: [{ name: 'X-Header-Set-1', value: 'header-set-1' }], add: [{ name: 'X-Header-Add-1', value: 'header-add-1' }], remove: ['X-Header-Remove-1'] }),
+            rule('/case-insensitivity', { set: [{ name: 'X-Header-Set', value: 'header-set' }], add: [{ name: 'X-Header-Add', value: 'header-add' }], remove: ['X-Header-Remove'] }),
           ],
         }),
       );
@@ -273,6 +286,9 @@ describe('Gateway API Mesh conformance (HTTP), via the generated Envoy route tab
       expect(h('/remove', { 'X-Header-Remove': 'val' })['x-header-remove']).toBeUndefined();
       const m = h('/multiple', { 'X-Header-Set-1': 'x', 'X-Header-Remove-1': 'y' });
       expect([m['x-header-set-1'], m['x-header-add-1'], m['x-header-remove-1']]).toEqual(['header-set-1', 'header-add-1', undefined]);
+      // Header names are case-insensitive: lower-case request headers are set, appended to and removed.
+      const ci = h('/case-insensitivity', { 'x-header-set': 'original-value', 'x-header-add': 'original-value', 'x-header-remove': 'header-remove' });
+      expect([ci['x-header-set'], ci['x-header-add'], ci['x-header-remove']]).toEqual(['header-set', 'original-value,header-add', undefined]);
     }
   });
 
