@@ -78,9 +78,11 @@ export class EchoClient {
     this.#client = client;
   }
 
-  call(path: string = ECHO_PATH, timeoutMs = 3000): Promise<CallResult> {
+  call(path: string = ECHO_PATH, timeoutMs = 3000, headers: Readonly<Record<string, string>> = {}): Promise<CallResult> {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(headers)) md.set(k, v);
     return new Promise((resolve) => {
-      this.#client.makeUnaryRequest(path, json.serialize, json.deserialize as (b: Buffer) => EchoReply, {}, { deadline: Date.now() + timeoutMs }, (err, reply) => {
+      this.#client.makeUnaryRequest(path, json.serialize, json.deserialize as (b: Buffer) => EchoReply, {}, md, { deadline: Date.now() + timeoutMs }, (err, reply) => {
         if (err) resolve({ ok: false, code: err.code ?? grpc.status.UNKNOWN, details: err.details ?? err.message });
         else resolve({ ok: true, reply: reply as EchoReply });
       });
@@ -88,10 +90,10 @@ export class EchoClient {
   }
 
   /** Sequential calls, counting replies per server name and failures per status code name. */
-  async tally(calls: number, path: string = ECHO_PATH): Promise<Record<string, number>> {
+  async tally(calls: number, path: string = ECHO_PATH, headers: Readonly<Record<string, string>> = {}): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (let i = 0; i < calls; i++) {
-      const r = await this.call(path);
+      const r = await this.call(path, 3000, headers);
       const k = r.ok ? r.reply.server : grpc.status[r.code];
       out[k] = (out[k] ?? 0) + 1;
     }

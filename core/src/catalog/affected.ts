@@ -103,6 +103,10 @@ export function computeAffected(store: MeshStore, settings: MeshSettingsService,
           }
       return out;
     }
+    case 'HTTPRoute':
+    case 'GRPCRoute':
+      // Routes attach by parent Service, consumer namespace and reachable backends: every view may change.
+      return 'all';
     case 'TrafficSplit': {
       if (permissive) return 'all';
       for (const split of both<TrafficSplitObj>()) {

@@ -9,6 +9,8 @@ import type { MeshConfigSettings, MeshStore, StoreChange, TrafficSplitObj, Traff
 import { MeshSettingsService } from '../settings/index.ts';
 import { computeAffected, touchedServices } from './affected.ts';
 import type { Affected } from './affected.ts';
+import { buildGammaIndex } from './gamma.ts';
+import type { GammaIndex } from './gamma.ts';
 import { buildServiceModel, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
 import { computeView, isActiveTarget } from './views.ts';
@@ -22,6 +24,7 @@ export class Catalog {
   private models: { services: Map<string, ServiceModel>; servicesOf: Map<string, string[]> } | undefined;
   private targets: { bySource: Map<string, TrafficTargetObj[]>; byDestination: Map<string, TrafficTargetObj[]> } | undefined;
   private splits: Map<string, TrafficSplitObj> | undefined;
+  private gamma: GammaIndex | undefined;
   private readonly unsubscribe: () => void;
   /** Views computed (not served from cache) since construction: a figure for tests and benchmarks. */
   computed = 0;
@@ -84,6 +87,7 @@ export class Catalog {
     if (WORKLOAD_KINDS.has(change.kind) && this.models) this.updateModels(touchedServices(this.store, change));
     if (change.kind === 'TrafficTarget') this.targets = undefined;
     if (change.kind === 'TrafficSplit') this.splits = undefined;
+    if (change.kind === 'HTTPRoute' || change.kind === 'GRPCRoute') this.gamma = undefined;
     if (affected === 'all') this.views.clear();
     else for (const k of affected) this.views.delete(k);
   }
@@ -156,8 +160,10 @@ export class Catalog {
         if (!this.splits.has(root)) this.splits.set(root, this.store.splitFor(sp.metadata.namespace, sp.spec.service) ?? sp);
       }
     }
+    this.gamma ??= buildGammaIndex(this.store);
     return {
       store: this.store,
+      gamma: this.gamma,
       splitsByRoot: this.splits,
       settings: this.settings(),
       services: this.models.services,

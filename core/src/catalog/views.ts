@@ -5,6 +5,8 @@
 import { identityKey, localClusterName, outboundClusterName } from '@trellis/plugin-sdk';
 import type { HttpMatch, Identity, InboundPort, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
+import { gammaRoots, gammaRoutesFor } from './gamma.ts';
+import type { GammaIndex } from './gamma.ts';
 import { hostnames } from './hostnames.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
@@ -24,6 +26,8 @@ export interface ViewIndexes {
   readonly targetsByDestination: ReadonlyMap<string, readonly TrafficTargetObj[]>;
   /** The TrafficSplit in effect per root service `ns/name` (store.splitFor). */
   readonly splitsByRoot: ReadonlyMap<string, TrafficSplitObj>;
+  /** Gateway API routes by parent Service (gamma.ts); absent means none. */
+  readonly gamma?: GammaIndex;
 }
 
 const svcKey = (ns: string, name: string): string => `${ns}/${name}`;
@@ -57,14 +61,17 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     const ns = split.metadata.namespace;
     if (ix.services.has(root) && split.spec.backends.some((b) => reachable.has(svcKey(ns, b.service)))) splits.set(root, split);
   }
+  const gammaParents = ix.gamma ? gammaRoots(ix.gamma, id.namespace, reachable) : new Set<string>();
   const outbound: OutboundService[] = [];
-  for (const sk of [...new Set([...reachable, ...splits.keys()])].sort()) {
+  for (const sk of [...new Set([...reachable, ...splits.keys(), ...gammaParents])].sort()) {
     const m = ix.services.get(sk);
     if (!m) continue;
     const split = splits.get(sk);
     const serviceIPs = clusterIPs(m.svc);
     for (const { port, endpoints } of m.ports) {
-      const policy = split ? splitPolicy(ix, split, port.port, reachable) : undefined;
+      // GAMMA routes on a port replace the TrafficSplit there (docs/gamma.md).
+      const gamma = ix.gamma ? gammaRoutesFor(ix.gamma, id.namespace, port, ix.services, reachable) : undefined;
+      const policy = split && !gamma ? splitPolicy(ix, split, port.port, reachable) : undefined;
       outbound.push({
         service: port,
         clusterName: outboundClusterName(port, port.targetPort),
@@ -73,6 +80,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
         identities: m.identities,
         ...(serviceIPs.length > 0 && { serviceIPs }),
         ...(policy && { split: policy }),
+        ...(gamma && { gamma }),
       });
     }
   }

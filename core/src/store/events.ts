@@ -1,6 +1,7 @@
 import { defineTopic } from '@trellis/plugin-sdk';
 import type { KubeObject } from '@trellis/plugin-sdk';
 import type { MeshKind } from './kinds.ts';
+import type { RouteParentStatus } from './route-status.ts';
 
 /**
  * One change of the effective mesh state: an object added (`new` only), replaced (both) or removed (`old`
@@ -29,6 +30,8 @@ export interface PolicyStatus {
   readonly source?: string;
   readonly file?: string;
   readonly line?: number;
+  /** Gateway API routes: the `Accepted` / `ResolvedRefs` conditions per Service parentRef. */
+  readonly parents?: readonly RouteParentStatus[];
 }
 
 /** An object of a kind the store does not know, ignored. */

@@ -6,3 +6,6 @@ export { DEFAULT_MESH_SETTINGS, podIPs, podServiceAccount } from './kinds.ts';
 export type * from './kinds.ts';
 export { MAX_REGEX_LENGTH, re2FullMatch, re2Problem } from './re2.ts';
 export { meshConfigSettings, validateObject } from './validate.ts';
+export { GAMMA_CONTROLLER_NAME, routeParentStatuses } from './route-status.ts';
+export type { RouteCondition, RouteParentStatus } from './route-status.ts';
+export type * from './gateway-kinds.ts';

@@ -3,6 +3,7 @@
  * validated (validate.ts) before they are stored, so these types hold for everything the store returns.
  */
 import type { KubeObject } from '@trellis/plugin-sdk';
+import type { GatewayRouteObj } from './gateway-kinds.ts';
 
 /** The store's kind names (one per kind, whatever the version or alias group). */
 export type MeshKind =
@@ -17,7 +18,9 @@ export type MeshKind =
   | 'TCPRoute'
   | 'UDPRoute'
   | 'TrafficSplit'
-  | 'MeshConfig';
+  | 'MeshConfig'
+  | 'HTTPRoute'
+  | 'GRPCRoute';
 
 /** group -> kind -> accepted versions. */
 export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKind, readonly string[]>>>>> = {
@@ -29,6 +32,8 @@ export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKi
   'config.trellismesh.io': { MeshConfig: ['v1alpha1'] },
   // OSM's MeshConfig, accepted unchanged so an OSM user's manifests work.
   'config.openservicemesh.io': { MeshConfig: ['v1alpha2'] },
+  // Gateway API routes for the mesh (GAMMA): the older versions have the same shape.
+  'gateway.networking.k8s.io': { HTTPRoute: ['v1', 'v1beta1'], GRPCRoute: ['v1', 'v1alpha2'] },
 };
 
 /** Kinds listed by `policyStatuses()` (SMI policy and mesh configuration). */
@@ -39,6 +44,8 @@ export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'UDPRoute',
   'TrafficSplit',
   'MeshConfig',
+  'HTTPRoute',
+  'GRPCRoute',
 ]);
 
 export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -52,6 +59,8 @@ export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'TCPRoute',
   'UDPRoute',
   'TrafficSplit',
+  'HTTPRoute',
+  'GRPCRoute',
 ]);
 
 interface Namespaced extends KubeObject {
@@ -173,6 +182,8 @@ export interface MeshConfigObj extends KubeObject {
   };
 }
 
+export type { GatewayRouteObj } from './gateway-kinds.ts';
+
 /** OSM's defaults: SMI mode (deny by default), egress on, 24h certificates, RSA 2048. */
 export const DEFAULT_MESH_SETTINGS: MeshConfigSettings = {
   permissive: false,
@@ -196,6 +207,8 @@ export interface KindMap {
   UDPRoute: PortRouteObj;
   TrafficSplit: TrafficSplitObj;
   MeshConfig: MeshConfigObj;
+  HTTPRoute: GatewayRouteObj;
+  GRPCRoute: GatewayRouteObj;
 }
 
 export function podServiceAccount(pod: PodObj): string {

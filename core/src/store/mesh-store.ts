@@ -9,8 +9,9 @@ import { deepEqual } from './equal.ts';
 import { meshChanged } from './events.ts';
 import type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
 import { POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
-import type { EndpointSliceObj, KindMap, MeshKind, PodObj, ServiceObj, TrafficSplitObj, TrafficTargetObj } from './kinds.ts';
+import type { EndpointSliceObj, GatewayRouteObj, KindMap, MeshKind, PodObj, ServiceObj, TrafficSplitObj, TrafficTargetObj } from './kinds.ts';
 import { splitReferenceProblems, targetReferenceProblems } from './references.ts';
+import { routeParentStatuses } from './route-status.ts';
 import { shortText, text } from './show.ts';
 import { kindOf, validateObject } from './validate.ts';
 import { PluginPolicies } from './plugin-policies.ts';
@@ -222,6 +223,11 @@ export class MeshStore {
         const problems =
           kind === 'TrafficTarget' ? targetReferenceProblems(layer.obj as TrafficTargetObj, lookup) : kind === 'TrafficSplit' ? splitReferenceProblems(layer.obj as TrafficSplitObj, lookup) : [];
         if (problems.length) reason = problems.join('; ');
+      }
+      if (kind === 'HTTPRoute' || kind === 'GRPCRoute') {
+        const parents = routeParentStatuses(layer.obj as GatewayRouteObj, (k, ns, name) => this.get(k, ns, name));
+        out.push(reason === undefined ? { ...base, status, parents } : { ...base, status, reason, parents });
+        continue;
       }
       out.push(reason === undefined ? { ...base, status } : { ...base, status, reason });
     }
@@ -458,6 +464,9 @@ function groupsOf(kind: MeshKind): string[] {
       return ['split.smi-spec.io'];
     case 'MeshConfig':
       return ['config.trellismesh.io', 'config.openservicemesh.io'];
+    case 'HTTPRoute':
+    case 'GRPCRoute':
+      return ['gateway.networking.k8s.io'];
     default:
       return [''];
   }

@@ -87,6 +87,12 @@ export interface OutboundService {
    */
   readonly serviceIPs?: readonly string[];
   readonly split?: SplitPolicy;
+  /**
+   * Gateway API (GAMMA) routes attached to this service port for this client (HTTPRoute or GRPCRoute, producer
+   * or consumer routes). When present they replace `split`: requests no rule matches get a 404. They apply only
+   * to traffic addressed to the Service (its cluster IPs, or its name for proxyless gRPC), never to pod IPs.
+   */
+  readonly gamma?: GammaRoutes;
   readonly retry?: RetryPolicy;
   readonly timeoutMs?: number;
 }
@@ -138,4 +144,88 @@ export interface ProxyView {
   readonly inbound: readonly InboundPort[];
   /** Endpoints of this identity's own pods (a proxyless server listens on them). Sorted. */
   readonly localEndpoints: readonly MeshEndpoint[];
+}
+
+// ---- Gateway API (GAMMA) routes, as the catalog resolves them for one client and one service port ----
+
+export interface GammaPathMatch {
+  /** PathPrefix matches whole segments (`/v2` matches `/v2` and `/v2/x`, not `/v2x`); its value has no trailing `/` except `/`. */
+  readonly type: 'Exact' | 'PathPrefix' | 'RegularExpression';
+  readonly value: string;
+}
+
+export interface GammaValueMatch {
+  /** Header names lower-cased; query parameter names as written (they are case-sensitive). */
+  readonly name: string;
+  readonly type: 'Exact' | 'RegularExpression';
+  readonly value: string;
+}
+
+/** One match of a rule: every condition must hold (an empty match matches every request). */
+export interface GammaMatch {
+  readonly path?: GammaPathMatch;
+  readonly method?: string;
+  readonly headers: readonly GammaValueMatch[];
+  readonly queryParams: readonly GammaValueMatch[];
+}
+
+export interface GammaHeaderEdit {
+  readonly set: readonly { readonly name: string; readonly value: string }[];
+  readonly add: readonly { readonly name: string; readonly value: string }[];
+  readonly remove: readonly string[];
+}
+
+export interface GammaPathRewrite {
+  readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  readonly value: string;
+}
+
+export interface GammaRedirect {
+  readonly scheme?: string;
+  readonly hostname?: string;
+  readonly port?: number;
+  readonly path?: GammaPathRewrite;
+  /** 301, 302 (the default), 303, 307 or 308. */
+  readonly statusCode: number;
+}
+
+export interface GammaBackend {
+  readonly service: MeshServicePort;
+  readonly clusterName: string;
+  /** Positive: backends with weight 0 are left out. */
+  readonly weight: number;
+  readonly requestHeaders?: GammaHeaderEdit;
+  readonly responseHeaders?: GammaHeaderEdit;
+}
+
+/** One (match, rule) pair, in the order a proxy must try them (Gateway API precedence). */
+export interface GammaRoute {
+  /** `ns/name` of the route object, its rule index and (when named) the rule's name: for route names. */
+  readonly route: string;
+  readonly rule: number;
+  readonly ruleName?: string;
+  readonly match: GammaMatch;
+  /** Resolved backends this client may reach (empty with `redirect`). */
+  readonly backends: readonly GammaBackend[];
+  /**
+   * The summed weight of backendRefs that do not resolve (missing Service or port, not reachable): that share
+   * of requests gets a 500, as the Gateway API asks. Weight-0 refs count for nothing.
+   */
+  readonly unresolvedWeight: number;
+  readonly requestHeaders?: GammaHeaderEdit;
+  readonly responseHeaders?: GammaHeaderEdit;
+  readonly redirect?: GammaRedirect;
+  readonly rewrite?: { readonly hostname?: string; readonly path?: GammaPathRewrite };
+  /** Mirror targets (cluster names) with the percentage of requests mirrored. */
+  readonly mirrors: readonly { readonly clusterName: string; readonly percent: number }[];
+  /** `timeouts.request` / `timeouts.backendRequest` in ms; 0 means no timeout. */
+  readonly timeoutMs?: number;
+  readonly backendTimeoutMs?: number;
+}
+
+export interface GammaRoutes {
+  readonly kind: 'HTTPRoute' | 'GRPCRoute';
+  /** `ns/name` of the route objects in effect (consumer routes when the client's namespace has any). */
+  readonly sources: readonly string[];
+  readonly routes: readonly GammaRoute[];
 }

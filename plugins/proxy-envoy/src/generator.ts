@@ -6,7 +6,8 @@ import { byString } from './internal/common.ts';
 import { inboundListener, outboundListener, prometheusListener } from './internal/listeners.ts';
 import { inboundRouteConfig, outboundRouteConfig } from './internal/routes.ts';
 import { rootCertInboundSecret, rootCertOutboundSecret, serviceCertSecret } from './internal/secrets.ts';
-import { isHttp, rootCertOutboundName } from './names.ts';
+import { gammaRouteConfig } from './internal/gamma-routes.ts';
+import { isHttp, rdsGammaName, rootCertOutboundName } from './names.ts';
 
 export interface EnvoyGeneratorOptions {
   /** Serve `inbound-prometheus-listener` (15010) and `envoy-metrics-cluster`. Default true. */
@@ -62,11 +63,13 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     };
     const client = { namespace: view.identity.namespace, serviceAccount: view.identity.serviceAccount };
     const outbound = uniqueBy(view.outbound, (s) => s.clusterName).sort((a, b) => byString(a.clusterName, b.clusterName));
+    // Listener chains and routes are per service port (two ports may share a cluster, e.g. 80 and 8080 -> 8080).
+    const outboundPorts = uniqueBy(view.outbound, (s) => `${s.clusterName}|${s.service.port}`).sort((a, b) => byString(a.clusterName, b.clusterName) || a.service.port - b.service.port);
     const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
 
     // LDS
-    const outKey = `${view.egress}\n${outbound.map(outboundChainKey).join('\n')}`;
-    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress));
+    const outKey = `${view.egress}\n${outboundPorts.map(outboundChainKey).join('\n')}`;
+    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outboundPorts, view.egress));
     if (outL) push(outL);
     const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
     const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', JSON.stringify(inInput), () => inboundListener(inInput));
@@ -74,9 +77,10 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     if (metrics) add(TypeUrls.listener, 'inbound-prometheus-listener', 'const', prometheusListener);
 
     // RDS
-    for (const [port, services] of groupBy(outbound.filter((s) => isHttp(s.service)), (s) => s.service.port)) {
+    for (const [port, services] of groupBy(outboundPorts.filter((s) => isHttp(s.service)), (s) => s.service.port)) {
       add(TypeUrls.route, `rds-outbound.${port}`, services.map(outboundRouteKey).join('\n'), () => outboundRouteConfig(port, services));
     }
+    for (const svc of outboundPorts) if (svc.gamma && isHttp(svc.service)) add(TypeUrls.route, rdsGammaName(svc.service), JSON.stringify([svc.gamma, svc.timeoutMs, svc.retry]), () => gammaRouteConfig(svc));
     for (const [targetPort, ports] of groupBy(inbound.filter((p) => isHttp(p.service)), (p) => p.service.targetPort)) {
       add(TypeUrls.route, `rds-inbound.${targetPort}`, JSON.stringify([view.trustDomain, view.permissive, ports]), () =>
         inboundRouteConfig(targetPort, ports, view.trustDomain, view.permissive),
@@ -130,7 +134,7 @@ function cachedKey<T extends object>(obj: T, kind: KeyKind, pick: (o: T) => unkn
 
 /** What an outbound chain depends on: service, cluster, endpoint addresses, split backends. */
 function outboundChainKey(s: OutboundService): string {
-  return cachedKey(s, 'chain', (x) => [x.clusterName, x.service, x.serviceIPs, x.endpoints.map((e) => e.ip), x.split?.backends.map((b) => [b.clusterName, b.weight])]);
+  return cachedKey(s, 'chain', (x) => [x.clusterName, x.service, x.serviceIPs, x.endpoints.map((e) => e.ip), x.split?.backends.map((b) => [b.clusterName, b.weight]), x.gamma !== undefined]);
 }
 
 function outboundRouteKey(s: OutboundService): string {

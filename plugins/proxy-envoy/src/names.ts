@@ -27,6 +27,8 @@ export const MESH_ALPN = 'osm';
 
 export const rdsOutboundName = (port: number): string => `rds-outbound.${port}`;
 export const rdsInboundName = (targetPort: number): string => `rds-inbound.${targetPort}`;
+/** The RouteConfiguration of one Service port's GAMMA routes (served on the chain of its cluster IPs). */
+export const rdsGammaName = (svc: MeshServicePort): string => `rds-outbound-gamma.${svc.namespace}/${svc.name}.${svc.port}`;
 
 // Secret names and the service FQDN (SNI, inbound server name) are the SDK's mesh naming rules.
 export const serviceCertName = SecretNames.serviceCert;
@@ -44,6 +46,7 @@ export function isTcp(svc: MeshServicePort): boolean {
 
 export const outboundChainName = (svc: MeshServicePort): string =>
   `outbound_${svc.namespace}/${svc.name}_${svc.port}_${svc.protocol}`;
+export const gammaChainName = (svc: MeshServicePort): string => `outbound-gamma_${svc.namespace}/${svc.name}_${svc.port}_${svc.protocol}`;
 export const inboundChainName = (svc: MeshServicePort): string =>
   `inbound_${svc.namespace}/${svc.name}_${svc.targetPort}_${svc.protocol}`;
 export const outboundVirtualHostName = (svc: ServiceName): string => `outbound_virtual-host|${serviceFqdn(svc)}`;

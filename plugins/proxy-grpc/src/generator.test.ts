@@ -124,7 +124,7 @@ describe('client side', () => {
     };
     const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { split }), outbound(V2)] }), { resources: jsonFactory() });
     const routes = get(rs, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes;
-    expect(routes[0]).toEqual({ name: 'split:bs/split', match: { prefix: '' }, route: { weighted_clusters: { clusters: [{ name: 'bs/bookstore-v2|15001', weight: { value: 75 } }] } } });
+    expect(routes[0]).toEqual({ name: 'split:bs/split', match: { prefix: '' }, route: { weighted_clusters: { clusters: [{ name: 'bs/bookstore-v2|15001', weight: { value: 75 } }], total_weight: { value: 75 } } } });
     expect(routes[1].route).toEqual({ cluster: 'bs/bookstore|15001' });
   });
 
@@ -140,7 +140,7 @@ describe('client side', () => {
     const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { split }), outbound(V2)] }), { resources: jsonFactory() });
     const routes = get(rs, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes;
     expect(routes.map((r: Obj) => r.name)).toEqual(['split:bs/split:buy', 'default']);
-    expect(routes[0].match).toEqual({ safe_regex: { regex: '(?:/bookstore.Store/Buy)' }, headers: [{ name: ':authority', string_match: { safe_regex: { regex: '(?:x.*)' } } }] });
+    expect(routes[0].match).toEqual({ safe_regex: { regex: '(?:/bookstore.Store/Buy)' }, headers: [{ name: ':authority', safe_regex_match: { regex: '(?:x.*)' } }] });
   });
 
   it('drops split backends the client has no cluster for, and adds timeout and gRPC retry policy', () => {

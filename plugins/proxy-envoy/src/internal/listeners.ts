@@ -4,6 +4,8 @@ import {
   ClusterNames,
   EGRESS_CHAIN,
   ListenerNames,
+  gammaChainName,
+  rdsGammaName,
   MESH_ALPN,
   Ports,
   inboundChainName,
@@ -59,14 +61,17 @@ const prefixRange = (ip: string) => ({ address_prefix: ip, prefix_len: { value: 
 export function outboundListener(outbound: readonly OutboundService[], egress: boolean): Listener | undefined {
   const claimed = new Map<number, Set<string>>();
   const chains: FilterChain[] = [];
-  const ordered = [...outbound].sort((a, b) => Number(!a.split) - Number(!b.split) || byString(a.clusterName, b.clusterName));
+  const ordered = [...outbound].sort((a, b) => Number(!a.gamma) - Number(!b.gamma) || Number(!a.split) - Number(!b.split) || byString(a.clusterName, b.clusterName));
   for (const svc of ordered) {
     const { service } = svc;
     if (!isHttp(service) && service.protocol !== 'tcp' && service.protocol !== 'tcp-server-first') continue;
     const taken = claimed.get(service.port) ?? new Set<string>();
     claimed.set(service.port, taken);
+    // GAMMA routes bind to the Service's cluster IPs (claimed first); its pod IPs keep the plain chain below.
+    const gammaChain = isHttp(service) && svc.gamma ? gammaOutboundChain(svc, taken) : undefined;
+    if (gammaChain) chains.push(gammaChain);
     // The Service's virtual IPs (what clients dial) and its endpoints (for direct pod connections).
-    const ips = [...new Set([...(svc.serviceIPs ?? []), ...svc.endpoints.map((e) => e.ip)])].filter((ip) => !taken.has(ip)).sort(byString);
+    const ips = [...new Set([...(gammaChain ? [] : (svc.serviceIPs ?? [])), ...svc.endpoints.map((e) => e.ip)])].filter((ip) => !taken.has(ip)).sort(byString);
     if (ips.length === 0) continue;
     for (const ip of ips) taken.add(ip);
     const filter = isHttp(service)
@@ -93,6 +98,18 @@ export function outboundListener(outbound: readonly OutboundService[], egress: b
     };
   }
   return listener;
+}
+
+/** The chain of a Service port with GAMMA routes: its cluster IPs, to that port's own route configuration. */
+function gammaOutboundChain(svc: OutboundService, taken: Set<string>): FilterChain | undefined {
+  const ips = [...new Set(svc.serviceIPs ?? [])].filter((ip) => !taken.has(ip)).sort(byString);
+  if (ips.length === 0) return undefined;
+  for (const ip of ips) taken.add(ip);
+  return {
+    name: gammaChainName(svc.service),
+    filter_chain_match: { destination_port: { value: svc.service.port }, prefix_ranges: ips.map(prefixRange) },
+    filters: [hcm(`mesh-http-conn-manager.${rdsGammaName(svc.service)}`, rdsGammaName(svc.service), [])],
+  };
 }
 
 function downstreamTls(id: Identity): TransportSocket {

@@ -20,6 +20,7 @@ import type {
   RouteMatch,
   XdsResource,
 } from '@trellis/plugin-sdk';
+import { gammaGrpcRoutes } from './gamma.ts';
 import type { Emit } from './memo.ts';
 import { outboundRouteName } from './names.ts';
 import { upstreamTls } from './tls.ts';
@@ -49,7 +50,8 @@ export function clientResources(view: ProxyView, emit: Emit): XdsResource[] {
       out.push(emit(routeName, TypeUrls.listener, host, () => apiListener(host, routeName)));
     }
     const present = (o.split?.backends ?? []).filter((b) => byCluster.has(b.clusterName)).map((b) => b.clusterName);
-    const routeKey = JSON.stringify([o.service, o.clusterName, o.split ?? null, o.retry ?? null, o.timeoutMs ?? null, present]);
+    const gammaClusters = (o.gamma?.routes ?? []).flatMap((r) => r.backends.map((b) => [b.clusterName, byCluster.has(b.clusterName)]));
+    const routeKey = JSON.stringify([o.service, o.clusterName, o.split ?? null, o.retry ?? null, o.timeoutMs ?? null, present, o.gamma ?? null, gammaClusters]);
     out.push(emit(routeKey, TypeUrls.route, routeName, () => routeConfig(routeName, o, byCluster)));
   }
   const clusters = new Map<string, OutboundService>();
@@ -75,11 +77,15 @@ function apiListener(name: string, routeName: string): Listener {
 }
 
 function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<string, OutboundService>): RouteConfiguration {
+  // GAMMA routes replace the split and the default route: a call no route matches fails, as the spec's 404.
+  if (o.gamma) return { name, virtual_hosts: [{ name: `outbound_virtual-host|${serviceFqdn(o.service)}`, domains: ['*'], routes: gammaGrpcRoutes(o, new Set(byCluster.keys())) }] };
   const extras = routeExtras(o);
   const routes: Route[] = [];
   const backends = (o.split?.backends ?? []).filter((b) => b.weight > 0 && byCluster.has(b.clusterName));
   if (o.split && backends.length > 0) {
-    const weighted: RouteAction = { weighted_clusters: { clusters: backends.map((b) => ({ name: b.clusterName, weight: { value: b.weight } })) }, ...extras };
+    // total_weight: deprecated in Envoy, but gRPC C-core 1.51 NACKs a split whose weights do not add up to it (default 100).
+    const total = backends.reduce((n, b) => n + b.weight, 0);
+    const weighted: RouteAction = { weighted_clusters: { clusters: backends.map((b) => ({ name: b.clusterName, weight: { value: b.weight } })), total_weight: { value: total } }, ...extras };
     if (o.split.matches.length === 0) routes.push({ name: `split:${o.split.splitName}`, match: { prefix: '' }, route: weighted });
     else
       for (const m of o.split.matches) {
@@ -101,7 +107,8 @@ function routeConfig(name: string, o: OutboundService, byCluster: ReadonlyMap<st
  */
 export function routeMatch(m: HttpMatch): RouteMatch | undefined {
   if (!m.methods.includes('*') && !m.methods.includes('POST')) return undefined;
-  const headers = m.headers.map((h) => ({ name: headerName(h.name), string_match: { safe_regex: { regex: wholeRegex(h.valueRegex) } } }));
+  // The older `safe_regex_match`: gRPC C-core 1.51 NACKs `string_match` in route header matchers.
+  const headers = m.headers.map((h) => ({ name: headerName(h.name), safe_regex_match: { regex: wholeRegex(h.valueRegex) } }));
   return { safe_regex: { regex: wholeRegex(m.pathRegex) }, ...(headers.length > 0 && { headers }) };
 }
 
