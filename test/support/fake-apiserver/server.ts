@@ -47,6 +47,8 @@ export interface FakeApiServerOptions {
   readonly goneAsHttp?: boolean;
   /** More resource types. */
   readonly types?: readonly ResourceType[];
+  /** API groups not served at start (a CRD not installed yet; `serveGroup` installs it). */
+  readonly withoutGroups?: readonly string[];
 }
 
 interface Event {
@@ -109,6 +111,7 @@ export class FakeApiServer {
   };
 
   readonly #types: ResourceType[];
+  #withheld: ResourceType[];
   readonly #opts: FakeApiServerOptions;
   /** typeKey -> "ns/name" -> object. */
   readonly #objects = new Map<string, Map<string, KubeObj>>();
@@ -129,7 +132,9 @@ export class FakeApiServer {
     private readonly tls: { key: string; cert: string },
   ) {
     this.#opts = opts;
-    this.#types = [...DEFAULT_TYPES, ...(opts.types ?? [])];
+    const all = [...DEFAULT_TYPES, ...(opts.types ?? [])];
+    this.#withheld = all.filter((t) => opts.withoutGroups?.includes(t.group));
+    this.#types = all.filter((t) => !opts.withoutGroups?.includes(t.group));
     this.#server = this.#createServer();
     this.#bookmarks = setInterval(() => this.#sendBookmarks(), opts.bookmarkIntervalMs ?? 1000);
     this.#bookmarks.unref();
@@ -206,6 +211,12 @@ export class FakeApiServer {
       w.res.end();
       this.#watchers.delete(w);
     }
+  }
+
+  /** Starts serving a group left out with `withoutGroups` (as installing its CRDs does). */
+  serveGroup(group: string): void {
+    this.#types.push(...this.#withheld.filter((t) => t.group === group));
+    this.#withheld = this.#withheld.filter((t) => t.group !== group);
   }
 
   get openWatches(): number {
