@@ -8,7 +8,9 @@ const conditions = ['@trellis/source', 'module', 'node', 'development|production
 // One root config; each workspace is a project so `vitest --project core` narrows a run.
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions } },
+  // Vitest also hands the SSR conditions to Node (`--conditions`), where `module` made require('@opentelemetry/api')
+  // (from prom-client) load the API's extension-less ESM build, which Node cannot run.
+  ssr: { resolve: { conditions: conditions.filter((c) => c !== 'module') } },
   test: {
     projects: [
       { extends: true, test: { name: 'plugin-sdk', root: './plugin-sdk', include: ['src/**/*.test.ts'] } },
