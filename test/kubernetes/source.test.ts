@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUILTIN_KINDS } from '@trellis/plugin-source-kubernetes';
+import { BUILTIN_KINDS, watchedKinds } from '@trellis/plugin-source-kubernetes';
 import { FakeApiServer, kubectl, type KubeObj } from '../support/fake-apiserver/index.ts';
 import { eventually } from '../support/grpc-workloads.ts';
 import { MESH, expectedView, kubeSource, storedView, viewDiff, type SourceUnderTest } from '../support/kube-source.ts';
@@ -200,5 +200,17 @@ describe('kubernetes source', () => {
     await eventually(async () => {
       if (!sut!.sink.objects.has('access.smi-spec.io/TrafficTarget/in/t')) throw new Error('not picked up');
     });
+  });
+
+  it('watches the policy kinds plugins contribute, finding their resource name by discovery', async () => {
+    api = await FakeApiServer.start();
+    api.create(ns('in', { 'trellis.io/monitored-by': MESH }));
+    api.create({ apiVersion: 'policy.openservicemesh.io/v1alpha1', kind: 'Retry', metadata: { name: 'r', namespace: 'in' }, spec: { retryPolicy: { numRetries: 3 } } });
+    sut = await kubeSource(api, { kinds: watchedKinds([{ apiVersion: 'policy.openservicemesh.io/v1alpha1', kind: 'Retry', namespaced: true }]) });
+    sut.source.start();
+    await eventually(async () => {
+      if (!sut!.sink.objects.has('policy.openservicemesh.io/Retry/in/r')) throw new Error('Retry not stored');
+    });
+    expect(sut.source.health().find((h) => h.kind === 'Retry.policy.openservicemesh.io')).toMatchObject({ apiVersion: 'policy.openservicemesh.io/v1alpha1', synced: true, objects: 1 });
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyOf, objectKeyString } from '@trellis/plugin-sdk';
 import { MemoryLogger, RecordingSink } from '@trellis/plugin-sdk/testing';
-import { ApiClient, BUILTIN_KINDS, KubernetesSource, loadKubeConfig } from '@trellis/plugin-source-kubernetes';
+import { ApiClient, BUILTIN_KINDS, KubernetesSource, loadKubeConfig, type WatchedKind } from '@trellis/plugin-source-kubernetes';
 import type { FakeApiServer, KubeObj } from './fake-apiserver/index.ts';
 
 export const MESH = 'trellis';
@@ -18,7 +18,7 @@ export interface SourceUnderTest {
   readonly logger: MemoryLogger;
 }
 
-export async function kubeSource(api: FakeApiServer, opts: { staleAfterMs?: number; resyncMs?: number; backoffMaxMs?: number } = {}): Promise<SourceUnderTest> {
+export async function kubeSource(api: FakeApiServer, opts: { staleAfterMs?: number; resyncMs?: number; backoffMaxMs?: number; kinds?: readonly WatchedKind[] } = {}): Promise<SourceUnderTest> {
   const dir = await mkdtemp(join(tmpdir(), 'trellis-kube-src-'));
   const path = join(dir, 'kubeconfig');
   await api.kubeconfig(path);
@@ -27,7 +27,7 @@ export async function kubeSource(api: FakeApiServer, opts: { staleAfterMs?: numb
   const logger = new MemoryLogger();
   const source = new KubernetesSource({
     api: new ApiClient(kc, { qps: 1000, burst: 1000, requestTimeoutMs: 5000 }),
-    kinds: BUILTIN_KINDS,
+    kinds: opts.kinds ?? BUILTIN_KINDS,
     meshName: () => MESH,
     sink,
     logger,

@@ -5,7 +5,8 @@
  * Config: `kubeconfig`, `context`, `resyncSeconds`, `staleAfterSeconds`, `qps`, `burst`.
  */
 import { coreServices, definePlugin, extensionPoints, s } from '@trellis/plugin-sdk';
-import { isAbsolute, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ApiClient, loadKubeConfig } from './internal/api.ts';
 import { watchedKinds } from './internal/kinds.ts';
 import { KubernetesSource } from './internal/kubernetes-source.ts';
@@ -13,14 +14,20 @@ import { KubernetesSource } from './internal/kubernetes-source.ts';
 export { KubernetesSource, MEMBERSHIP_LABELS } from './internal/kubernetes-source.ts';
 export type { KubernetesSourceOptions } from './internal/kubernetes-source.ts';
 export type { ReflectorHealth, ReflectorState } from './internal/reflector.ts';
-export { BUILTIN_KINDS } from './internal/kinds.ts';
+export { BUILTIN_KINDS, watchedKinds } from './internal/kinds.ts';
 export type { WatchedKind } from './internal/kinds.ts';
 export { reduce } from './internal/reduce.ts';
 export { ApiClient, loadKubeConfig } from './internal/api.ts';
 
+/** `~/...` is the home directory; other relative paths are relative to the config file. */
+function configPath(p: string, baseDir: string): string {
+  if (p === '~' || p.startsWith('~/')) return join(homedir(), p.slice(1));
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
 export const kubernetesSourceConfig = s.object({
   kubeconfig: s.optional(
-    s.string({ minLength: 1, description: 'kubeconfig file (relative to the config file); absent: in-cluster service account, then `$KUBECONFIG`, then `~/.kube/config`' }),
+    s.string({ minLength: 1, description: 'kubeconfig file (relative to the config file, `~/` for the home directory); absent: in-cluster service account, then `$KUBECONFIG`, then `~/.kube/config`' }),
   ),
   context: s.optional(s.string({ minLength: 1, description: "kubeconfig context to use (default: the kubeconfig's current context)" })),
   resyncSeconds: s.default(s.number({ min: 0, description: 'full re-list of every kind this often, applying only differences (0 = never)' }), 600),
@@ -44,7 +51,7 @@ export default definePlugin({
   extends: [extensionPoints.debugPages],
   create(ctx) {
     const { config } = ctx;
-    const kubeconfig = config.kubeconfig === undefined ? undefined : isAbsolute(config.kubeconfig) ? config.kubeconfig : resolve(ctx.baseDir, config.kubeconfig);
+    const kubeconfig = config.kubeconfig === undefined ? undefined : configPath(config.kubeconfig, ctx.baseDir);
     const kc = loadKubeConfig({ ...(kubeconfig !== undefined && { kubeconfig }), ...(config.context !== undefined && { context: config.context }) });
     const staleAfterMs = config.staleAfterSeconds * 1000;
     const api = new ApiClient(kc, { qps: config.qps, burst: config.burst, requestTimeoutMs: Math.max(5000, staleAfterMs) });
