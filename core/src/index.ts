@@ -18,7 +18,7 @@ export { renderConfigReference, updateConfigDoc } from './config/docs.ts';
 export { defaultParts, controllerRef, CONTROLLER_SERVER_NAMES } from './controller/parts.ts';
 export type { ControllerHandle } from './controller/parts.ts';
 export { MeshController } from './controller/controller.ts';
-export { MeshStore, meshChanged, validateObject } from './store/index.ts';
+export { KNOWN_KINDS, MeshStore, NAMESPACED, meshChanged, validateObject } from './store/index.ts';
 export type { IgnoredObject, MeshConfigSettings, MeshKind, PolicyStatus, StoreChange } from './store/index.ts';
 export { Catalog } from './catalog/index.ts';
 export { MeshSettingsService } from './settings/index.ts';

@@ -90,6 +90,8 @@ export interface PolicyObjects {
   list(apiVersion: string, kind: string): readonly KubeObject[];
   /** Called with every accepted object of that kind after each change; returns an unsubscribe function. */
   onChange(apiVersion: string, kind: string, handler: (objs: readonly KubeObject[]) => void): () => void;
+  /** The policy kinds plugins contribute (a source watching an API server watches them too). */
+  kinds?(): readonly PolicyKind[];
 }
 
 /** The extension points of the core. Plugins contribute to them; the kernel wires the contributions. @public */

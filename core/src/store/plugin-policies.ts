@@ -49,6 +49,10 @@ export class PluginPolicies implements PolicyObjects {
     this.#logger = logger;
   }
 
+  kinds(): readonly PolicyKind[] {
+    return this.#kinds();
+  }
+
   /** The registered kind of `obj`, if a plugin contributed one. */
   kindOf(obj: { apiVersion?: unknown; kind?: unknown }): PolicyKind | undefined {
     const id = kindId(obj.apiVersion, obj.kind);
