@@ -18,6 +18,8 @@ import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
+import { startIdentityService, servingTlsOf } from '../identity/component.ts';
+import type { IdentityServer, IdentityService } from '../identity/index.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -38,6 +40,8 @@ export interface ControllerHandle {
   server(): XdsServer;
   controller(): MeshController;
   ports(): BoundPorts;
+  /** `https://host:port` of the identity service, once listening (undefined when `identity.address` is unset). */
+  identityUrl(): string | undefined;
 }
 
 const NOT_CREATED = { readiness: (): Readiness => ({ ready: false, reason: 'not started yet' }) };
@@ -57,6 +61,8 @@ export const defaultParts: CorePartsFactory = {
     // Readiness only: ready once every source reported its first full sync (the barrier ADS waits on).
     { name: 'sources-synced', consumes: [extensionPoints.sources] },
     { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources] },
+    // Workloads' CSRs (identity.address): certificates are issued only here, never on a workload host.
+    { name: 'identity-service', needs: [certificateManagerRef] },
   ],
   create: (ctx) => createDefaultParts(ctx),
 };
@@ -80,6 +86,7 @@ function createDefaultParts(ctx: CorePartsContext) {
   let server: XdsServer | undefined;
   let controller: MeshController | undefined;
   let ports: BoundPorts = {};
+  let identity: { service: IdentityService; server: IdentityServer } | undefined;
   const unsubscribers: (() => void)[] = [];
 
   const need = <T>(v: T | undefined, what: string): T => {
@@ -170,6 +177,25 @@ function createDefaultParts(ctx: CorePartsContext) {
     readiness: (): Readiness => (server ? { ready: true } : { ready: false, reason: 'ADS not listening yet' }),
   };
 
+  const identityComponent: CoreComponent = {
+    async start() {
+      const manager = ctx.container.resolve(certificateManagerRef);
+      const provider = ctx.container.one(extensionPoints.certificateProvider);
+      if (!provider) throw new Error('no certificates plugin is configured');
+      identity = await startIdentityService({ config, provider, manager, settings: meshSettings, logger, metrics });
+      const started = identity;
+      if (started)
+        unsubscribers.push(
+          bus.subscribe(certificateRotated, async (e) => (e.kind === 'server' ? started.server.updateTls(servingTlsOf(await manager.server(CONTROLLER_SERVER_NAMES))) : undefined), {
+            name: 'identity-service',
+          }),
+        );
+    },
+    async stop() {
+      await identity?.server.stop();
+    },
+  };
+
   const debugPages: DebugPage[] = [
     {
       name: 'policies',
@@ -180,7 +206,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       get: () => server?.registry.list() ?? [],
       getOne: (id) => server?.registry.describe(id),
     },
-    { name: 'certs', get: () => certs?.debugCerts() ?? [] },
+    { name: 'certs', get: () => certs?.debugCerts() ?? [], getOne: (id) => (id === 'issuance' ? (identity?.service.debug() ?? { disabled: 'identity.address is not set' }) : undefined) },
     {
       name: 'views',
       get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),
@@ -200,6 +226,7 @@ function createDefaultParts(ctx: CorePartsContext) {
     server: () => need(server, 'the xDS server'),
     controller: () => need(controller, 'the controller'),
     ports: () => ports,
+    identityUrl: () => identity?.server.url,
   };
   ctx.container.register(controllerRef, handle);
   for (const page of debugPages) ctx.container.contribute(extensionPoints.debugPages, { value: page, from: 'core', origin: 'core' });
@@ -211,6 +238,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       'certificate-manager': certificatesComponent,
       'sources-synced': { readiness: () => barrier.readiness() },
       'xds-server': xdsComponent,
+      'identity-service': identityComponent,
     },
     mesh: meshSettings.forPlugins(),
     handle,
