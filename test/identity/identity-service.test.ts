@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerRef, defaultParts, loadConfig, runCli, startMesh, validateBootstrap, type Mesh } from '@trellis/core';
+import { controllerRef, defaultParts, loadConfig, runCli, startMesh, validateBootstrap, validateEnvoyResource, type Mesh } from '@trellis/core';
 import { parseNodeId, type Logger } from '@trellis/plugin-sdk';
 
 /**
@@ -154,6 +154,10 @@ describe('the identity service', () => {
     expect(r.code).toBe(0);
     const boot = parse(readFileSync(join(dir, 'bootstrap.yaml'), 'utf8')) as Record<string, unknown> & { node: { id: string } };
     expect(validateBootstrap(boot)).toEqual([]);
+    // The file-based SDS source the controller cluster reads its certificate from: strictly valid Secrets.
+    const sds = parse(readFileSync(join(dir, 'xds-client-sds.yaml'), 'utf8')) as { resources: (Record<string, unknown> & { '@type': string })[] };
+    expect(sds.resources).toHaveLength(2);
+    for (const { '@type': type, ...secret } of sds.resources) expect(validateEnvoyResource(type, secret)).toEqual([]);
     const cert = new X509Certificate(readFileSync(join(dir, 'tls.crt'), 'utf8'));
     expect(cert.subjectAltName).toContain(boot.node.id);
     expect(statSync(join(dir, 'tls.key')).mode & 0o777).toBe(0o600);
