@@ -20,6 +20,7 @@ import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
 import { startIdentityService, servingTlsOf } from '../identity/component.ts';
 import type { IdentityServer, IdentityService } from '../identity/index.ts';
+import { startInjector, type RunningInjector } from '../injector/component.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -42,6 +43,8 @@ export interface ControllerHandle {
   ports(): BoundPorts;
   /** `https://host:port` of the identity service, once listening (undefined when `identity.address` is unset). */
   identityUrl(): string | undefined;
+  /** `https://host:port` of the sidecar injector, once listening (undefined when `injector.address` is unset). */
+  injectorUrl(): string | undefined;
 }
 
 const NOT_CREATED = { readiness: (): Readiness => ({ ready: false, reason: 'not started yet' }) };
@@ -63,6 +66,8 @@ export const defaultParts: CorePartsFactory = {
     { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources] },
     // Workloads' CSRs (identity.address): certificates are issued only here, never on a workload host.
     { name: 'identity-service', needs: [certificateManagerRef] },
+    // The sidecar-injector webhook (injector.address).
+    { name: 'injector', needs: [certificateManagerRef] },
   ],
   create: (ctx) => createDefaultParts(ctx),
 };
@@ -87,6 +92,7 @@ function createDefaultParts(ctx: CorePartsContext) {
   let controller: MeshController | undefined;
   let ports: BoundPorts = {};
   let identity: { service: IdentityService; server: IdentityServer } | undefined;
+  let injector: RunningInjector | undefined;
   const unsubscribers: (() => void)[] = [];
 
   const need = <T>(v: T | undefined, what: string): T => {
@@ -196,6 +202,18 @@ function createDefaultParts(ctx: CorePartsContext) {
     },
   };
 
+  const injectorComponent: CoreComponent = {
+    async start() {
+      const manager = ctx.container.resolve(certificateManagerRef);
+      injector = await startInjector({ config, manager, settings: meshSettings, container: ctx.container, logger, metrics });
+      const started = injector;
+      if (started) unsubscribers.push(bus.subscribe(certificateRotated, async (e) => (e.kind === 'server' ? started.refresh() : undefined), { name: 'injector' }));
+    },
+    async stop() {
+      await injector?.server.stop();
+    },
+  };
+
   const debugPages: DebugPage[] = [
     {
       name: 'policies',
@@ -227,6 +245,7 @@ function createDefaultParts(ctx: CorePartsContext) {
     controller: () => need(controller, 'the controller'),
     ports: () => ports,
     identityUrl: () => identity?.server.url,
+    injectorUrl: () => injector?.server.url,
   };
   ctx.container.register(controllerRef, handle);
   for (const page of debugPages) ctx.container.contribute(extensionPoints.debugPages, { value: page, from: 'core', origin: 'core' });
@@ -239,6 +258,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       'sources-synced': { readiness: () => barrier.readiness() },
       'xds-server': xdsComponent,
       'identity-service': identityComponent,
+      injector: injectorComponent,
     },
     mesh: meshSettings.forPlugins(),
     handle,

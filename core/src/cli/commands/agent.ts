@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { backoffDelay, identityKey, parseNodeId, workloadCertFiles, WORKLOAD_CERT_FILES, type BootstrapFile, type IssuedCertificate } from '@trellis/plugin-sdk';
+import { stringify } from 'yaml';
+import { BootstrapFiles, sdsSecrets } from '@trellis/plugin-proxy-envoy';
 import { createLogger } from '../../kernel/logger.ts';
 import { requireIdentity, requireString, UsageError, type Command } from '../args.ts';
 import { asIssued, identityServerOf, obtain, tokenOf } from '../identity-client.ts';
@@ -11,11 +13,13 @@ import { writeFilesAtomically } from '../write-files.ts';
 /** Envoy's xDS client certificate files (the names `trellis bootstrap envoy` writes). */
 const ENVOY_FILES = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
 
-function envoyFiles(c: IssuedCertificate): BootstrapFile[] {
+function envoyFiles(c: IssuedCertificate, dir: string): BootstrapFile[] {
   return [
     { path: ENVOY_FILES.key, content: c.privateKey.reveal(), mode: 0o600 },
     { path: ENVOY_FILES.cert, content: c.chainPem, mode: 0o644 },
     { path: ENVOY_FILES.ca, content: c.trustBundlePem, mode: 0o644 },
+    // Last: the file-based SDS source Envoy's controller cluster reads (in a pod, nothing else writes it).
+    { path: BootstrapFiles.sds, content: stringify(sdsSecrets(dir)), mode: 0o644 },
   ];
 }
 
@@ -57,7 +61,7 @@ export const agentCommand: Command = {
       const credential = current ? { certificate: current } : token ? { token } : undefined;
       if (!credential) throw new UsageError(`no valid certificate in ${dir} and no join token: pass --token (trellis token create --identity ${id}) or --token-file`);
       const got = asIssued(await obtain(server, caPem, id, credential, node && !('error' in node) ? { uuid: node.uuid, kind: node.kind } : undefined));
-      await writeFilesAtomically(dir, node ? envoyFiles(got) : workloadCertFiles(got));
+      await writeFilesAtomically(dir, node ? envoyFiles(got, dir) : workloadCertFiles(got));
       logger.info('certificate written', { serial: got.serialNumber, notAfter: got.notAfter.toISOString(), dir });
       return got;
     };
