@@ -44,6 +44,10 @@ export {
 } from './xds/index.ts';
 export type { DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output, DiscoveryRequest, DiscoveryResponse__Output } from './xds/server/codec.ts';
 export { runCli } from './cli/main.ts';
+export { IdentityService, IdentityServer, JoinTokenStore, requestCertificate, createWorkloadKey, verifyCsr } from './identity/index.ts';
+export type { Authenticator, Credentials, TokenReviewer, IssueResponse, JoinTokenRecord } from './identity/index.ts';
+export { PodInjector, injectorRefs, injectPod, iptablesRules, initScript, MUTATE_PATH, PROXY_UUID_LABEL } from './injector/index.ts';
+export type { BootstrapSecret, BootstrapSecretWriter, CaBundleSink, InjectorSettings, CaptureOptions } from './injector/index.ts';
 export { Bus } from './bus/bus.ts';
 export { MetricsRegistry } from './metrics/registry.ts';
 export { CORE_VERSION } from './version.ts';

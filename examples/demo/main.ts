@@ -76,6 +76,11 @@ for (let i = 0; ; i++) {
   if (i > 200) throw new Error('controller not ready after 20 s');
   await new Promise((r) => setTimeout(r, 100));
 }
+// The identity service's URL (its port may be 0 in the config) and the mesh CA workloads check it against.
+const identityUrl = /"url":"(https:\/\/[^"]+)"[^\n]*identity service listening|identity service listening[^\n]*"url":"(https:\/\/[^"]+)"/.exec(controllerErr)?.slice(1).find(Boolean);
+if (!identityUrl) throw new Error('the controller does not run the identity service: set identity.address in the config');
+const caPlugin = config.plugins.find((p) => p.kind === 'certificates');
+const caFile = join(resolve(config.baseDir, (caPlugin?.config as { stateDir?: string } | undefined)?.stateDir ?? '.'), 'ca.pem');
 log(`controller ready (admin ${adminUrl}, ADS plaintext ${config.settings.xds.plaintextAddress ?? 'off'})`);
 
 // 2. one bootstrap per workload, 3. the workloads
@@ -85,7 +90,13 @@ const edges = new Map<string, { at: number; ok: Record<string, number>; failed: 
 for (const w of WORKLOADS) {
   const dir = join(stateDir, w.name);
   mkdirSync(dir, { recursive: true });
-  const code = await runCli(['bootstrap', 'grpc', '--identity', w.identity, '--config', configFile, '--out', dir], silent);
+  // As an operator would: a single-use join token for the identity, handed to the workload's bootstrap.
+  let token = '';
+  if ((await runCli(['token', 'create', '--identity', w.identity, '--config', configFile, '--ttl', '5m'], { out: (t) => void (token += t), err: () => undefined })) !== 0) await stopAll(1);
+  const code = await runCli(
+    ['bootstrap', 'grpc', '--identity', w.identity, '--config', configFile, '--out', dir, '--server', identityUrl, '--ca', caFile, '--token', token.trim()],
+    silent,
+  );
   if (code !== 0) await stopAll(1);
   const child = fork(join(root, 'bin/run-ts.js'), [join(root, 'examples/demo/workload.ts'), ...w.args], {
     env: { ...process.env, GRPC_XDS_BOOTSTRAP: join(dir, 'bootstrap.json'), GRPC_XDS_EXPERIMENTAL_RBAC: 'true' },

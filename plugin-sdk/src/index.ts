@@ -49,7 +49,7 @@ export type { SourcePlugin, SourceSink } from './kinds/source.ts';
 export type { ProxyPlugin, GenerateContext, BootstrapRequest, BootstrapFile } from './kinds/proxy.ts';
 export { CONTROLLER_SERVER_NAME, WORKLOAD_CERT_FILES, workloadCertFiles } from './kinds/proxy.ts';
 export { KEY_TYPES } from './kinds/certificates.ts';
-export type { CertificatesPlugin, CertificateRequest, IssuedCertificate, KeyType, TrustBundle } from './kinds/certificates.ts';
+export type { CertificatesPlugin, CertificateRequest, IssuedCertificate, KeyType, SignedCertificate, SignRequest, TrustBundle } from './kinds/certificates.ts';
 export type { ObservabilityPlugin } from './kinds/observability.ts';
 export { apiGroup, keyOf, objectKeyString } from './mesh/objects.ts';
 export type { KubeObject, ObjectKey, ObjectMeta, ObjectOrigin, SourceError } from './mesh/objects.ts';

@@ -15,7 +15,9 @@ function demoConfig(): string {
     .replace(/stateDir: [^ }]+/, `stateDir: ${join(work, 'ca')}`)
     .replace(/address: 0\.0\.0\.0:15128/, 'address: 127.0.0.1:0')
     .replace(/plaintextAddress: 127\.0\.0\.1:15129/, 'plaintextAddress: 127.0.0.1:25129')
-    .replace(/address: 127\.0\.0\.1:9091/, 'address: 127.0.0.1:0');
+    .replace(/address: 127\.0\.0\.1:9091/, 'address: 127.0.0.1:0')
+    .replace(/address: 127\.0\.0\.1:15130/, 'address: 127.0.0.1:0')
+    .replace(/tokenDir: [^\n]+/, `tokenDir: ${join(work, 'tokens')}`);
   const file = join(work, 'demo.yaml');
   writeFileSync(file, text);
   return file;

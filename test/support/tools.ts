@@ -17,6 +17,7 @@ export const tools = {
   kubectl: { path: '/usr/bin/kubectl', pkg: 'kubernetes-client' },
   iptables: { path: '/usr/sbin/iptables', pkg: 'iptables' },
   ip: { path: '/usr/sbin/ip', pkg: 'iproute2' },
+  setpriv: { path: '/usr/bin/setpriv', pkg: 'util-linux' },
 } as const satisfies Record<string, DebianTool>;
 
 /** The tool's path, or an error that says which package to install. */

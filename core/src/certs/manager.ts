@@ -6,8 +6,6 @@ import {
   formatNodeId,
   identityKey,
   mapConcurrent,
-  principalName,
-  spiffeId,
   type CertificateRequest,
   type CertificatesPlugin,
   type Counter,
@@ -22,6 +20,7 @@ import {
   type NodeIdentity,
   type Readiness,
 } from '@trellis/plugin-sdk';
+import { bootstrapNames, shortCn, workloadNames } from './names.ts';
 import { certificateRotated, type CertificateKind } from './topics.ts';
 
 export interface CertificateManagerOptions {
@@ -220,14 +219,8 @@ export class CertificateManager {
 
   /** A proxy's xDS client certificate: DNS SAN = the full node id (too long for a CN), URI SAN = SPIFFE ID. */
   bootstrap(node: NodeIdentity): Promise<IssuedCertificate> {
-    const id = formatNodeId(node);
     const identity: Identity = { namespace: node.namespace, serviceAccount: node.serviceAccount };
-    const name = principalName(identity, node.trustDomain);
-    return this.#get(`bootstrap:${id}`, 'bootstrap', identity, {
-      commonName: name.length <= 64 ? name : node.uuid,
-      dnsNames: [id],
-      uris: [spiffeId(identity, node.trustDomain)],
-    });
+    return this.#get(`bootstrap:${formatNodeId(node)}`, 'bootstrap', identity, bootstrapNames(node));
   }
 
   /** The controller's own serving certificate (ADS). */
@@ -398,18 +391,8 @@ export class CertificateManager {
   }
 }
 
-/** CN = DNS SAN = `<sa>.<ns>.<td>`, URI SAN = the SPIFFE ID. */
-function workloadNames(identity: Identity, td: string): Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'> {
-  const name = principalName(identity, td);
-  return { commonName: shortCn(name), dnsNames: [name], uris: [spiffeId(identity, td)] };
-}
-
 function sameNames(a: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>, b: Pick<CertificateRequest, 'commonName' | 'dnsNames' | 'uris'>): boolean {
   return a.commonName === b.commonName && a.dnsNames.join(',') === b.dnsNames.join(',') && a.uris.join(',') === b.uris.join(',');
-}
-
-function shortCn(name: string): string {
-  return name.length <= 64 ? name : name.slice(0, 64);
 }
 
 function fingerprint(pem: string): string {

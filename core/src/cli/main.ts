@@ -8,6 +8,7 @@ import { configSchemaCommand } from './commands/config-schema.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
+import { tokenCreateCommand, tokenListCommand } from './commands/token.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
 import { pluginCommandList, runPluginCommand } from './plugin-commands.ts';
@@ -17,6 +18,8 @@ const COMMANDS: readonly Command[] = [
   validateCommand,
   bootstrapCommand,
   agentCommand,
+  tokenCreateCommand,
+  tokenListCommand,
   proxyConfigCommand,
   certsCommand,
   pluginsCommand,

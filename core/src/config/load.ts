@@ -185,6 +185,8 @@ function checkListeners(settings: RawConfig, problems: ConfigProblem[], warnings
     { path: 'xds.address', text: settings.xds.address },
     { path: 'xds.plaintextAddress', text: settings.xds.plaintextAddress },
     { path: 'admin.address', text: settings.admin.address },
+    { path: 'identity.address', text: settings.identity.address },
+    { path: 'injector.address', text: settings.injector.address },
   ].flatMap((l) => {
     const hp = l.text === undefined ? undefined : parseHostPort(l.text);
     return hp ? [{ ...l, hp }] : [];

@@ -73,6 +73,24 @@ export const configSchema = s.object({
     keyType: s.default(s.literal(KEY_TYPES, { description: 'workload key type' }), 'ecdsa-p256'),
     evictUnusedAfter: s.default(s.duration({ description: 'cached certificates of identities with no connected proxy are dropped after this long' }), 300_000),
   }),
+  identity: s.section({
+    address: s.optional(
+      hostPort('the identity service (HTTPS): workloads send a CSR with a join token, a ServiceAccount token or their current certificate; off when unset'),
+    ),
+    tokenDir: s.default(s.string({ minLength: 1, description: 'join-token store of the controller (token hashes only, mode 0700), relative to the config file' }), './identity-tokens'),
+    serviceAccountAudience: s.optional(
+      s.string({ minLength: 1, description: 'Kubernetes: accept projected ServiceAccount tokens bound to this audience, checked with a TokenReview' }),
+    ),
+  }),
+  injector: s.section({
+    address: s.optional(hostPort('the sidecar-injector admission webhook (HTTPS, `/mutate-pod-creation`); off when unset')),
+    serviceName: s.default(s.string({ minLength: 1, description: "DNS name the API server calls the webhook by (on its serving certificate)" }), 'trellis-injector.trellis-system.svc'),
+    envoyImage: s.default(s.string({ minLength: 1, description: 'image of the injected Envoy sidecar' }), 'envoyproxy/envoy:v1.30.2'),
+    trellisImage: s.default(s.string({ minLength: 1, description: 'image of the injected init container (iptables) and certificate agent (the `trellis` CLI)' }), 'ghcr.io/trellis-mesh/trellis:0.1.0'),
+    xdsAddress: s.default(s.string({ minLength: 1, description: 'ADS (mTLS) as injected pods reach it' }), 'trellis.trellis-system.svc:15128'),
+    grpcXdsAddress: s.optional(s.string({ minLength: 1, description: 'plaintext ADS proxyless gRPC pods dial (needed for `trellis.io/proxy: grpc`)' })),
+    identityAddress: s.default(s.string({ minLength: 1, description: 'the identity service as injected pods reach it' }), 'trellis.trellis-system.svc:15130'),
+  }),
   log: s.section({ level: s.default(s.literal(['debug', 'info', 'warn', 'error', 'silent'] as const, { description: 'JSON log lines on stderr' }), 'info') }),
   shutdown: s.section({ grace: s.default(s.duration({ description: 'total time plugins get to stop on SIGINT/SIGTERM' }), 10_000) }),
 });

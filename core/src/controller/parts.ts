@@ -19,6 +19,9 @@ import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
+import { startIdentityService, servingTlsOf } from '../identity/component.ts';
+import type { IdentityServer, IdentityService } from '../identity/index.ts';
+import { startInjector, type RunningInjector } from '../injector/component.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -39,6 +42,10 @@ export interface ControllerHandle {
   server(): XdsServer;
   controller(): MeshController;
   ports(): BoundPorts;
+  /** `https://host:port` of the identity service, once listening (undefined when `identity.address` is unset). */
+  identityUrl(): string | undefined;
+  /** `https://host:port` of the sidecar injector, once listening (undefined when `injector.address` is unset). */
+  injectorUrl(): string | undefined;
 }
 
 const NOT_CREATED = { readiness: (): Readiness => ({ ready: false, reason: 'not started yet' }) };
@@ -58,6 +65,10 @@ export const defaultParts: CorePartsFactory = {
     // Readiness only: ready once every source reported its first full sync (the barrier ADS waits on).
     { name: 'sources-synced', consumes: [extensionPoints.sources] },
     { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources] },
+    // Workloads' CSRs (identity.address): certificates are issued only here, never on a workload host.
+    { name: 'identity-service', needs: [certificateManagerRef] },
+    // The sidecar-injector webhook (injector.address).
+    { name: 'injector', needs: [certificateManagerRef] },
   ],
   create: (ctx) => createDefaultParts(ctx),
 };
@@ -81,6 +92,8 @@ function createDefaultParts(ctx: CorePartsContext) {
   let server: XdsServer | undefined;
   let controller: MeshController | undefined;
   let ports: BoundPorts = {};
+  let identity: { service: IdentityService; server: IdentityServer } | undefined;
+  let injector: RunningInjector | undefined;
   const unsubscribers: (() => void)[] = [];
 
   const need = <T>(v: T | undefined, what: string): T => {
@@ -171,6 +184,37 @@ function createDefaultParts(ctx: CorePartsContext) {
     readiness: (): Readiness => (server ? { ready: true } : { ready: false, reason: 'ADS not listening yet' }),
   };
 
+  const identityComponent: CoreComponent = {
+    async start() {
+      const manager = ctx.container.resolve(certificateManagerRef);
+      const provider = ctx.container.one(extensionPoints.certificateProvider);
+      if (!provider) throw new Error('no certificates plugin is configured');
+      identity = await startIdentityService({ config, provider, manager, settings: meshSettings, logger, metrics });
+      const started = identity;
+      if (started)
+        unsubscribers.push(
+          bus.subscribe(certificateRotated, async (e) => (e.kind === 'server' ? started.server.updateTls(servingTlsOf(await manager.server(CONTROLLER_SERVER_NAMES))) : undefined), {
+            name: 'identity-service',
+          }),
+        );
+    },
+    async stop() {
+      await identity?.server.stop();
+    },
+  };
+
+  const injectorComponent: CoreComponent = {
+    async start() {
+      const manager = ctx.container.resolve(certificateManagerRef);
+      injector = await startInjector({ config, manager, settings: meshSettings, container: ctx.container, logger, metrics });
+      const started = injector;
+      if (started) unsubscribers.push(bus.subscribe(certificateRotated, async (e) => (e.kind === 'server' ? started.refresh() : undefined), { name: 'injector' }));
+    },
+    async stop() {
+      await injector?.server.stop();
+    },
+  };
+
   const debugPages: DebugPage[] = [
     {
       name: 'policies',
@@ -181,8 +225,8 @@ function createDefaultParts(ctx: CorePartsContext) {
       get: () => server?.registry.list() ?? [],
       getOne: (id) => server?.registry.describe(id),
     },
-    { name: 'certs', get: () => certs?.debugCerts() ?? [] },
     { name: 'topology', get: () => buildTopology({ store, catalog, proxies: () => server?.registry.list() ?? [] }) },
+    { name: 'certs', get: () => certs?.debugCerts() ?? [], getOne: (id) => (id === 'issuance' ? (identity?.service.debug() ?? { disabled: 'identity.address is not set' }) : undefined) },
     {
       name: 'views',
       get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),
@@ -202,6 +246,8 @@ function createDefaultParts(ctx: CorePartsContext) {
     server: () => need(server, 'the xDS server'),
     controller: () => need(controller, 'the controller'),
     ports: () => ports,
+    identityUrl: () => identity?.server.url,
+    injectorUrl: () => injector?.server.url,
   };
   ctx.container.register(controllerRef, handle);
   for (const page of debugPages) ctx.container.contribute(extensionPoints.debugPages, { value: page, from: 'core', origin: 'core' });
@@ -213,6 +259,8 @@ function createDefaultParts(ctx: CorePartsContext) {
       'certificate-manager': certificatesComponent,
       'sources-synced': { readiness: () => barrier.readiness() },
       'xds-server': xdsComponent,
+      'identity-service': identityComponent,
+      injector: injectorComponent,
     },
     mesh: meshSettings.forPlugins(),
     handle,

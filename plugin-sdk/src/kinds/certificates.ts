@@ -44,4 +44,21 @@ export interface TrustBundle {
 export interface CertificatesPlugin extends Lifecycle {
   issue(req: CertificateRequest): Promise<IssuedCertificate>;
   trustBundle(): Promise<TrustBundle>;
+  /**
+   * Signs a workload's own public key (the identity service: the private key never leaves the workload).
+   * The names come from the request, never from the CSR, whose signature the caller has already verified.
+   * Optional: a provider without it cannot serve the identity service.
+   */
+  sign?(req: SignRequest): Promise<SignedCertificate>;
 }
+
+/** A CSR-based issuance: the names and validity the controller decided, and the workload's public key. */
+export interface SignRequest extends Omit<CertificateRequest, 'keyType'> {
+  /** The verified PKCS#10 CSR, PEM (a provider that signs CSRs itself, such as Vault, passes it on). */
+  readonly csrPem: string;
+  /** The CSR's SubjectPublicKeyInfo, DER. */
+  readonly publicKeyDer: Uint8Array;
+}
+
+/** An issued certificate without a private key (the workload holds it). */
+export type SignedCertificate = Omit<IssuedCertificate, 'privateKey'>;

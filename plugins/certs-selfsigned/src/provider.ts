@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
   ErrorCodes,
@@ -10,10 +11,11 @@ import {
   type KeyType,
   type Logger,
   type Readiness,
+  type SignedCertificate,
   type TrustBundle,
 } from '@trellis/plugin-sdk';
 import { load, loadOrCreate, rotateRoot, stateVersion, type CaOptions, type CaState, type RootRotationPhase } from './internal/ca-store.ts';
-import { generateKey, signCertificate } from './internal/x509.ts';
+import { generateKey, signCertificate, type KeyMaterial } from './internal/x509.ts';
 
 export interface SelfSignedOptions {
   /** Absolute state directory. */
@@ -38,13 +40,57 @@ export interface SelfSignedProvider extends CertificatesPlugin {
 const fail = (message: string, cause?: unknown): TrellisError =>
   new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `selfsigned: ${message}`, cause === undefined ? {} : { cause });
 
-function validate(req: CertificateRequest): void {
+function validateNames(req: Omit<CertificateRequest, 'keyType'>): void {
   if (!req.commonName || req.commonName.length > 64)
     throw fail(`commonName "${req.commonName.slice(0, 80)}" must be 1-64 characters (X.509 limit), got ${req.commonName.length}`);
   if (!Number.isFinite(req.validityMs) || req.validityMs <= 0) throw fail(`validityMs must be > 0, got ${req.validityMs}`);
-  if (!KEY_TYPES.includes(req.keyType)) throw fail(`keyType must be one of ${KEY_TYPES.join(', ')}, got ${JSON.stringify(req.keyType)}`);
   for (const d of req.dnsNames) if (!/^[A-Za-z0-9*]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(d)) throw fail(`dnsNames: "${d}" is not a DNS name`);
   for (const u of req.uris) if (!/^[a-z][a-z0-9+.-]*:[\x21-\x7e]+$/i.test(u)) throw fail(`uris: "${u}" is not a URI`);
+}
+
+function validate(req: CertificateRequest): void {
+  validateNames(req);
+  if (!KEY_TYPES.includes(req.keyType)) throw fail(`keyType must be one of ${KEY_TYPES.join(', ')}, got ${JSON.stringify(req.keyType)}`);
+}
+
+/** The key kind of a DER SubjectPublicKeyInfo (only EC P-256 and RSA keys are signed). */
+function spkiKind(der: Uint8Array): 'ec' | 'rsa' {
+  let key;
+  try {
+    key = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  } catch (err) {
+    throw fail(`the public key does not parse: ${(err as Error).message}`, err);
+  }
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) return 'rsa';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ec';
+  throw fail(`public key type ${key.asymmetricKeyType ?? 'unknown'} (${JSON.stringify(key.asymmetricKeyDetails ?? {})}) is not signed: use ECDSA P-256 or RSA >= 2048`);
+}
+
+function signLeaf(s: CaState, req: Omit<CertificateRequest, 'keyType'>, subjectKey: Pick<KeyMaterial, 'kind' | 'spkiDer'>): SignedCertificate {
+  const ca = s.issuing;
+  // X.509 times have seconds precision; never outlive the CA.
+  const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const caEnd = new Date(ca.cert.validTo).getTime();
+  const notAfter = new Date(Math.min(notBefore.getTime() + Math.ceil(req.validityMs / 1000) * 1000, caEnd));
+  const cert = signCertificate({
+    subjectKey,
+    commonName: req.commonName,
+    dnsNames: req.dnsNames,
+    uris: req.uris,
+    notBefore,
+    notAfter,
+    isCa: false,
+    issuer: { key: ca.key, subjectDer: ca.subjectDer, spkiDer: ca.spkiDer },
+  });
+  return {
+    certificatePem: cert.pem,
+    chainPem: cert.pem,
+    issuingCaPem: ca.certPem,
+    trustBundlePem: s.roots.map((r) => r.certPem).join(''),
+    serialNumber: cert.serialHex,
+    notBefore,
+    notAfter,
+  };
 }
 
 /** The mesh's own CA, persisted in a state directory shared by every process of the mesh (CLI and controller). */
@@ -119,37 +165,18 @@ export function createSelfSignedProvider(opts: SelfSignedOptions): SelfSignedPro
     async issue(req): Promise<IssuedCertificate> {
       validate(req);
       const s = await ensure();
-      const ca = s.issuing;
       let key;
       try {
         key = await generateKey(req.keyType);
       } catch (err) {
         throw fail(`generating a ${req.keyType} key: ${(err as Error).message}`, err);
       }
-      // X.509 times have seconds precision; never outlive the CA.
-      const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const caEnd = new Date(ca.cert.validTo).getTime();
-      const notAfter = new Date(Math.min(notBefore.getTime() + Math.ceil(req.validityMs / 1000) * 1000, caEnd));
-      const cert = signCertificate({
-        subjectKey: key,
-        commonName: req.commonName,
-        dnsNames: req.dnsNames,
-        uris: req.uris,
-        notBefore,
-        notAfter,
-        isCa: false,
-        issuer: { key: ca.key, subjectDer: ca.subjectDer, spkiDer: ca.spkiDer },
-      });
-      return {
-        certificatePem: cert.pem,
-        chainPem: cert.pem,
-        privateKey: new SecretValue(key.pkcs8Pem()),
-        issuingCaPem: ca.certPem,
-        trustBundlePem: s.roots.map((r) => r.certPem).join(''),
-        serialNumber: cert.serialHex,
-        notBefore,
-        notAfter,
-      };
+      return { ...signLeaf(s, req, key), privateKey: new SecretValue(key.pkcs8Pem()) };
+    },
+    async sign(req): Promise<SignedCertificate> {
+      validateNames(req);
+      const kind = spkiKind(req.publicKeyDer);
+      return signLeaf(await ensure(), req, { kind, spkiDer: Buffer.from(req.publicKeyDer) });
     },
   };
 }

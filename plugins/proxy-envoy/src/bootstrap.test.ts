@@ -16,6 +16,7 @@ describe('envoy bootstrap', () => {
       ['tls.crt', 0o644],
       ['tls.key', 0o600],
       ['ca.crt', 0o644],
+      ['xds-client-sds.yaml', 0o644],
     ]);
     expect(files[2]?.content).toContain('SECRETKEY');
     expect(files[0]?.content).not.toContain('SECRETKEY');
@@ -33,11 +34,18 @@ describe('envoy bootstrap', () => {
     const tls = c.transport_socket.typed_config;
     // Whatever address it dials, the sidecar checks the controller's own name on its certificate.
     expect(tls.sni).toBe('trellis-controller');
-    expect(tls.common_tls_context.tls_certificates).toEqual([{ certificate_chain: { filename: '/etc/envoy/tls.crt' }, private_key: { filename: '/etc/envoy/tls.key' } }]);
-    expect(tls.common_tls_context.validation_context).toEqual({
-      trusted_ca: { filename: '/etc/envoy/ca.crt' },
-      match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'trellis-controller' } }],
+    // The certificate and CA come from file-based SDS watching the directory, so a renewal there is reloaded.
+    const sds = { path_config_source: { path: '/etc/envoy/xds-client-sds.yaml', watched_directory: { path: '/etc/envoy' } }, resource_api_version: 'V3' };
+    expect(tls.common_tls_context.tls_certificate_sds_secret_configs).toEqual([{ name: 'xds-client-cert', sds_config: sds }]);
+    expect(tls.common_tls_context.combined_validation_context).toEqual({
+      default_validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'trellis-controller' } }] },
+      validation_context_sds_secret_config: { name: 'xds-client-ca', sds_config: sds },
     });
+    const secrets = parse(envoyBootstrap(req)[4]?.content ?? '') as { resources: Record<string, unknown>[] };
+    expect(secrets.resources).toEqual([
+      expect.objectContaining({ name: 'xds-client-cert', tls_certificate: { certificate_chain: { filename: '/etc/envoy/tls.crt' }, private_key: { filename: '/etc/envoy/tls.key' } } }),
+      expect.objectContaining({ name: 'xds-client-ca', validation_context: { trusted_ca: { filename: '/etc/envoy/ca.crt' } } }),
+    ]);
     expect(b.static_resources.listeners).toBeUndefined();
   });
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { CONTROLLER_SERVER_NAME, ErrorCodes, ExtensionTypeUrls, TrellisError, formatNodeId } from '@trellis/plugin-sdk';
+import { CONTROLLER_SERVER_NAME, ErrorCodes, ExtensionTypeUrls, TrellisError, TypeUrls, formatNodeId } from '@trellis/plugin-sdk';
 import type { BootstrapFile, BootstrapRequest } from '@trellis/plugin-sdk';
 import { ClusterNames, Ports } from './names.ts';
 import { FilterNames, singleHostAssignment, socketAddress, tlsParams } from './internal/common.ts';
@@ -28,7 +28,10 @@ export interface BootstrapOptions {
   readonly probes?: { readonly liveness?: ProbeSpec; readonly readiness?: ProbeSpec; readonly startup?: ProbeSpec };
 }
 
-export const BootstrapFiles = { bootstrap: 'bootstrap.yaml', cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
+export const BootstrapFiles = { bootstrap: 'bootstrap.yaml', cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt', sds: 'xds-client-sds.yaml' } as const;
+
+/** SDS secret names of the xDS client certificate and the CA it checks the controller against (file-based SDS). */
+export const BootstrapSecrets = { cert: 'xds-client-cert', ca: 'xds-client-ca' } as const;
 
 const PROBE_PORTS = { liveness: 15901, readiness: 15902, startup: 15903 } as const;
 
@@ -84,7 +87,7 @@ function probeListener(kind: keyof typeof PROBE_PORTS, probe: ProbeSpec): { list
 /** The bootstrap object (Envoy v3 Bootstrap, proto field names). */
 export function bootstrapObject(req: BootstrapRequest, options: BootstrapOptions = {}): Obj {
   const { host, port } = parseHostPort(req.controllerAddress);
-  const file = (name: string) => ({ filename: path.join(req.outDir, name) });
+  const sdsFile = { path_config_source: { path: path.join(req.outDir, BootstrapFiles.sds), watched_directory: { path: req.outDir } }, resource_api_version: 'V3' };
   const controller: Obj = {
     name: ClusterNames.controller,
     type: isIP(host) ? 'STATIC' : 'LOGICAL_DNS',
@@ -97,11 +100,13 @@ export function bootstrapObject(req: BootstrapRequest, options: BootstrapOptions
         common_tls_context: {
           tls_params: tlsParams(),
           alpn_protocols: ['h2'],
-          tls_certificates: [{ certificate_chain: file(BootstrapFiles.cert), private_key: file(BootstrapFiles.key) }],
+          // From a file-based SDS source watching the directory: when `trellis agent --node-id` renews the
+          // certificate (or the CA bundle) there, Envoy reloads it without a restart.
+          tls_certificate_sds_secret_configs: [{ name: BootstrapSecrets.cert, sds_config: sdsFile }],
           // The mesh CA and the controller's own name: another workload's certificate cannot pose as the controller.
-          validation_context: {
-            trusted_ca: file(BootstrapFiles.ca),
-            match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: CONTROLLER_SERVER_NAME } }],
+          combined_validation_context: {
+            default_validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: CONTROLLER_SERVER_NAME } }] },
+            validation_context_sds_secret_config: { name: BootstrapSecrets.ca, sds_config: sdsFile },
           },
         },
         sni: CONTROLLER_SERVER_NAME,
@@ -147,5 +152,18 @@ export function envoyBootstrap(req: BootstrapRequest, options: BootstrapOptions 
     { path: BootstrapFiles.cert, content: req.certificate.chainPem, mode: 0o644 },
     { path: BootstrapFiles.key, content: req.certificate.privateKey.reveal(), mode: 0o600 },
     { path: BootstrapFiles.ca, content: req.certificate.trustBundlePem, mode: 0o644 },
+    { path: BootstrapFiles.sds, content: stringify(sdsSecrets(req.outDir)), mode: 0o644 },
   ];
+}
+
+/** The file-based SDS response the bootstrap's controller cluster reads: the secrets point at the files beside it. */
+export function sdsSecrets(outDir: string): Obj {
+  const file = (name: string) => ({ filename: path.join(outDir, name) });
+  const secret = TypeUrls.secret;
+  return {
+    resources: [
+      { '@type': secret, name: BootstrapSecrets.cert, tls_certificate: { certificate_chain: file(BootstrapFiles.cert), private_key: file(BootstrapFiles.key) } },
+      { '@type': secret, name: BootstrapSecrets.ca, validation_context: { trusted_ca: file(BootstrapFiles.ca) } },
+    ],
+  };
 }

@@ -5,7 +5,7 @@ import { createEnvoyGenerator } from './generator.ts';
 
 export { createEnvoyGenerator } from './generator.ts';
 export type { EnvoyGenerator, EnvoyGeneratorOptions } from './generator.ts';
-export { envoyBootstrap, bootstrapObject, parseHostPort, BootstrapFiles } from './bootstrap.ts';
+export { envoyBootstrap, bootstrapObject, parseHostPort, sdsSecrets, BootstrapFiles, BootstrapSecrets } from './bootstrap.ts';
 export type { BootstrapOptions, ProbeSpec } from './bootstrap.ts';
 export * from './names.ts';
 export { principalNames } from './internal/rbac.ts';

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { formatNodeId, type NodeIdentity } from '@trellis/plugin-sdk';
+import { formatNodeId, identityKey, parseNodeId, type NodeIdentity } from '@trellis/plugin-sdk';
 import { loadConfig, type LoadedConfig } from '../../config/load.ts';
 import { createLogger } from '../../kernel/logger.ts';
 import { requireIdentity, requireString, UsageError, type Command } from '../args.ts';
-import { openCertificates, openMeshSettings, openProxyBackend } from '../plugin-host.ts';
+import { asIssued, identityServerOf, obtain, tokenOf } from '../identity-client.ts';
+import { openProxyBackend } from '../plugin-host.ts';
 import { writeFilesAtomically } from '../write-files.ts';
 
 /** Where a proxy should dial: the mTLS port for proxies that get secrets, else the plaintext one. */
@@ -18,14 +20,22 @@ function defaultControllerAddress(config: LoadedConfig, mtls: boolean): string {
   return plain;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
-  summary: "Write a proxy's bootstrap (config + certificate, key and CA) for one identity: `bootstrap envoy` or `bootstrap grpc`.",
-  usage: 'trellis bootstrap <envoy|grpc> --identity <ns>/<sa> --config FILE --out DIR [--controller host:port] [--uuid UUID]',
+  summary:
+    "Write a proxy's bootstrap for one identity (`bootstrap envoy` or `bootstrap grpc`), its certificate obtained from the controller's identity service with a join token (the key is made here).",
+  usage:
+    'trellis bootstrap <envoy|grpc> --identity <ns>/<sa> --config FILE --out DIR --ca FILE (--token T | --token-file F) [--server host:port] [--controller host:port] [--uuid UUID]',
   options: {
     identity: { type: 'string', short: 'i' },
     config: { type: 'string', short: 'c' },
     out: { type: 'string', short: 'o' },
+    server: { type: 'string' },
+    ca: { type: 'string' },
+    token: { type: 'string' },
+    'token-file': { type: 'string' },
     controller: { type: 'string' },
     uuid: { type: 'string' },
   },
@@ -35,29 +45,31 @@ export const bootstrapCommand: Command = {
     const identity = requireIdentity(values, this);
     const out = resolve(requireString(values, 'out', this));
     const config = await loadConfig(requireString(values, 'config', this));
+    const caPem = await readFile(requireString(values, 'ca', this), 'utf8');
+    const token = await tokenOf(values);
+    if (!token) throw new UsageError(`a join token is required: --token (trellis token create --identity ${identityKey(identity)} on the controller's host), --token-file or TRELLIS_JOIN_TOKEN`);
+    const uuid = (values.uuid as string | undefined) ?? randomUUID();
+    if (!UUID.test(uuid)) throw new UsageError(`--uuid must be a lower-case UUID, got "${uuid}"`);
     const logger = createLogger({ level: 'warn' });
     const backend = await openProxyBackend(config, backendName, logger);
-    if (!backend.bootstrap) throw new UsageError(`proxy backend "${backendName}" does not write bootstraps`);
-    // The trust domain in effect (a MeshConfig's, else the config file's), read from the mesh's own sources.
-    const mesh = await openMeshSettings(config, logger);
-    await mesh.close();
-    const node: NodeIdentity = {
-      uuid: (values.uuid as string | undefined) ?? randomUUID(),
-      kind: backend.nodeKind,
-      ...identity,
-      trustDomain: mesh.settings.trustDomain(),
-    };
-    const controllerAddress = (values.controller as string | undefined) ?? defaultControllerAddress(config, backend.servesSecrets);
-    const certs = await openCertificates(config, logger, mesh.settings);
     try {
+      if (!backend.bootstrap) throw new UsageError(`proxy backend "${backendName}" does not write bootstraps`);
+      const controllerAddress = (values.controller as string | undefined) ?? defaultControllerAddress(config, backend.servesSecrets);
+      const server = await identityServerOf(values, this);
       // A proxy that gets its workload certificate over SDS (Envoy) needs an xDS client certificate proving its
-      // node id; a proxyless workload reads its workload certificate from the directory instead.
-      const certificate = backend.servesSecrets ? await certs.manager.bootstrap(node) : await certs.manager.workload(identity);
-      const files = await backend.bootstrap({ node, controllerAddress, outDir: out, certificate });
+      // node id; a proxyless workload reads its workload certificate from the directory instead. The trust
+      // domain is the controller's (a MeshConfig may set it).
+      const got = await obtain(server, caPem, identityKey(identity), { token }, backend.servesSecrets ? { uuid, kind: backend.nodeKind } : undefined);
+      let node: NodeIdentity = { uuid, kind: backend.nodeKind, ...identity, trustDomain: got.trustDomain };
+      if (got.nodeId) {
+        const parsed = parseNodeId(got.nodeId);
+        if ('error' in parsed) throw new Error(`the controller answered a malformed node id: ${parsed.error}`);
+        node = parsed;
+      }
+      const files = await backend.bootstrap({ node, controllerAddress, outDir: out, certificate: asIssued(got) });
       const written = await writeFilesAtomically(out, files);
       io.out(`node id ${formatNodeId(node)}\n${written.map((f) => `wrote ${f}`).join('\n')}\n`);
     } finally {
-      await certs.close();
       await backend.stop?.();
     }
     return 0;

@@ -1,0 +1,52 @@
+import { resolve } from 'node:path';
+import { CONTROLLER_SERVER_NAME, type CertificatesPlugin, type IssuedCertificate, type Logger, type Metrics } from '@trellis/plugin-sdk';
+import type { CertificateManager } from '../certs/index.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import type { MeshSettingsService } from '../settings/index.ts';
+import { certificateAuthenticator, joinTokenAuthenticator, serviceAccountTokenAuthenticator, type Authenticator, type TokenReviewer } from './authenticators.ts';
+import { JoinTokenStore } from './join-tokens.ts';
+import { IdentityServer, type ServingTls } from './server.ts';
+import { IdentityService } from './service.ts';
+
+/** DNS names on the identity service's serving certificate (the ADS names: one controller identity). */
+export const IDENTITY_SERVER_NAMES = [CONTROLLER_SERVER_NAME, 'localhost'];
+
+export const servingTlsOf = (c: IssuedCertificate): ServingTls => ({ certPem: c.chainPem, keyPem: c.privateKey.reveal(), caPem: c.trustBundlePem });
+
+/** The config's join-token directory, resolved against the config file. */
+export function joinTokenStoreFor(config: LoadedConfig): JoinTokenStore {
+  return new JoinTokenStore(resolve(config.baseDir, config.settings.identity.tokenDir));
+}
+
+/** The identity service as the controller runs it; `undefined` when `identity.address` is unset. */
+export async function startIdentityService(deps: {
+  config: LoadedConfig;
+  provider: CertificatesPlugin;
+  manager: CertificateManager;
+  settings: MeshSettingsService;
+  logger: Logger;
+  metrics: Metrics;
+  /** Kubernetes mode's TokenReview (default: the cluster's API server, when an audience is configured). */
+  tokenReviewer?: TokenReviewer;
+}): Promise<{ service: IdentityService; server: IdentityServer } | undefined> {
+  const c = deps.config.settings.identity;
+  if (!c.address) return undefined;
+  const authenticators: Authenticator[] = [joinTokenAuthenticator(joinTokenStoreFor(deps.config)), certificateAuthenticator(() => deps.settings.trustDomains())];
+  if (c.serviceAccountAudience) {
+    // Loaded only in Kubernetes mode: the client library is large and universal mode never needs it.
+    const reviewer = deps.tokenReviewer ?? (await import('./token-review.ts')).kubernetesTokenReviewer();
+    authenticators.push(serviceAccountTokenAuthenticator(reviewer, c.serviceAccountAudience));
+  }
+  const service = new IdentityService({
+    provider: deps.provider,
+    authenticators,
+    trustDomain: () => deps.settings.trustDomain(),
+    workloadValidityMs: () => deps.settings.current().serviceCertValidityMs,
+    bootstrapValidityMs: () => deps.config.settings.certificates.validity,
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
+  const server = new IdentityServer({ address: c.address, tls: servingTlsOf(await deps.manager.server(IDENTITY_SERVER_NAMES)), service, logger: deps.logger });
+  await server.start();
+  return { service, server };
+}

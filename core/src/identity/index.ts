@@ -1,0 +1,11 @@
+export { IdentityService, IdentityRefused } from './service.ts';
+export type { IdentityServiceOptions, IssueRequest, IssueResponse } from './service.ts';
+export { IdentityServer, IDENTITY_PATH } from './server.ts';
+export type { ServingTls } from './server.ts';
+export { JoinTokenStore } from './join-tokens.ts';
+export type { ConsumeResult, JoinTokenRecord } from './join-tokens.ts';
+export { certificateAuthenticator, joinTokenAuthenticator, serviceAccountTokenAuthenticator } from './authenticators.ts';
+export type { Authenticator, AuthMethod, AuthResult, Credentials, TokenReviewer } from './authenticators.ts';
+export { createWorkloadKey, verifyCsr, CsrError } from './csr.ts';
+export { requestCertificate, IdentityRequestError } from './client.ts';
+export type { Credential, IdentityClientOptions, ObtainedCertificate } from './client.ts';
