@@ -28,9 +28,10 @@ export const MESH_ALPN = 'osm';
 export const rdsOutboundName = (port: number): string => `rds-outbound.${port}`;
 export const rdsInboundName = (targetPort: number): string => `rds-inbound.${targetPort}`;
 
-// Secret names and the service FQDN (SNI, inbound server name) are the SDK's mesh naming rules.
-export const serviceCertName = SecretNames.serviceCert;
-export const rootCertInboundName = SecretNames.rootCertInbound;
+// Secret names and the service FQDN (SNI, inbound server name) are the SDK's mesh naming rules. The proxy's own
+// certificate and inbound roots have identity-free names, so clusters naming them are shared mesh-wide.
+export const serviceCertName = SecretNames.ownCert;
+export const rootCertInboundName = SecretNames.ownRoots;
 export const rootCertOutboundName = SecretNames.rootCertOutbound;
 export { serviceFqdn };
 
