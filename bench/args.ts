@@ -14,9 +14,15 @@ export const SCENARIOS = [
   'ceiling',
 ] as const;
 
-export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta] [--out DIR]
+export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta | --protocols sotw,delta] [--out DIR]
                         [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--client-processes N] [--cpu-prof] [--heap-snapshot]
 scenarios: ${SCENARIOS.join(', ')}`;
+
+function parseProtocols(v: string): ('sotw' | 'delta')[] {
+  const list = v.split(',').map((x) => x.trim());
+  for (const p of list) if (p !== 'sotw' && p !== 'delta') throw new Error(`--protocols: expected sotw and/or delta, got "${p}"\n${USAGE}`);
+  return [...new Set(list)] as ('sotw' | 'delta')[];
+}
 
 export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
   const { values } = parseArgs({
@@ -26,6 +32,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       services: { type: 'string', default: '1000' },
       scenario: { type: 'string', default: 'all' },
       delta: { type: 'boolean', default: false },
+      protocols: { type: 'string' },
       out: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'ceiling-budget': { type: 'string', default: '600' },
@@ -55,6 +62,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
     services: int('services', values.services, 4),
     scenarios: new Set(names),
     delta: values.delta,
+    protocols: parseProtocols(values.protocols ?? (values.delta ? 'delta' : 'sotw')),
     out: values.out ?? `bench-results/${stamp}`,
     quick: values.quick,
     ceilingBudgetS: int('ceiling-budget', values['ceiling-budget'], 10),

@@ -12,6 +12,8 @@ export interface BenchArgs {
   services: number;
   scenarios: ReadonlySet<string>;
   delta: boolean;
+  /** xDS protocols to run the controller scenarios with, one after the other, into one report. */
+  protocols: ('sotw' | 'delta')[];
   out: string;
   quick: boolean;
   /** Seconds the ceiling scenario may take. */
