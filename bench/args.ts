@@ -1,5 +1,6 @@
 /** Command-line options of `npm run bench`. */
 import { parseArgs } from 'node:util';
+import { PROXIES_PER_CLIENT_PROCESS } from './client-pool.ts';
 import type { BenchArgs } from './context.ts';
 
 export const SCENARIOS = [
@@ -13,9 +14,15 @@ export const SCENARIOS = [
   'ceiling',
 ] as const;
 
-export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta] [--out DIR]
-                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--cpu-prof] [--heap-snapshot]
+export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta | --protocols sotw,delta] [--out DIR]
+                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--client-processes N] [--cpu-prof] [--heap-snapshot]
 scenarios: ${SCENARIOS.join(', ')}`;
+
+function parseProtocols(v: string): ('sotw' | 'delta')[] {
+  const list = v.split(',').map((x) => x.trim());
+  for (const p of list) if (p !== 'sotw' && p !== 'delta') throw new Error(`--protocols: expected sotw and/or delta, got "${p}"\n${USAGE}`);
+  return [...new Set(list)] as ('sotw' | 'delta')[];
+}
 
 export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
   const { values } = parseArgs({
@@ -25,12 +32,14 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       services: { type: 'string', default: '1000' },
       scenario: { type: 'string', default: 'all' },
       delta: { type: 'boolean', default: false },
+      protocols: { type: 'string' },
       out: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'ceiling-budget': { type: 'string', default: '600' },
       'file-debounce': { type: 'string' },
       'debounce-max': { type: 'string' },
       'connection-rate': { type: 'string' },
+      'client-processes': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -46,11 +55,14 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
   const names = values.scenario === 'all' ? [...SCENARIOS] : values.scenario.split(',').map((x) => x.trim());
   for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`--scenario: unknown scenario "${n}"\n${USAGE}`);
   const stamp = now.toISOString().replace(/[:.]/g, '-');
+  const proxies = int('proxies', values.proxies, 1);
   return {
-    proxies: int('proxies', values.proxies, 1),
+    proxies,
+    clientProcesses: values['client-processes'] !== undefined ? int('client-processes', values['client-processes'], 1) : Math.ceil(proxies / PROXIES_PER_CLIENT_PROCESS),
     services: int('services', values.services, 4),
     scenarios: new Set(names),
     delta: values.delta,
+    protocols: parseProtocols(values.protocols ?? (values.delta ? 'delta' : 'sotw')),
     out: values.out ?? `bench-results/${stamp}`,
     quick: values.quick,
     ceilingBudgetS: int('ceiling-budget', values['ceiling-budget'], 10),

@@ -9,7 +9,8 @@ export interface ProxySpec {
 
 export type ClientCommand =
   | { op: 'add'; id: number; caStateDir: string; trustDomain: string; proxies: ProxySpec[] }
-  | { op: 'connect'; id: number; address: string; delta: boolean; timeoutMs: number; from: number; to: number }
+  /** `startedAt` (wall ms): the storm's start as the driver saw it, so several client processes share one origin. */
+  | { op: 'connect'; id: number; address: string; delta: boolean; timeoutMs: number; from: number; to: number; startedAt?: number }
   | { op: 'mark'; id: number }
   /** Waits until every proxy in `expect` saw a changed response (or `timeoutMs`), then `quietMs` without responses. */
   | { op: 'collect'; id: number; expect: number[]; quietMs: number; timeoutMs: number }
@@ -28,6 +29,10 @@ export interface ConnectResult {
   sampleErrors: string[];
   /** Streams refused with RESOURCE_EXHAUSTED (the server's connection rate limit / max streams), then retried. */
   refusedAndRetried: number;
+  /** Proxies that were configured and are not any more (their connection was dropped meanwhile). */
+  lostAfterReady: number;
+  /** The longest the client process's event loop was blocked during the storm (it cannot answer PINGs then). */
+  maxLoopBlockMs: number;
 }
 
 export interface ClientStats {
@@ -40,6 +45,7 @@ export interface ClientStats {
   proxies: number;
   errors: number;
   referenceDecodes: number;
+  maxLoopBlockMs: number;
 }
 
 export interface CollectResult {

@@ -8,6 +8,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import { formatNodeId, spiffeId } from '@trellis/plugin-sdk';
 import type { ClientCommand, ClientReply, ClientStats, CollectResult, ConnectResult } from './clients-protocol.ts';
+import { CHILD_READY } from './child-rpc.ts';
 import { ReferenceCache } from './inspect.ts';
 import { procStats } from './proc-stats.ts';
 import { SimProxy, wallNow } from './sim-proxy.ts';
@@ -24,6 +25,29 @@ const proxies: SimProxy[] = [];
 let markedAt = 0;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Lets timers and sockets run (keepalive PINGs above all: see YIELD_EVERY). */
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+/**
+ * Work items (certificate issuances, connection starts) between two event-loop turns. Issuing thousands of
+ * certificates in one go blocked this process's loop for 28-48 s at a few thousand proxies; the controller's
+ * keepalive (PING every 60 s, 20 s to answer) then destroyed every connection whose PING went unanswered,
+ * which is how the ceiling step lost its proxies (docs/benchmarks.md, "The hang at the ceiling step").
+ */
+const YIELD_EVERY = 25;
+
+/** The longest this process's event loop was blocked since the last `stats`/`connect` (ms). */
+let maxLoopBlockMs = 0;
+let lastTick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  maxLoopBlockMs = Math.max(maxLoopBlockMs, now - lastTick - 100);
+  lastTick = now;
+}, 100).unref();
+const takeMaxBlock = (): number => {
+  const v = Math.round(maxLoopBlockMs);
+  maxLoopBlockMs = 0;
+  return v;
+};
 
 async function add(cmd: Extract<ClientCommand, { op: 'add' }>): Promise<unknown> {
   // The controller's CA: the simulated proxies use it and never create one.
@@ -31,22 +55,21 @@ async function add(cmd: Extract<ClientCommand, { op: 'add' }>): Promise<unknown>
   await provider.start?.();
   caPem = (await provider.trustBundle()).roots.join('');
   const t0 = performance.now();
-  const issued = await Promise.all(
-    cmd.proxies.map(async (p) => {
-      const node = { uuid: p.uuid, kind: 'sidecar', namespace: p.namespace, serviceAccount: p.serviceAccount, trustDomain: cmd.trustDomain };
-      const nodeId = formatNodeId(node);
-      const c = await provider.issue({
-        commonName: `${p.serviceAccount}.${p.namespace}`.slice(0, 64),
-        dnsNames: [nodeId],
-        uris: [spiffeId(node, cmd.trustDomain)],
-        validityMs: 86_400_000,
-        keyType: 'ecdsa-p256',
-      });
-      return { nodeId, secureContext: createSecureContext({ ca: caPem, cert: c.chainPem, key: c.privateKey.reveal() }) };
-    }),
-  );
-  specs.push(...issued);
-  return { issued: issued.length, ms: performance.now() - t0 };
+  let k = 0;
+  for (const p of cmd.proxies) {
+    const node = { uuid: p.uuid, kind: 'sidecar', namespace: p.namespace, serviceAccount: p.serviceAccount, trustDomain: cmd.trustDomain };
+    const nodeId = formatNodeId(node);
+    const c = await provider.issue({
+      commonName: `${p.serviceAccount}.${p.namespace}`.slice(0, 64),
+      dnsNames: [nodeId],
+      uris: [spiffeId(node, cmd.trustDomain)],
+      validityMs: 86_400_000,
+      keyType: 'ecdsa-p256',
+    });
+    specs.push({ nodeId, secureContext: createSecureContext({ ca: caPem, cert: c.chainPem, key: c.privateKey.reveal() }) });
+    if (++k % YIELD_EVERY === 0) await yieldToLoop();
+  }
+  return { issued: cmd.proxies.length, ms: performance.now() - t0, maxLoopBlockMs: takeMaxBlock() };
 }
 
 async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<ConnectResult> {
@@ -55,7 +78,9 @@ async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
   if (remaining <= 0) done();
-  const t0 = wallNow();
+  const t0 = cmd.startedAt ?? wallNow();
+  const deadline = t0 + cmd.timeoutMs;
+  takeMaxBlock();
   for (let i = cmd.from; i < cmd.to; i++) {
     const s = specs[i];
     if (!s) throw new Error(`no certificate for proxy ${i} (add it first)`);
@@ -65,8 +90,10 @@ async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<
     p.start(() => {
       if (--remaining === 0) done();
     });
+    // Every proxy dials at once as far as the controller can tell, but this loop keeps answering PINGs.
+    if ((i - cmd.from) % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
   }
-  await Promise.race([all, sleep(cmd.timeoutMs)]);
+  await Promise.race([all, sleep(Math.max(0, deadline - wallNow()))]);
   const readyMs = batch.map((p) => (p.readyAt ? p.readyAt - t0 : NaN));
   const errs = batch.flatMap((p) => p.errors);
   // RESOURCE_EXHAUSTED is the server's admission control (rate limit, max streams): the proxy retries.
@@ -79,6 +106,8 @@ async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<
     errors: other.length,
     sampleErrors: [...new Set([...other, ...refused.slice(0, 1)])].slice(0, 5),
     refusedAndRetried: refused.length,
+    lostAfterReady: batch.filter((p) => p.readyAt > 0 && !p.ready).length,
+    maxLoopBlockMs: takeMaxBlock(),
   };
 }
 
@@ -119,6 +148,7 @@ function stats(): ClientStats {
     proxies: l.length,
     errors: l.reduce((a, p) => a + p.errors.length, 0),
     referenceDecodes: refs.decodes,
+    maxLoopBlockMs: takeMaxBlock(),
   };
 }
 
@@ -156,3 +186,4 @@ process.on('message', (cmd: ClientCommand) => {
   );
 });
 process.on('disconnect', () => process.exit(0));
+process.send?.(CHILD_READY);

@@ -1,6 +1,6 @@
 /** What every scenario gets: the running controller, the simulated proxies, the mesh and the result sink. */
-import type { ChildRpc } from './child-rpc.ts';
-import type { ClientCommand, ClientStats, ProxySpec } from './clients-protocol.ts';
+import type { Clients } from './client-pool.ts';
+import type { ClientStats, ProxySpec } from './clients-protocol.ts';
 import type { ControllerProcess } from './controller-proc.ts';
 import { histogramDelta, metricDeltas } from './controller-proc.ts';
 import type { GenMesh } from './mesh-gen.ts';
@@ -12,6 +12,8 @@ export interface BenchArgs {
   services: number;
   scenarios: ReadonlySet<string>;
   delta: boolean;
+  /** xDS protocols to run the controller scenarios with, one after the other, into one report. */
+  protocols: ('sotw' | 'delta')[];
   out: string;
   quick: boolean;
   /** Seconds the ceiling scenario may take. */
@@ -24,6 +26,8 @@ export interface BenchArgs {
   debounceMaxMs?: number;
   /** Write a heap snapshot of the controller after the idle-memory measurement (into the kept work dir). */
   heapSnapshot: boolean;
+  /** Simulated-proxy processes (proxies are spread over them); default one per 2500 proxies. */
+  clientProcesses: number;
   /** Passed to the controller's node (e.g. --cpu-prof). */
   controllerNodeArgs: string[];
 }
@@ -43,7 +47,7 @@ export interface BenchContext {
   workDir: string;
   mesh: GenMesh;
   controller: ControllerProcess;
-  clients: ChildRpc<ClientCommand>;
+  clients: Clients;
   /** Proxy i runs as the identity of service `serviceOf[i]`. */
   proxies: ProxySpec[];
   serviceOf: number[];

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseBenchArgs } from './args.ts';
-import { ChildRpc } from './child-rpc.ts';
-import type { ClientCommand, ProxySpec } from './clients-protocol.ts';
+import { ClientPool } from './client-pool.ts';
+import type { ProxySpec } from './clients-protocol.ts';
 import type { BenchArgs, BenchContext, ScenarioResult } from './context.ts';
 import { ControllerProcess } from './controller-proc.ts';
 import { generateMesh, type MeshSettings } from './mesh-gen.ts';
@@ -26,12 +26,67 @@ import { round } from './stats.ts';
 import { measureWireLimit, type WirePush } from './wire-limit.ts';
 
 const CONTROLLER_SCENARIOS = ['idle-memory', 'connect-storm', 'single-change', 'mesh-wide', 'endpoint-churn', 'ceiling'];
+/**
+ * Permissive mode sends every service to every proxy. At 2000 x 1000 (2M pairs) it did not converge within
+ * its 300 s deadline and took the controller to 5.2 GB (docs/benchmarks.md), so bigger runs skip it.
+ */
 const PERMISSIVE_PAIRS_LIMIT = 300_000;
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
-/** Runs every controller scenario against one controller and one clients process; returns their results. */
-async function controllerScenarios(args: BenchArgs, workDir: string): Promise<ScenarioResult[]> {
-  const results: ScenarioResult[] = [];
+/** A phase that missed its deadline: the processes it drove are in an unknown state, so the run moves on without them. */
+class PhaseTimeout extends Error {}
+
+/**
+ * Runs one phase under a deadline. A phase that fails or runs out of time becomes a result saying so (what
+ * stopped it, after how long), so every run ends with a report.
+ */
+async function phase<T>(name: string, deadlineMs: number, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; result: ScenarioResult; timedOut: boolean }> {
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const value = await Promise.race([
+      fn(),
+      new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new PhaseTimeout(`deadline of ${Math.round(deadlineMs / 1000)} s passed`)), deadlineMs))),
+    ]);
+    return { ok: true, value };
+  } catch (err) {
+    const timedOut = err instanceof PhaseTimeout;
+    log(`${name} stopped after ${Math.round((Date.now() - t0) / 1000)} s: ${(err as Error).message}`);
+    return {
+      ok: false,
+      timedOut,
+      result: { scenario: name, parameters: { deadlineSeconds: Math.round(deadlineMs / 1000) }, figures: { elapsedMs: Date.now() - t0 }, goalMet: false, notes: [`stopped: ${(err as Error).message}`] },
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Phase deadlines: generous multiples of what each phase takes at its size, so only a stall hits them. */
+const deadlines = (args: BenchArgs) => {
+  const n = args.proxies;
+  return {
+    setup: 300_000 + n * 60,
+    storm: 120_000 + n * 60,
+    scenario: 180_000 + n * 60,
+    ceiling: args.ceilingBudgetS * 1000 + 300_000,
+    wire: 180_000 + n * 60,
+  };
+};
+
+/** Runs every controller scenario against one controller and the clients processes; `emit` gets each result as it is measured. */
+async function controllerScenarios(args: BenchArgs, workDir: string, emit: (r: ScenarioResult) => void): Promise<void> {
+  const emitted: ScenarioResult[] = [];
+  const results = {
+    push: (...rs: ScenarioResult[]) => {
+      for (const r of rs) {
+        emitted.push(r);
+        emit(r);
+      }
+    },
+  };
+  let stopped: string | undefined;
+  const limits = deadlines(args);
   const meshDir = join(workDir, 'mesh');
   const caDir = join(workDir, 'ca');
   mkdirSync(meshDir, { recursive: true });
@@ -44,20 +99,45 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
     ...(args.debounceMaxMs !== undefined && { debounceMaxMs: args.debounceMaxMs }),
     ...(args.connectionsPerSecond !== undefined && { connectionsPerSecond: args.connectionsPerSecond }),
   });
-  const clients = new ChildRpc<ClientCommand>('clients.ts');
+  const clients = new ClientPool(args.clientProcesses);
+  log(`${clients.processes} simulated-proxy process(es): ${clients.pids.join(', ')}`);
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const baselineRssBytes = controller.stats().rssBytes;
     const serviceOf = Array.from({ length: args.proxies }, (_, i) => i % mesh.services.length);
     const proxies: ProxySpec[] = serviceOf.map((svc) => ({ uuid: randomUUID(), namespace: mesh.services[svc]!.namespace, serviceAccount: mesh.services[svc]!.serviceAccount }));
     log(`issuing ${args.proxies} proxy certificates`);
-    await clients.call({ op: 'add', caStateDir: caDir, trustDomain: 'cluster.local', proxies });
+    const added = await phase('setup', limits.setup, () => clients.call({ op: 'add', caStateDir: caDir, trustDomain: 'cluster.local', proxies }));
+    if (!added.ok) {
+      stopped = 'setup failed';
+      return results.push(added.result);
+    }
     const ctx: BenchContext = { args, workDir, mesh, controller, clients, proxies, serviceOf, controllerCaDir: caDir, baselineRssBytes };
 
     log(`connect storm: ${args.proxies} proxies`);
-    const storm = await connectStorm(ctx);
+    const stormRun = await phase('connect-storm', limits.storm, () => connectStorm(ctx));
+    if (!stormRun.ok) {
+      stopped = 'the connect storm failed';
+      return results.push(stormRun.result);
+    }
+    const storm = stormRun.value;
     results.push(storm.result);
-    if (args.scenarios.has('idle-memory')) results.push(await idleMemory(ctx));
+    // The remaining scenarios, each under its deadline; after one that ran out of time the rest are skipped.
+    const run = async <T>(name: string, deadlineMs: number, fn: () => Promise<T>): Promise<T | undefined> => {
+      if (stopped) {
+        results.push({ scenario: name, parameters: {}, figures: {}, goalMet: null, notes: [`skipped: ${stopped}`] });
+        return undefined;
+      }
+      const r = await phase(name, deadlineMs, fn);
+      if (r.ok) return r.value;
+      results.push(r.result);
+      if (r.timedOut) stopped = `${name} missed its deadline`;
+      return undefined;
+    };
+    if (args.scenarios.has('idle-memory')) {
+      const r = await run('idle-memory', limits.scenario, () => idleMemory(ctx));
+      if (r) results.push(r);
+    }
     if (args.heapSnapshot) {
       controller.requestHeapSnapshot();
       log(`heap snapshot requested (written to ${workDir})`);
@@ -73,7 +153,8 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
 
     if (args.scenarios.has('single-change')) {
       log('single policy change');
-      const sc = await singleChange(ctx);
+      const sc = await run('single-change', limits.scenario, () => singleChange(ctx));
+      if (sc) {
       results.push(sc.result);
       const lat = sc.result.figures.convergenceMs as { p99: number };
       wirePushes.push({
@@ -81,6 +162,7 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
         bytes: sc.bytesPerPushed,
         apply: (w) => Object.assign(sc.result.figures, { wireLimitMs: w.ms, ratioToWireLimit: ratio(lat.p99, w), ratioToWireLimitAfterDebounce: ratio(lat.p99 - debounceMs(ctx), w) }),
       });
+      }
     }
     if (args.scenarios.has('mesh-wide')) {
       // Permissive mode sends every service to every proxy: above this many proxy x service pairs it would
@@ -98,7 +180,12 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
       ];
       for (const [label, settings] of steps) {
         log(`mesh-wide change: ${label}`);
-        const r = await meshWideToggle(ctx, settings);
+        const rssBefore = controller.stats().rssBytes;
+        const r = await run(`mesh-wide-${label}`, limits.scenario, () => meshWideToggle(ctx, settings));
+        if (!r) continue;
+        // Permissive on: memory against the same mesh in strict mode (measured just before the toggle).
+        const rssAfter = controller.stats().rssBytes;
+        const rss = label === 'permissive-on' ? { strictRssBytes: rssBefore, permissiveRssBytes: rssAfter, rssRatioToStrict: round(rssAfter / rssBefore), rssGoalMet: rssAfter <= 2 * rssBefore } : { controllerRssBytes: rssAfter };
         const result: ScenarioResult = {
           scenario: `mesh-wide-${label}`,
           parameters: { proxies: args.proxies, services: args.services, change: `MeshConfig spec.traffic ${JSON.stringify(settings)}`, delta: args.delta },
@@ -113,10 +200,11 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
             controllerPeakRssBytes: r.usage.controllerPeakRssBytes,
             bytesSent: r.usage.bytesSent,
             bytesPerProxy: Math.round(r.bytesPerProxy),
+            ...rss,
             controllerSnapshotBuild: r.usage.histograms.trellis_snapshot_build_duration_seconds ?? null,
             controllerMetrics: r.usage.metrics,
           },
-          goal: '2000 proxies converged in <= 3 s, within 3x of the wire limit',
+          goal: `2000 proxies converged in <= 3 s, within 3x of the wire limit${label === 'permissive-on' ? '; controller RSS <= 2x strict (rssGoalMet)' : ''}`,
           ...(!permissive && label === 'egress-off' && { notes: [`permissive toggle skipped: ${args.proxies} x ${args.services} > ${PERMISSIVE_PAIRS_LIMIT} proxy x service pairs`] }),
         };
         results.push(result);
@@ -134,26 +222,27 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
     if (args.scenarios.has('endpoint-churn')) {
       for (const rate of [10, 30]) {
         log(`endpoint churn ${rate}/s`);
-        results.push(await endpointChurn(ctx, rate));
+        const r = await run(`endpoint-churn-${rate}/s`, limits.scenario, () => endpointChurn(ctx, rate));
+        if (r) results.push(r);
       }
     }
     if (args.scenarios.has('ceiling')) {
       log(`ceiling (budget ${args.ceilingBudgetS} s)`);
-      try {
-        results.push(await ceiling(ctx));
-      } catch (err) {
-        // Keep every figure measured so far; the ceiling's failure is itself a finding.
-        results.push({ scenario: 'ceiling', parameters: { budgetSeconds: args.ceilingBudgetS }, figures: {}, goalMet: false, notes: [`failed: ${(err as Error).message}`] });
-        return results;
-      }
+      // The ceiling grows the proxy count; the wire limit below is for the scenarios before it.
+      const r = await run('ceiling', limits.ceiling, () => ceiling(ctx));
+      if (r) results.push(r);
     }
     const final = controller.stats();
-    for (const r of results) r.figures.controllerPeakRssBytesAtEnd ??= final.peakRssBytes;
+    for (const r of emitted) r.figures.controllerPeakRssBytesAtEnd ??= final.peakRssBytes;
+    if (stopped) {
+      results.push({ scenario: 'wire-limit', parameters: { streams: args.proxies }, figures: {}, notes: [`skipped: ${stopped}`] });
+      return;
+    }
     await clients.call({ op: 'close' });
     await controller.stop();
 
     log(`wire-limit baseline: ${wirePushes.length} pushes to ${args.proxies} streams`);
-    try {
+    const wireRun = await phase('wire-limit', limits.wire, async () => {
       const wire = await measureWireLimit(
         clients,
         caDir,
@@ -164,15 +253,14 @@ async function controllerScenarios(args: BenchArgs, workDir: string): Promise<Sc
       Object.assign(storm.result.figures, { wireConnectMs: wire.connectMs, ratioToWireConnect: round(storm.allReadyMs / wire.connectMs) });
       results.push({
         scenario: 'wire-limit',
-        parameters: { streams: args.proxies, server: 'bare @grpc/grpc-js, mTLS, one pre-encoded response per stream, ACK awaited' },
+        parameters: { streams: args.proxies, clientProcesses: clients.processes, server: 'bare @grpc/grpc-js, mTLS, one pre-encoded response per stream, ACK awaited' },
         figures: { connectMs: wire.connectMs, notConnected: wire.notConnected, pushes: wire.pushes },
       });
-    } catch (err) {
-      // The controller's figures stand on their own; say why the ratios are missing.
-      results.push({ scenario: 'wire-limit', parameters: { streams: args.proxies }, figures: {}, notes: [`failed: ${(err as Error).message}`] });
-    }
-    return results;
+    });
+    // The controller's figures stand on their own; the result says why the ratios are missing.
+    if (!wireRun.ok) results.push(wireRun.result);
   } finally {
+    if (stopped) clients.kill();
     await clients.close();
     await controller.stop();
   }
@@ -207,17 +295,30 @@ async function main(): Promise<number> {
   };
   try {
     if (CONTROLLER_SCENARIOS.some((s) => args.scenarios.has(s))) {
-      results.push(...(await controllerScenarios(args, workDir)));
-      flush();
+      // One controller and fresh clients per protocol, both in this report (delta results are suffixed).
+      for (const protocol of args.protocols) {
+        const delta = protocol === 'delta';
+        const dir = join(workDir, protocol);
+        mkdirSync(dir, { recursive: true });
+        if (args.protocols.length > 1) log(`--- ${protocol} ---`);
+        await controllerScenarios({ ...args, delta }, dir, (r) => {
+          if (args.protocols.length > 1 && delta) r.scenario = `${r.scenario} [delta]`;
+          results.push(r);
+          flush();
+        });
+        flush(); // the wire-limit ratios were added to earlier results
+      }
     }
     if (args.scenarios.has('certificates')) {
       log('certificate issuance');
-      results.push(await certificateIssuance(args.quick ? 500 : Math.max(2000, Math.min(args.proxies, 10_000))));
+      const r = await phase('certificates', 300_000, () => certificateIssuance(args.quick ? 500 : Math.max(2000, Math.min(args.proxies, 10_000))));
+      results.push(r.ok ? r.value : r.result);
       flush();
     }
     if (args.scenarios.has('translation')) {
       log('translation cost');
-      results.push(await translationCost(args.quick ? Math.min(300, args.services) : 10_000));
+      const r = await phase('translation', 900_000, () => translationCost(args.quick ? Math.min(300, args.services) : 10_000));
+      results.push(r.ok ? r.value : r.result);
     }
   } finally {
     if (args.controllerNodeArgs.length === 0) rmSync(workDir, { recursive: true, force: true });

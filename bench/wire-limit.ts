@@ -5,7 +5,8 @@
 import 'reflect-metadata';
 import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import { ChildRpc } from './child-rpc.ts';
-import type { ClientCommand, ConnectResult } from './clients-protocol.ts';
+import type { Clients } from './client-pool.ts';
+import type { ConnectResult } from './clients-protocol.ts';
 
 export interface WirePush {
   streams: number;
@@ -27,7 +28,7 @@ export interface WireLimit {
   pushes: WirePush[];
 }
 
-export async function measureWireLimit(clients: ChildRpc<ClientCommand>, caDir: string, streams: number, pushes: { streams: number; bytes: number }[]): Promise<WireLimit> {
+export async function measureWireLimit(clients: Clients, caDir: string, streams: number, pushes: { streams: number; bytes: number }[]): Promise<WireLimit> {
   const provider = createSelfSignedProvider({ stateDir: caDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: true });
   await provider.start?.();
   const cert = await provider.issue({ commonName: 'localhost', dnsNames: ['localhost'], uris: [], validityMs: 86_400_000, keyType: 'ecdsa-p256' });

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { CHILD_READY } from './child-rpc.ts';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 const BLOB = 'type.googleapis.com/bench.Blob';
@@ -118,3 +119,4 @@ process.on('message', (cmd: Cmd) => {
   );
 });
 process.on('disconnect', () => process.exit(0));
+process.send?.(CHILD_READY);

@@ -94,8 +94,9 @@ describe('e2e: an Envoy sidecar (raw ADS client over mTLS) against the running c
     expect(rdsNames).toEqual(['rds-inbound.8080', 'rds-outbound.80']);
     const routes = await fetch(stream, TypeUrls.route, rdsNames);
     const sdsNames = [...collectNames([...clusters, ...listeners], 'tls_certificate_sds_secret_configs'), ...collectNames([...clusters, ...listeners], 'validation_context_sds_secret_config')].sort();
-    expect(sdsNames).toEqual(['root-cert-for-mtls-inbound:shop/buyer', 'root-cert-for-mtls-outbound:shop/store', 'service-cert:shop/buyer']);
-    const own = ['root-cert-for-mtls-inbound:shop/buyer', 'service-cert:shop/buyer'];
+    // The own certificate and inbound roots have identity-free names: every proxy resolves them to its own.
+    expect(sdsNames).toEqual(['root-cert-for-mtls-inbound', 'root-cert-for-mtls-outbound:shop/store', 'service-cert']);
+    const own = ['root-cert-for-mtls-inbound', 'service-cert'];
     const secrets = await fetch(stream, TypeUrls.secret, own);
     expect(secrets.map((s) => s.name).sort()).toEqual(own);
 
@@ -113,7 +114,7 @@ describe('e2e: an Envoy sidecar (raw ADS client over mTLS) against the running c
   it("lets the caller in by the URI SAN of its certificate: the server's RBAC names the SPIFFE ID", async () => {
     const buyer = node('buyer');
     const asBuyer = await connect(buyer);
-    asBuyer.send({ node: { id: formatNodeId(buyer) }, type_url: TypeUrls.secret, resource_names: ['service-cert:shop/buyer'] });
+    asBuyer.send({ node: { id: formatNodeId(buyer) }, type_url: TypeUrls.secret, resource_names: ['service-cert'] });
     const own = (await asBuyer.next(5000)).resources?.map((a) => decode(TypeUrls.secret, a.value))[0] as { tls_certificate: { certificate_chain: { inline_string: string } } };
     asBuyer.cancel();
     const sans = new X509Certificate(own.tls_certificate.certificate_chain.inline_string).subjectAltName ?? '';
@@ -151,5 +152,21 @@ describe('e2e: an Envoy sidecar (raw ADS client over mTLS) against the running c
     // The decoder leaves an empty repeated field out.
     expect(r.resources ?? []).toEqual([]);
     stream.cancel();
+  });
+
+  // One shared name, one identity each: `service-cert` resolves to the asking proxy's own certificate.
+  it('resolves the shared name service-cert to each proxy its own certificate', async () => {
+    const sanOf = async (who: string): Promise<string | undefined> => {
+      const n = node(who);
+      const stream = await connect(n);
+      stream.send({ node: { id: formatNodeId(n) }, type_url: TypeUrls.secret, resource_names: ['service-cert'] });
+      const sds = await stream.next(5000);
+      stream.cancel();
+      const own = (sds.resources ?? []).map((a) => decode(TypeUrls.secret, a.value))[0] as { tls_certificate: { certificate_chain: { inline_string: string } } };
+      const sans = new X509Certificate(own.tls_certificate.certificate_chain.inline_string).subjectAltName ?? '';
+      return /URI:(spiffe:\/\/[^,\s]+)/.exec(sans)?.[1];
+    };
+    expect(await sanOf('buyer')).toBe('spiffe://cluster.local/ns/shop/sa/buyer');
+    expect(await sanOf('store')).toBe('spiffe://cluster.local/ns/shop/sa/store');
   });
 });

@@ -64,7 +64,7 @@ describe('examples/bookstore through the Envoy backend', () => {
       const listeners = await fetch(TypeUrls.listener);
       byType.set(TypeUrls.listener, listeners);
       byType.set(TypeUrls.route, await fetch(TypeUrls.route, [...new Set(listeners.flatMap((l) => xds.rdsNamesOf(l)))]));
-      byType.set(TypeUrls.secret, await fetch(TypeUrls.secret, [`service-cert:${namespace}/${serviceAccount}`, `root-cert-for-mtls-inbound:${namespace}/${serviceAccount}`]));
+      byType.set(TypeUrls.secret, await fetch(TypeUrls.secret, ['service-cert', 'root-cert-for-mtls-inbound']));
       configs.set(`${namespace}/${serviceAccount}`, byType);
       stream.cancel();
       conn.close();

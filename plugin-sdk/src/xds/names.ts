@@ -39,8 +39,19 @@ export function localClusterName(svc: ServiceName, targetPort: number): string {
   return `${svc.namespace}/${svc.name}|${targetPort}|local`;
 }
 
-/** SDS secret names. Names identify; who may receive a secret is its `audience`, never its name. */
+/**
+ * SDS secret names. Names identify; who may receive a secret is its `audience`, never its name.
+ *
+ * `ownCert` / `ownRoots` name no identity: every proxy resolves them to its own identity's certificate (its
+ * snapshot holds only its own, and the server sends a secret with an audience only to that identity), as
+ * Istio's `default` does. Resources that reference them (an upstream cluster) are then the same for every
+ * identity and encoded once for the whole mesh.
+ */
 export const SecretNames = {
+  /** The proxy's own certificate chain and private key, whatever its identity. */
+  ownCert: 'service-cert',
+  /** The mesh roots the proxy's inbound listener trusts (the same for every identity). */
+  ownRoots: 'root-cert-for-mtls-inbound',
   /** An identity's certificate chain and private key. */
   serviceCert: (id: Identity): string => `service-cert:${identityKey(id)}`,
   /** The mesh roots an identity's inbound listener trusts. */

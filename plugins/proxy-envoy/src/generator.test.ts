@@ -231,8 +231,8 @@ describe('inbound', () => {
     expect(httpChain.filters[1].typed_config.http_filters.map((x: Obj) => x.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.router']);
     const tls = httpChain.transport_socket.typed_config;
     expect(tls.require_client_certificate).toEqual({ value: true });
-    expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert:bookstore/bookstore-v1');
-    expect(tls.common_tls_context.validation_context_sds_secret_config.name).toBe('root-cert-for-mtls-inbound:bookstore/bookstore-v1');
+    expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert');
+    expect(tls.common_tls_context.validation_context_sds_secret_config.name).toBe('root-cert-for-mtls-inbound');
 
     expect(tcpChain.name).toBe('inbound_bookstore/bookstore-db_5432_tcp');
     expect(tcpChain.filters[1].typed_config).toMatchObject({ cluster: 'bookstore/bookstore-db|5432|local' });
@@ -285,7 +285,7 @@ describe('CDS, EDS and SDS for a client', () => {
     const tls = c.transport_socket.typed_config;
     expect(tls.sni).toBe('bookstore-v1.bookstore.svc.cluster.local');
     expect(tls.common_tls_context.alpn_protocols).toEqual(['osm']);
-    expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert:bookbuyer/bookbuyer');
+    expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert');
     expect(tls.common_tls_context.validation_context_sds_secret_config.name).toBe('root-cert-for-mtls-outbound:bookstore/bookstore-v1');
     expect(F.find(out, 'ClusterLoadAssignment', 'bookstore/bookstore|14001')).toEqual({
       cluster_name: 'bookstore/bookstore|14001',
@@ -315,12 +315,14 @@ describe('CDS, EDS and SDS for a client', () => {
       name: 'root-cert-for-mtls-outbound:ext/nobody',
       validation_context: { trusted_ca: { inline_string: F.certificate().trustBundlePem } },
     });
-    expect(F.find(out, 'Secret', 'root-cert-for-mtls-inbound:bookbuyer/bookbuyer')).toEqual({
-      name: 'root-cert-for-mtls-inbound:bookbuyer/bookbuyer',
+    expect(F.find(out, 'Secret', 'root-cert-for-mtls-inbound')).toEqual({
+      name: 'root-cert-for-mtls-inbound',
       validation_context: { trusted_ca: { inline_string: F.certificate().trustBundlePem } },
     });
-    const own = F.find(out, 'Secret', 'service-cert:bookbuyer/bookbuyer') as Obj;
+    const own = F.find(out, 'Secret', 'service-cert') as Obj;
     expect(own.tls_certificate.private_key.inline_string).toContain('SECRETKEY');
+    // The identity-free name resolves to this proxy's identity: the key material is for it alone.
+    expect(out.find((r) => r.typeUrl.endsWith('Secret') && r.name === 'service-cert')?.audience).toEqual(buyer);
   });
 
   it('sends no secrets without a certificate, and no metrics listener/cluster when metrics are off', () => {
@@ -344,7 +346,7 @@ describe('determinism and sharing', () => {
     expect(b.map((r) => r.version)).toEqual(a.map((r) => r.version));
   });
 
-  it('shares one resource object between proxies: clusters per client identity, endpoints and roots across identities', () => {
+  it('shares one resource object between proxies: clusters, endpoints and roots across identities; own certificate per identity', () => {
     const f = F.fakeFactory();
     const gen = createEnvoyGenerator();
     const cert = F.certificate();
@@ -359,7 +361,14 @@ describe('determinism and sharing', () => {
     const pick = (out: XdsResource[], kind: string, name: string) => out.find((r) => r.typeUrl.endsWith(kind) && r.name === name);
     expect(pick(c, 'ClusterLoadAssignment', 'bookstore/bookstore|14001')).toBe(pick(a, 'ClusterLoadAssignment', 'bookstore/bookstore|14001'));
     expect(pick(c, 'Secret', 'root-cert-for-mtls-outbound:bookstore/bookstore')).toBe(pick(a, 'Secret', 'root-cert-for-mtls-outbound:bookstore/bookstore'));
-    expect(pick(c, 'Cluster', 'bookstore/bookstore|14001')).not.toBe(pick(a, 'Cluster', 'bookstore/bookstore|14001'));
+    // The cluster names the identity-free `service-cert`: one encoded cluster for every identity.
+    expect(pick(c, 'Cluster', 'bookstore/bookstore|14001')).toBe(pick(a, 'Cluster', 'bookstore/bookstore|14001'));
+    expect(pick(c, 'Secret', 'root-cert-for-mtls-inbound')).toBe(pick(a, 'Secret', 'root-cert-for-mtls-inbound'));
+    const ownA = pick(a, 'Secret', 'service-cert');
+    const ownC = gen.generate(other, F.ctx(f, other.identity, F.certificate('thief'))).find((r) => r.typeUrl.endsWith('Secret') && r.name === 'service-cert');
+    expect(ownC).not.toBe(ownA);
+    expect(ownA?.audience).toEqual(buyer);
+    expect(ownC?.audience).toEqual(other.identity);
     expect(gen.stats().hits).toBeGreaterThan(0);
   });
 
@@ -385,7 +394,7 @@ describe('determinism and sharing', () => {
     b.forEach((r, i) => expect(r).toBe(a[i]));
     const c = gen.generate(v, F.ctx(f, buyer, F.certificate('2')));
     expect(f.created).toBe(created + 1);
-    expect(c.filter((r) => r !== a[c.indexOf(r)]).map((r) => r.name)).toEqual(['service-cert:bookbuyer/bookbuyer']);
+    expect(c.filter((r) => r !== a[c.indexOf(r)]).map((r) => r.name)).toEqual(['service-cert']);
   });
 
   it('keeps the shared-resource memo bounded', () => {

@@ -27,8 +27,8 @@ export interface EnvoyGenerator {
 /**
  * Turns one proxy's view into its Envoy resources (OSM's shapes and names). Every resource is looked up by a
  * content key first: equal inputs give the very same XdsResource object (encoded once). A service's endpoints
- * and outbound root certificate are shared by every proxy that reaches it; its cluster (which names the client's
- * own `service-cert`) by every proxy of one identity.
+ * outbound root certificate and cluster (which names the identity-free `service-cert` every proxy resolves to
+ * its own) are shared by every proxy that reaches it, whatever its identity.
  */
 export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): EnvoyGenerator {
   const metrics = options.metrics ?? true;
@@ -89,7 +89,7 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
 
     // CDS + EDS
     for (const svc of outbound) {
-      add(TypeUrls.cluster, svc.clusterName, `${identityKey(client)}|${cachedKey(svc.service, 'svc', (x) => x)}`, () => outboundCluster(svc, client));
+      add(TypeUrls.cluster, svc.clusterName, cachedKey(svc.service, 'svc', (x) => x), () => outboundCluster(svc));
       add(TypeUrls.endpoint, svc.clusterName, cachedKey(svc, 'eds', (x) => x.endpoints), () => outboundEndpoints(svc));
     }
     for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {
@@ -104,10 +104,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     if (cert) {
       const pem = pemKeys(cert);
       // The only secret with a private key: for this identity's proxies alone.
-      add(TypeUrls.secret, SecretNames.serviceCert(client), `${cert.serialNumber}|${pem.chain}`, () => serviceCertSecret(client, cert), { audience: client });
-      add(TypeUrls.secret, SecretNames.rootCertInbound(client), pem.bundle, () =>
-        rootCertInboundSecret(client, cert.trustBundlePem),
-      );
+      add(TypeUrls.secret, SecretNames.ownCert, `${cert.serialNumber}|${pem.chain}`, () => serviceCertSecret(cert), { audience: client });
+      add(TypeUrls.secret, SecretNames.ownRoots, pem.bundle, () => rootCertInboundSecret(cert.trustBundlePem));
       for (const [, services] of groupBy(outbound, (s) => `${s.service.namespace}/${s.service.name}`)) {
         const first = services[0];
         if (!first) continue;

@@ -30,9 +30,10 @@ export const rdsInboundName = (targetPort: number): string => `rds-inbound.${tar
 /** The RouteConfiguration of one Service port's GAMMA routes (served on the chain of its cluster IPs). */
 export const rdsGammaName = (svc: MeshServicePort): string => `rds-outbound-gamma.${svc.namespace}/${svc.name}.${svc.port}`;
 
-// Secret names and the service FQDN (SNI, inbound server name) are the SDK's mesh naming rules.
-export const serviceCertName = SecretNames.serviceCert;
-export const rootCertInboundName = SecretNames.rootCertInbound;
+// Secret names and the service FQDN (SNI, inbound server name) are the SDK's mesh naming rules. The proxy's own
+// certificate and inbound roots have identity-free names, so clusters naming them are shared mesh-wide.
+export const serviceCertName = SecretNames.ownCert;
+export const rootCertInboundName = SecretNames.ownRoots;
 export const rootCertOutboundName = SecretNames.rootCertOutbound;
 export { serviceFqdn };
 

@@ -1,16 +1,16 @@
 import { ExtensionTypeUrls, serviceSni, typedConfig } from '@trellis/plugin-sdk';
-import type { Cluster, ClusterLoadAssignment, Identity, InboundPort, OutboundService } from '@trellis/plugin-sdk';
+import type { Cluster, ClusterLoadAssignment, InboundPort, OutboundService } from '@trellis/plugin-sdk';
 import { ClusterNames, MESH_ALPN, Ports, isHttp, rootCertOutboundName, serviceCertName } from '../names.ts';
 import { FilterNames, adsSource, byString, downstreamProtocolOptions, singleHostAssignment, tlsParams } from './common.ts';
 
 const ONE_SECOND = { seconds: 1 };
 
 /**
- * An upstream service's cluster: EDS over ADS, mTLS with the client's own certificate and a validation context
- * that pins the identities behind the service. Depends on the client identity (its `service-cert` name) and
- * the service, nothing else, so every proxy of one identity shares it.
+ * An upstream service's cluster: EDS over ADS, mTLS with the proxy's own certificate (`service-cert`, which
+ * every proxy resolves to its own identity's) and a validation context that pins the identities behind the
+ * service. Depends on the service alone, so one encoded cluster serves every proxy of the mesh.
  */
-export function outboundCluster(svc: OutboundService, client: Identity): Cluster {
+export function outboundCluster(svc: OutboundService): Cluster {
   const cluster: Cluster = {
     name: svc.clusterName,
     type: 'EDS',
@@ -23,7 +23,7 @@ export function outboundCluster(svc: OutboundService, client: Identity): Cluster
         common_tls_context: {
           tls_params: tlsParams(),
           alpn_protocols: [MESH_ALPN],
-          tls_certificate_sds_secret_configs: [{ name: serviceCertName(client), sds_config: adsSource() }],
+          tls_certificate_sds_secret_configs: [{ name: serviceCertName, sds_config: adsSource() }],
           validation_context_sds_secret_config: { name: rootCertOutboundName(svc.service), sds_config: adsSource() },
         },
         sni: serviceSni(svc.service),

@@ -112,15 +112,15 @@ function gammaOutboundChain(svc: OutboundService, taken: Set<string>): FilterCha
   };
 }
 
-function downstreamTls(id: Identity): TransportSocket {
+function downstreamTls(): TransportSocket {
   return {
     name: FilterNames.tlsSocket,
     typed_config: typedConfig(ExtensionTypeUrls.downstreamTls, {
       common_tls_context: {
         tls_params: tlsParams(),
         alpn_protocols: [MESH_ALPN],
-        tls_certificate_sds_secret_configs: [{ name: serviceCertName(id), sds_config: adsSource() }],
-        validation_context_sds_secret_config: { name: rootCertInboundName(id), sds_config: adsSource() },
+        tls_certificate_sds_secret_configs: [{ name: serviceCertName, sds_config: adsSource() }],
+        validation_context_sds_secret_config: { name: rootCertInboundName, sds_config: adsSource() },
       },
       require_client_certificate: { value: true },
     }),
@@ -173,7 +173,7 @@ export function inboundListener(input: InboundListenerInput): Listener | undefin
         application_protocols: [MESH_ALPN],
       },
       filters,
-      transport_socket: downstreamTls(input.identity),
+      transport_socket: downstreamTls(),
     });
   }
   if (chains.length === 0) return undefined;

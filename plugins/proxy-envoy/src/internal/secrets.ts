@@ -5,10 +5,10 @@ import { byString } from './common.ts';
 
 type SanMatcher = NonNullable<NonNullable<Secret['validation_context']>['match_typed_subject_alt_names']>[number];
 
-/** `service-cert:ns/sa`: the proxy's own certificate chain and key. */
-export function serviceCertSecret(id: Identity, cert: IssuedCertificate): Secret {
+/** `service-cert`: the proxy's own certificate chain and key (created with its identity as audience). */
+export function serviceCertSecret(cert: IssuedCertificate): Secret {
   return {
-    name: serviceCertName(id),
+    name: serviceCertName,
     tls_certificate: {
       certificate_chain: { inline_string: cert.chainPem },
       private_key: { inline_string: cert.privateKey.reveal() },
@@ -16,9 +16,9 @@ export function serviceCertSecret(id: Identity, cert: IssuedCertificate): Secret
   };
 }
 
-/** `root-cert-for-mtls-inbound:ns/sa`: trust the mesh roots; no SAN check here (RBAC checks the peer). */
-export function rootCertInboundSecret(id: Identity, trustBundlePem: string): Secret {
-  return { name: rootCertInboundName(id), validation_context: { trusted_ca: { inline_string: trustBundlePem } } };
+/** `root-cert-for-mtls-inbound`: trust the mesh roots; no SAN check here (RBAC checks the peer). The same for every identity. */
+export function rootCertInboundSecret(trustBundlePem: string): Secret {
+  return { name: rootCertInboundName, validation_context: { trusted_ca: { inline_string: trustBundlePem } } };
 }
 
 /**
