@@ -18,6 +18,7 @@ import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
+import { explainPage } from './explain-page.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -181,6 +182,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       getOne: (id) => server?.registry.describe(id),
     },
     { name: 'certs', get: () => certs?.debugCerts() ?? [] },
+    explainPage(catalog, store),
     {
       name: 'views',
       get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),
