@@ -2,8 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run the workspace packages from their sources: `@trellis/source` is the export condition that maps each
 // package to `src/` (without it, `@trellis/*` resolves to the build in `dist/`).
-// Vite replaces its defaults when conditions are given, so they are repeated (vite's defaultServerConditions).
-const conditions = ['@trellis/source', 'module', 'node', 'development|production'];
+// Vite replaces its defaults when conditions are given, so they are repeated (vite's defaultServerConditions)
+// without 'module': @opentelemetry/api 1.9's 'module' build has extension-less ESM imports Node cannot load, and
+// prom-client requires that package (every test importing the metrics registry failed to load).
+const conditions = ['@trellis/source', 'node', 'development|production'];
 
 // One root config; each workspace is a project so `vitest --project core` narrows a run.
 export default defineConfig({
