@@ -5,6 +5,7 @@ import { debugRoutes, type DebugPage } from './debug.ts';
 import { healthRoutes } from './health.ts';
 import { metricsRoutes } from './metrics.ts';
 import { pluginRoutes, type MountedRoute } from './plugin-routes.ts';
+import { versionRoute } from './version.ts';
 
 export interface AdminOptions {
   readonly address: string;
@@ -33,6 +34,7 @@ export class AdminServer {
     void this.#app.register(healthRoutes(opts.status));
     void this.#app.register(metricsRoutes(opts.metrics));
     void this.#app.register(debugRoutes(opts.debugPages));
+    void this.#app.register(versionRoute);
     this.#app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       opts.logger.warn('admin request failed', { err: err.message });
       void reply.code(err.statusCode ?? 500).send({ error: err.message });

@@ -18,6 +18,7 @@ import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
+import { caPage } from './ca-page.ts';
 import { explainPage } from './explain-page.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
@@ -183,6 +184,7 @@ function createDefaultParts(ctx: CorePartsContext) {
     },
     { name: 'certs', get: () => certs?.debugCerts() ?? [] },
     explainPage(catalog, store),
+    caPage(() => certs, CONTROLLER_SERVER_NAMES),
     {
       name: 'views',
       get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),
