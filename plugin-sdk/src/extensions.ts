@@ -35,7 +35,8 @@ export function createExtensionPoint<T>(opts: {
 /** A page under `/debug/<name>` (and `/debug/<name>/<id>` when `getOne` is given). Never include private keys. */
 export interface DebugPage {
   readonly name: string;
-  get(): unknown;
+  /** `query` is the request's query string (a repeated key gives an array); throw an error with `statusCode: 400` for bad input. */
+  get(query?: Readonly<Record<string, string | readonly string[] | undefined>>): unknown;
   getOne?(id: string): unknown;
 }
 

@@ -11,7 +11,7 @@ export const debugRoutes =
     app.get<{ Params: { name: string } }>('/debug/:name', async (req, reply) => {
       const page = pages().find((p) => p.name === req.params.name);
       if (!page) return reply.code(404).send({ error: `no debug page "${req.params.name}"` });
-      return page.get();
+      return page.get(req.query as Record<string, string | string[]>);
     });
     app.get<{ Params: { name: string; '*': string } }>('/debug/:name/*', async (req, reply) => {
       const id = req.params['*'];

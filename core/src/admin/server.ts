@@ -6,6 +6,7 @@ import { healthRoutes } from './health.ts';
 import { metricsRoutes } from './metrics.ts';
 import { pluginRoutes, type MountedRoute } from './plugin-routes.ts';
 import { uiRoutes } from './ui.ts';
+import { versionRoute } from './version.ts';
 
 export interface AdminOptions {
   readonly address: string;
@@ -37,6 +38,7 @@ export class AdminServer {
     void this.#app.register(metricsRoutes(opts.metrics));
     void this.#app.register(debugRoutes(opts.debugPages));
     void this.#app.register(uiRoutes({ pages: opts.debugPages, ...(opts.bus && { bus: opts.bus }) }));
+    void this.#app.register(versionRoute);
     this.#app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       opts.logger.warn('admin request failed', { err: err.message });
       void reply.code(err.statusCode ?? 500).send({ error: err.message });

@@ -73,6 +73,16 @@ export class Catalog {
     return view;
   }
 
+  /** The service model of `ns/name` (ports, endpoints, identities behind it), as views use it. */
+  service(key: string): ServiceModel | undefined {
+    return this.indexes().services.get(key);
+  }
+
+  /** `ns/name` of the services `identity` is behind. */
+  servicesOf(identity: Identity): readonly string[] {
+    return this.indexes().servicesOf.get(identityKey(identity)) ?? [];
+  }
+
   /**
    * The identities (`identityKey`) whose views `change` alters, or 'all'. For a change the store emitted, the
    * answer computed when it happened is returned (later changes do not blur it).

@@ -147,6 +147,32 @@ function dedupeMatches(ms: HttpMatch[]): HttpMatch[] {
   return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
 }
 
+/** One HTTP match a TrafficTarget rule grants on a port, with the rule it came from (`policy explain` names it). */
+export interface TargetGrant {
+  readonly match: HttpMatch;
+  readonly rule: { readonly kind: 'HTTPRouteGroup' | 'TCPRoute'; readonly name: string };
+}
+
+/**
+ * What one TrafficTarget grants on one local HTTP port: each HTTPRouteGroup match its rules select (all of the
+ * group's when a rule names none), and the wildcard for a TCPRoute covering the port. A missing route grants nothing.
+ */
+export function targetGrants(store: MeshStore, tt: TrafficTargetObj, targetPort: number): TargetGrant[] {
+  const ns = tt.metadata.namespace;
+  const out: TargetGrant[] = [];
+  for (const rule of tt.spec.rules) {
+    if (rule.kind === 'HTTPRouteGroup') {
+      const g = store.get('HTTPRouteGroup', ns, rule.name);
+      for (const m of g?.spec.matches ?? []) if (!rule.matches || rule.matches.includes(m.name)) out.push({ match: toHttpMatch(m), rule: { kind: rule.kind, name: rule.name } });
+    } else if (rule.kind === 'TCPRoute') {
+      const r = store.get(rule.kind, ns, rule.name);
+      const ports = r?.spec.matches?.ports ?? [];
+      if (r && (ports.length === 0 || ports.includes(targetPort))) out.push({ match: WILDCARD_MATCH, rule: { kind: rule.kind, name: rule.name } });
+    }
+  }
+  return out;
+}
+
 /**
  * HTTP routes of one local port: each HTTPRouteGroup match a TrafficTarget allows (all of the group's matches
  * when the rule names none), and a wildcard route for targets whose TCPRoute covers this port (port access
@@ -164,17 +190,7 @@ function inboundRoutes(ix: ViewIndexes, targets: readonly TrafficTargetObj[], ta
   };
   for (const tt of targets) {
     const principals = tt.spec.sources.map(subjectId);
-    const ns = tt.metadata.namespace;
-    for (const rule of tt.spec.rules) {
-      if (rule.kind === 'HTTPRouteGroup') {
-        const g = ix.store.get('HTTPRouteGroup', ns, rule.name);
-        for (const m of g?.spec.matches ?? []) if (!rule.matches || rule.matches.includes(m.name)) add(toHttpMatch(m), principals);
-      } else if (rule.kind === 'TCPRoute') {
-        const r = ix.store.get(rule.kind, ns, rule.name);
-        const ports = r?.spec.matches?.ports ?? [];
-        if (r && (ports.length === 0 || ports.includes(targetPort))) add(WILDCARD_MATCH, principals);
-      }
-    }
+    for (const g of targetGrants(ix.store, tt, targetPort)) add(g.match, principals);
   }
   return [...merged.entries()]
     .sort(([a], [b]) => a.localeCompare(b))

@@ -8,12 +8,18 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
+  /** One line per option name, shown by `--help`. */
+  readonly optionHelp?: Readonly<Record<string, string>>;
+  /** Command lines shown under "Examples:" by `--help`. */
+  readonly examples?: readonly string[];
   run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[], io: CliIO): Promise<number>;
 }
 
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** Whether stdout is a terminal (tables by default there, JSON otherwise). */
+  readonly isTTY?: boolean;
 }
 
 export function parse(cmd: Command, argv: string[]): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
@@ -27,9 +33,14 @@ export function parse(cmd: Command, argv: string[]): { values: Record<string, st
 
 export function helpText(cmd: Command): string {
   const opts = Object.entries(cmd.options)
-    .map(([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}${o.short ? `, -${o.short}` : ''}`)
+    .map(([name, o]) => {
+      const flag = `  --${name}${o.type === 'string' ? ' <value>' : ''}${o.short ? `, -${o.short}` : ''}`;
+      const help = cmd.optionHelp?.[name];
+      return help ? `${flag.padEnd(28)} ${help}` : flag;
+    })
     .join('\n');
-  return `${cmd.summary}\n\nUsage: ${cmd.usage}\n${opts ? `\nOptions:\n${opts}\n` : ''}  --help, -h`;
+  const examples = cmd.examples?.length ? `\nExamples:\n${cmd.examples.map((e) => `  ${e}`).join('\n')}\n` : '';
+  return `${cmd.summary}\n\nUsage: ${cmd.usage}\n${opts ? `\nOptions:\n${opts}\n` : ''}  --help, -h${examples ? `\n${examples}` : ''}`;
 }
 
 export function requireString(values: Record<string, unknown>, name: string, cmd: Command): string {

@@ -3,14 +3,18 @@ import { helpText, parse, UsageError, type CliIO, type Command } from './args.ts
 import { agentCommand } from './commands/agent.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { certsCommand } from './commands/certs.ts';
+import { checkCommand } from './commands/check.ts';
 import { configPrintCommand } from './commands/config-print.ts';
 import { configSchemaCommand } from './commands/config-schema.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
+import { policyExplainCommand } from './commands/policy-explain.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
+import { proxyStatusCommand } from './commands/proxy-status.ts';
 import { tokenCreateCommand, tokenListCommand } from './commands/token.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
+import { CliFailure } from './output.ts';
 import { pluginCommandList, runPluginCommand } from './plugin-commands.ts';
 
 const COMMANDS: readonly Command[] = [
@@ -26,6 +30,9 @@ const COMMANDS: readonly Command[] = [
   configPrintCommand,
   configSchemaCommand,
   versionCommand,
+  policyExplainCommand,
+  checkCommand,
+  proxyStatusCommand,
 ];
 
 function usage(plugin: readonly { name: string; summary: string; plugin: string }[] = []): string {
@@ -74,6 +81,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.err(`${err.message}\n`);
       return 2;
     }
+    if (err instanceof CliFailure) {
+      io.err(`${err.message}\n`);
+      return err.code;
+    }
     if (isTrellisError(err)) {
       io.err(`${err.code}: ${err.message}\n`);
       return err.code === 'TRELLIS_ERR_CONFIG_INVALID' || err.code === 'TRELLIS_ERR_PLUGIN_CONFIG_INVALID' ? 2 : 1;
@@ -86,4 +97,5 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 export const stdio: CliIO = {
   out: (t) => void process.stdout.write(t),
   err: (t) => void process.stderr.write(t),
+  isTTY: process.stdout.isTTY === true,
 };

@@ -22,6 +22,8 @@ import { SyncBarrier } from './sync-barrier.ts';
 import { startIdentityService, servingTlsOf } from '../identity/component.ts';
 import type { IdentityServer, IdentityService } from '../identity/index.ts';
 import { startInjector, type RunningInjector } from '../injector/component.ts';
+import { caPage } from './ca-page.ts';
+import { explainPage } from './explain-page.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -227,6 +229,8 @@ function createDefaultParts(ctx: CorePartsContext) {
     },
     { name: 'topology', get: () => buildTopology({ store, catalog, proxies: () => server?.registry.list() ?? [] }) },
     { name: 'certs', get: () => certs?.debugCerts() ?? [], getOne: (id) => (id === 'issuance' ? (identity?.service.debug() ?? { disabled: 'identity.address is not set' }) : undefined) },
+    explainPage(catalog, store),
+    caPage(() => certs, CONTROLLER_SERVER_NAMES),
     {
       name: 'views',
       get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),

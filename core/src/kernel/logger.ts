@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { LogFields, Logger } from '@trellis/plugin-sdk';
+import { prettyDestination } from './pretty-log.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -25,11 +26,16 @@ class PinoLogger implements Logger {
   }
 }
 
-/** One JSON object per line on stderr (stdout stays free for CLI output). */
-export function createLogger(opts: { level?: LogLevel; destination?: pino.DestinationStream } = {}): Logger {
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * One JSON object per line on stderr (stdout stays free for CLI output); `format: 'pretty'` turns each line into
+ * a readable one for a terminal (after redaction).
+ */
+export function createLogger(opts: { level?: LogLevel; destination?: pino.DestinationStream; format?: LogFormat } = {}): Logger {
   const p = pino(
     { level: opts.level ?? 'info', base: undefined, redact: { paths: REDACT, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime },
-    opts.destination ?? pino.destination({ fd: 2, sync: false }),
+    opts.destination ?? (opts.format === 'pretty' ? prettyDestination() : pino.destination({ fd: 2, sync: false })),
   );
   return new PinoLogger(p);
 }

@@ -3,6 +3,8 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import { validateBootstrap, validateConfigDump, validateEnvoyResource } from '../../xds/validate/index.ts';
 import { UsageError, type Command } from '../args.ts';
+import { ADMIN_HELP, OUTPUT_HELP, CliFailure, adminOptions, adminUrl, outputFormat, outputOptions, render } from '../output.ts';
+import { KIND_TYPES, findProxy, summaryTable, type ResourceKind } from '../proxy-config-view.ts';
 
 const TYPE_ALIASES: Record<string, string> = {
   listeners: TypeUrls.listener,
@@ -25,12 +27,32 @@ function validateDocument(doc: Record<string, unknown>, forced: string | undefin
 
 export const proxyConfigCommand: Command = {
   name: 'proxy-config',
-  summary: "Validate Envoy config strictly against Envoy's protos and rules, or show a connected proxy's resources.",
+  summary: "Show a connected proxy's xDS resources (secrets redacted), or validate Envoy config strictly against Envoy's protos.",
   usage:
-    'trellis proxy-config validate FILE [--type bootstrap|config-dump|TYPE]\n       trellis proxy-config get PROXY_ID [--type listeners|routes|clusters|endpoints|secrets] [--admin URL] [-o yaml|json]',
-  options: { type: { type: 'string', short: 't' }, admin: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    'trellis proxy-config <listeners|routes|clusters|endpoints|secrets|all> PROXY [--admin URL | --config FILE] [-o table|json|yaml]\n       trellis proxy-config validate FILE [--type bootstrap|config-dump|TYPE]\n       trellis proxy-config get PROXY_ID [--type listeners|routes|clusters|endpoints|secrets] [--admin URL] [-o yaml|json]',
+  options: { type: { type: 'string', short: 't' }, ...adminOptions, ...outputOptions },
+  optionHelp: { type: 'validate: what FILE holds; get: one resource type', ...ADMIN_HELP, ...OUTPUT_HELP },
+  examples: [
+    'trellis proxy-config listeners bookstore-v1',
+    'trellis proxy-config clusters 5b1e0d3c -o yaml',
+    'trellis proxy-config all 5b1e0d3c-0b8e-4f7a-9d55-4a2b1f0c9e11.sidecar.bookstore-v1.bookstore.cluster.local -o json',
+    'trellis proxy-config validate envoy-dump.json',
+  ],
   async run(values, positionals, io) {
     const [sub, arg] = positionals;
+    if (sub !== undefined && (sub in KIND_TYPES || sub === 'all' || sub === 'bootstrap')) {
+      if (sub === 'bootstrap')
+        throw new CliFailure('the controller does not keep bootstraps (they hold key material): `trellis bootstrap envoy|grpc --identity NS/SA --config FILE --out DIR` writes one', 2);
+      if (!arg) throw new UsageError(`proxy-config ${sub} needs a PROXY (a node id, or a unique part of one; see trellis proxy-status)`);
+      const format = outputFormat(values, io);
+      const proxy = await findProxy(await adminUrl(values), arg);
+      const kinds = sub === 'all' ? (Object.keys(KIND_TYPES) as ResourceKind[]) : [sub as ResourceKind];
+      const data = Object.fromEntries(kinds.map((k) => [k, proxy.resources[KIND_TYPES[k]] ?? []]));
+      render(io, format, sub === 'all' ? { nodeId: proxy.nodeId, identity: proxy.identity, ...data } : data[sub], () =>
+        kinds.map((k) => `${kinds.length > 1 ? `${k.toUpperCase()}\n` : ''}${summaryTable(k, data[k] ?? [])}`).join('\n'),
+      );
+      return 0;
+    }
     if (sub === 'validate') {
       if (!arg) throw new UsageError('proxy-config validate needs a FILE (JSON or YAML)');
       const text = await readFile(arg, 'utf8');
@@ -68,6 +90,6 @@ export const proxyConfigCommand: Command = {
       io.out(values.output === 'json' ? `${JSON.stringify(out, null, 2)}\n` : stringify(out));
       return 0;
     }
-    throw new UsageError(`unknown proxy-config subcommand "${sub ?? ''}" (validate or get)`);
+    throw new UsageError(`unknown proxy-config subcommand "${sub ?? ''}" (listeners, routes, clusters, endpoints, secrets, all, validate or get)`);
   },
 };

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '@trellis/plugin-sdk';
+import { MeshStore } from '../store/index.ts';
+import { fakeDeps } from '../store/test-fakes.ts';
+import { Catalog } from './catalog.ts';
+import { ExplainInputError, explainPolicy } from './explain.ts';
+import { meshConfig, pod, routeGroup, slice, split, svc, target, tcpRoute, workload } from './test-builders.ts';
+
+function setup(objects: KubeObject[]): (from: string, to: string, extra?: { path?: string; port?: string; method?: string; headers?: Record<string, string> }) => ReturnType<typeof explainPolicy> {
+  const store = new MeshStore(fakeDeps());
+  const sink = store.sinkFor('test');
+  for (const o of objects) sink.apply(o);
+  const catalog = new Catalog(store);
+  return (from, to, extra = {}) => explainPolicy(catalog, store, { from, to, ...extra });
+}
+
+const base = (): KubeObject[] => [
+  ...workload('shop', 'cart', '10.0.0.1', 8080, 8080, 'grpc'),
+  ...workload('shop', 'checkout', '10.0.0.2', 8080, 8080, 'grpc'),
+  ...workload('shop', 'fraud', '10.0.0.3', 8080, 8080, 'grpc'),
+];
+
+describe('policy explain', () => {
+  it('denies without policy, naming the missing TrafficTarget', () => {
+    const r = setup(base())('shop/fraud', 'shop/checkout', { path: '/shop.Echo/Say' });
+    expect(r.allowed).toBe(false);
+    expect(r.reachable).toBe(false);
+    expect(r.reasons).toContain('no TrafficTarget has destination shop/checkout with source shop/fraud');
+  });
+
+  it('admits the route a TrafficTarget names and denies another path, naming both', () => {
+    const ex = setup([
+      ...base(),
+      routeGroup('shop', 'echo', [{ name: 'say', pathRegex: '/shop.Echo/Say', methods: ['*'] }]),
+      target('shop', 'cart-to-checkout', 'checkout', ['cart'], [{ kind: 'HTTPRouteGroup', name: 'echo' }]),
+    ]);
+    const ok = ex('shop/cart', 'shop/checkout', { path: '/shop.Echo/Say' });
+    expect(ok.allowed).toBe(true);
+    expect(ok.backends[0]?.identities[0]?.trafficTargets).toEqual(['shop/cart-to-checkout']);
+    expect(ok.reasons.join('\n')).toContain('TrafficTarget shop/cart-to-checkout admits shop/cart to shop/checkout: HTTPRouteGroup shop/echo match "say"');
+    const no = ex('shop/cart', 'shop/checkout', { path: '/shop.Echo/Admin' });
+    expect(no.allowed).toBe(false);
+    expect(no.reachable).toBe(true);
+    expect(no.reasons).toContain('TrafficTarget shop/cart-to-checkout admits /shop.Echo/Say, not POST /shop.Echo/Admin');
+  });
+
+  it('reports a TrafficTarget in another namespace as ignored: destination namespace differs', () => {
+    const r = setup([...base(), tcpRoute('other', 'all', []), target('other', 'fraud-to-checkout', 'checkout', [['shop', 'fraud']], [{ kind: 'TCPRoute', name: 'all' }], 'shop')])(
+      'shop/fraud',
+      'shop/checkout',
+    );
+    expect(r.allowed).toBe(false);
+    expect(r.ignored.map((i) => i.name)).toEqual(['other/fraud-to-checkout']);
+    expect(r.reasons.some((x) => x.startsWith('TrafficTarget other/fraud-to-checkout is ignored: destination namespace differs'))).toBe(true);
+  });
+
+  it('allows everything in permissive mode and says so', () => {
+    const r = setup([...base(), meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: true } })])('shop/fraud', 'shop/checkout');
+    expect(r).toMatchObject({ allowed: true, permissive: true });
+  });
+
+  it('names the split backends with their weights, and denies when a weighted backend refuses', () => {
+    const objs = [
+      ...base(),
+      svc('shop', 'pay', [{ port: 8080, name: 'grpc' }], { app: 'checkout' }),
+      slice('shop', 'pay', [{ ip: '10.0.0.2', pod: 'checkout-0' }], [{ name: 'grpc', port: 8080 }]),
+      tcpRoute('shop', 'all', []),
+      target('shop', 'cart-to-checkout', 'checkout', ['cart'], [{ kind: 'TCPRoute', name: 'all' }]),
+      split('shop', 'pay-split', 'pay', [
+        { service: 'checkout', weight: 75 },
+        { service: 'fraud', weight: 25 },
+      ]),
+    ];
+    const r = setup(objs)('shop/cart', 'svc:shop/pay');
+    // fraud is not reachable for cart: the view leaves it out of the split, so all traffic goes to checkout.
+    expect(r.split).toEqual({ name: 'shop/pay-split', backends: [{ service: 'shop/checkout:8080', weight: 75 }] });
+    expect(r.allowed).toBe(true);
+    const both = setup([...objs, target('shop', 'cart-to-fraud', 'fraud', ['cart'], [{ kind: 'HTTPRouteGroup', name: 'none' }]), routeGroup('shop', 'none', [{ name: 'x', pathRegex: '/x' }])])(
+      'shop/cart',
+      'svc:shop/pay',
+      { path: '/y' },
+    );
+    expect(both.split?.backends.map((b) => b.weight)).toEqual([75, 25]);
+    expect(both.allowed).toBe(false);
+    expect(both.backends.find((b) => b.service === 'shop/fraud:8080')?.allowed).toBe(false);
+  });
+
+  it('resolves a pod as FROM and rejects unknown objects and ambiguous ports precisely', () => {
+    const ex = setup([...base(), pod('shop', 'cart-extra', 'cart', '10.0.0.9', { app: 'cart' }), svc('shop', 'multi', [{ port: 1, name: 'a' }, { port: 2, name: 'b' }])]);
+    expect(ex('pod:shop/cart-extra', 'shop/checkout').from).toEqual({ identity: 'shop/cart', resolvedFrom: 'Pod shop/cart-extra' });
+    expect(() => ex('shop/nobody', 'shop/checkout')).toThrow(new ExplainInputError('FROM: no Pod, ServiceAccount or Service shop/nobody'));
+    expect(() => ex('shop/cart', 'shop/multi')).toThrow(/several ports \(1, 2\); pass --port/);
+    expect(() => ex('shop/cart', 'shop/checkout', { port: '9' })).toThrow(/has no port 9/);
+  });
+});
