@@ -15,13 +15,16 @@ import type {
   MeshConfigSettings,
   MeshStore,
   PodObj,
+  RetryObj,
   ServiceObj,
   StoreChange,
   TrafficSplitObj,
   TrafficTargetObj,
+  UpstreamTrafficSettingObj,
 } from '../store/index.ts';
 import type { MeshSettingsService } from '../settings/index.ts';
 import { buildServiceModel, endpointIdentity } from './model.ts';
+import { servicesOfSettings } from './policies.ts';
 import { isActiveTarget } from './views.ts';
 
 export type Affected = Set<string> | 'all';
@@ -112,6 +115,12 @@ export function computeAffected(store: MeshStore, settings: MeshSettingsService,
       }
       return out;
     }
+    case 'Retry':
+      // A Retry is read only by its source's view.
+      for (const r of both<RetryObj>()) out.add(identityKey({ namespace: r.spec.source.namespace, serviceAccount: r.spec.source.name }));
+      return out;
+    case 'UpstreamTrafficSetting':
+      return serviceImpact(store, servicesOfSettings(store, both<UpstreamTrafficSettingObj>()), [], permissive, out);
   }
 }
 

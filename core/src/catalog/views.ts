@@ -6,6 +6,7 @@ import { identityKey, localClusterName, outboundClusterName } from '@trellis/plu
 import type { HttpMatch, Identity, InboundPort, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { hostnames } from './hostnames.ts';
+import { retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
 import { isHttpLike } from './protocol.ts';
@@ -58,6 +59,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     if (ix.services.has(root) && split.spec.backends.some((b) => reachable.has(svcKey(ns, b.service)))) splits.set(root, split);
   }
   const outbound: OutboundService[] = [];
+  const retries = retriesFrom(ix.store, id);
   for (const sk of [...new Set([...reachable, ...splits.keys()])].sort()) {
     const m = ix.services.get(sk);
     if (!m) continue;
@@ -65,6 +67,8 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     const serviceIPs = clusterIPs(m.svc);
     for (const { port, endpoints } of m.ports) {
       const policy = split ? splitPolicy(ix, split, port.port, reachable) : undefined;
+      const retry = retries.get(sk);
+      const upstream = upstreamFor(ix.store, port);
       outbound.push({
         service: port,
         clusterName: outboundClusterName(port, port.targetPort),
@@ -73,6 +77,9 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
         identities: m.identities,
         ...(serviceIPs.length > 0 && { serviceIPs }),
         ...(policy && { split: policy }),
+        ...(retry && { retry }),
+        ...(upstream?.timeoutMs !== undefined && { timeoutMs: upstream.timeoutMs }),
+        ...(upstream?.settings && { upstream: upstream.settings }),
       });
     }
   }

@@ -3,6 +3,7 @@
  * validated (validate.ts) before they are stored, so these types hold for everything the store returns.
  */
 import type { KubeObject } from '@trellis/plugin-sdk';
+import type { RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
 
 /** The store's kind names (one per kind, whatever the version or alias group). */
 export type MeshKind =
@@ -17,7 +18,9 @@ export type MeshKind =
   | 'TCPRoute'
   | 'UDPRoute'
   | 'TrafficSplit'
-  | 'MeshConfig';
+  | 'MeshConfig'
+  | 'Retry'
+  | 'UpstreamTrafficSetting';
 
 /** group -> kind -> accepted versions. */
 export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKind, readonly string[]>>>>> = {
@@ -29,7 +32,13 @@ export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKi
   'config.trellismesh.io': { MeshConfig: ['v1alpha1'] },
   // OSM's MeshConfig, accepted unchanged so an OSM user's manifests work.
   'config.openservicemesh.io': { MeshConfig: ['v1alpha2'] },
+  // Traffic policies (policy-types.ts); OSM's group accepted unchanged.
+  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'] },
+  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'] },
 };
+
+/** The API groups of the traffic policy kinds. */
+export const POLICY_GROUPS = ['policy.trellis.io', 'policy.openservicemesh.io'] as const;
 
 /** Kinds listed by `policyStatuses()` (SMI policy and mesh configuration). */
 export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -39,6 +48,8 @@ export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'UDPRoute',
   'TrafficSplit',
   'MeshConfig',
+  'Retry',
+  'UpstreamTrafficSetting',
 ]);
 
 export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -52,6 +63,8 @@ export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'TCPRoute',
   'UDPRoute',
   'TrafficSplit',
+  'Retry',
+  'UpstreamTrafficSetting',
 ]);
 
 interface Namespaced extends KubeObject {
@@ -196,6 +209,8 @@ export interface KindMap {
   UDPRoute: PortRouteObj;
   TrafficSplit: TrafficSplitObj;
   MeshConfig: MeshConfigObj;
+  Retry: RetryObj;
+  UpstreamTrafficSetting: UpstreamTrafficSettingObj;
 }
 
 export function podServiceAccount(pod: PodObj): string {

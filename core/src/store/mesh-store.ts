@@ -8,8 +8,9 @@ import type { EventBus, KubeObject, Logger, Metrics, ObjectKey, ObjectOrigin, Po
 import { deepEqual } from './equal.ts';
 import { meshChanged } from './events.ts';
 import type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
-import { POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
+import { POLICY_GROUPS, POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
 import type { EndpointSliceObj, KindMap, MeshKind, PodObj, ServiceObj, TrafficSplitObj, TrafficTargetObj } from './kinds.ts';
+import { policyNotes } from './policy-validate.ts';
 import { splitReferenceProblems, targetReferenceProblems } from './references.ts';
 import { shortText, text } from './show.ts';
 import { kindOf, validateObject } from './validate.ts';
@@ -220,7 +221,11 @@ export class MeshStore {
       if (status === 'accepted' && reason === undefined) {
         const lookup = <K extends MeshKind>(k: K, ns: string, name: string) => this.get(k, ns, name);
         const problems =
-          kind === 'TrafficTarget' ? targetReferenceProblems(layer.obj as TrafficTargetObj, lookup) : kind === 'TrafficSplit' ? splitReferenceProblems(layer.obj as TrafficSplitObj, lookup) : [];
+          kind === 'TrafficTarget'
+            ? targetReferenceProblems(layer.obj as TrafficTargetObj, lookup)
+            : kind === 'TrafficSplit'
+              ? splitReferenceProblems(layer.obj as TrafficSplitObj, lookup)
+              : policyNotes(kind, layer.obj);
         if (problems.length) reason = problems.join('; ');
       }
       out.push(reason === undefined ? { ...base, status } : { ...base, status, reason });
@@ -458,6 +463,9 @@ function groupsOf(kind: MeshKind): string[] {
       return ['split.smi-spec.io'];
     case 'MeshConfig':
       return ['config.trellismesh.io', 'config.openservicemesh.io'];
+    case 'Retry':
+    case 'UpstreamTrafficSetting':
+      return [...POLICY_GROUPS];
     default:
       return [''];
   }

@@ -10,6 +10,7 @@ import { ANNOTATIONS_MAX_BYTES, dns1035Label, dns1123Label, dns1123Subdomain, ia
 import { KNOWN_KINDS, NAMESPACED } from './kinds.ts';
 import type { MeshConfigSettings, MeshKind } from './kinds.ts';
 import { DEFAULT_MESH_SETTINGS } from './kinds.ts';
+import { checkPolicy } from './policy-validate.ts';
 import { re2Problem } from './re2.ts';
 import { show, shortText } from './show.ts';
 
@@ -239,6 +240,11 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
     case 'MeshConfig':
       meshConfigSettings(obj);
       return { outcome: 'accepted', kind, obj };
+    case 'Retry':
+    case 'UpstreamTrafficSetting': {
+      const r = checkPolicy(kind, obj);
+      return r.ok ? { outcome: 'accepted', kind, obj: r.obj } : { outcome: 'invalid', kind, reason: r.reason };
+    }
   }
 }
 

@@ -64,11 +64,39 @@ export interface SplitPolicy {
   readonly matches: readonly HttpMatch[];
 }
 
-/** Placeholders for later policy kinds (retry, timeout); undefined until such a policy exists. */
+/** A Retry policy from this client to one service (`policy.trellis.io` Retry). */
 export interface RetryPolicy {
+  /** Retries after the first attempt (Retry `numRetries`, default 1). */
   readonly attempts: number;
   readonly perTryTimeoutMs?: number;
+  /** Envoy `retry_on` conditions as written (HTTP and gRPC names); a gRPC backend maps them (grpcRetryConditions). */
   readonly retryOn: readonly string[];
+  /** Base interval of the exponential back-off between retries. */
+  readonly backoffBaseMs?: number;
+  /** `ns/name` of the Retry, for naming and debugging. */
+  readonly policy?: string;
+}
+
+/** Outlier detection (passive health checking) of one upstream service's endpoints. */
+export interface OutlierDetectionPolicy {
+  readonly consecutive5xx?: number;
+  readonly consecutiveGatewayErrors?: number;
+  readonly intervalMs?: number;
+  readonly baseEjectionTimeMs?: number;
+  readonly maxEjectionPercent?: number;
+}
+
+/** Connection limits and outlier detection for one upstream service (`policy.trellis.io` UpstreamTrafficSetting). */
+export interface UpstreamSettings {
+  /** `ns/name` of the UpstreamTrafficSetting. */
+  readonly policy: string;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
+  readonly maxRequests?: number;
+  readonly maxPendingRequests?: number;
+  readonly maxRetries?: number;
+  readonly maxRequestsPerConnection?: number;
+  readonly outlierDetection?: OutlierDetectionPolicy;
 }
 
 /** One upstream service port this identity may reach. */
@@ -88,7 +116,9 @@ export interface OutboundService {
   readonly serviceIPs?: readonly string[];
   readonly split?: SplitPolicy;
   readonly retry?: RetryPolicy;
+  /** Whole-request timeout (UpstreamTrafficSetting `connectionSettings.http.requestTimeout`); 0 = none. */
   readonly timeoutMs?: number;
+  readonly upstream?: UpstreamSettings;
 }
 
 /** Who may use one HTTP route of a local service. `any` in permissive mode. */

@@ -85,7 +85,7 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
 
     // CDS + EDS
     for (const svc of outbound) {
-      add(TypeUrls.cluster, svc.clusterName, `${identityKey(client)}|${cachedKey(svc.service, 'svc', (x) => x)}`, () => outboundCluster(svc, client));
+      add(TypeUrls.cluster, svc.clusterName, `${identityKey(client)}|${cachedKey(svc.service, 'svc', (x) => x)}|${JSON.stringify(svc.upstream ?? null)}`, () => outboundCluster(svc, client));
       add(TypeUrls.endpoint, svc.clusterName, cachedKey(svc, 'eds', (x) => x.endpoints), () => outboundEndpoints(svc));
     }
     for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {

@@ -143,7 +143,7 @@ describe('client side', () => {
     expect(routes[0].match).toEqual({ safe_regex: { regex: '(?:/bookstore.Store/Buy)' }, headers: [{ name: ':authority', string_match: { safe_regex: { regex: '(?:x.*)' } } }] });
   });
 
-  it('drops split backends the client has no cluster for, and adds timeout and gRPC retry policy', () => {
+  it('drops split backends the client has no cluster for, and adds the timeout (as max_stream_duration, which gRPC reads) and gRPC retry policy', () => {
     const split = { splitName: 'bs/s', matches: [], backends: [{ service: V2, weight: 1, clusterName: 'bs/bookstore-v2|15001' }] };
     const s = outbound(STORE, { split, timeoutMs: 1500, retry: { attempts: 2, retryOn: ['unavailable', '5xx'], perTryTimeoutMs: 250 } });
     const rs = createGrpcGenerator()(view({ outbound: [s] }), { resources: jsonFactory() });
@@ -151,7 +151,7 @@ describe('client side', () => {
     expect(routes).toHaveLength(1);
     expect(routes[0].route).toEqual({
       cluster: 'bs/bookstore|15001',
-      timeout: { seconds: 1, nanos: 500_000_000 },
+      max_stream_duration: { max_stream_duration: { seconds: 1, nanos: 500_000_000 } },
       retry_policy: { retry_on: 'unavailable', num_retries: { value: 2 }, per_try_timeout: { seconds: 0, nanos: 250_000_000 } },
     });
   });
