@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run the workspace packages from their sources: `@trellis/source` is the export condition that maps each
 // package to `src/` (without it, `@trellis/*` resolves to the build in `dist/`).
-// Vite replaces its defaults when conditions are given, so they are repeated (vite's defaultServerConditions).
-const conditions = ['@trellis/source', 'module', 'node', 'development|production'];
+// Vite replaces its defaults when conditions are given, so they are repeated (vite's defaultServerConditions),
+// without `module`: @opentelemetry/api's `module` build (pulled in by prom-client) has extensionless imports Node cannot load.
+const conditions = ['@trellis/source', 'node', 'development|production'];
 
 // One root config; each workspace is a project so `vitest --project core` narrows a run.
 export default defineConfig({
