@@ -157,6 +157,25 @@ describe('client side', () => {
   });
 });
 
+describe('gRPC generator: traffic policies', () => {
+  it('maps Envoy retry conditions to gRPC status names, with the back-off; a policy with nothing mappable gives no retry policy', () => {
+    const retry = { attempts: 3, retryOn: ['gateway-error', 'connect-failure', 'deadline-exceeded', 'retriable-4xx'], backoffBaseMs: 50 };
+    const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { retry })] }), { resources: jsonFactory() });
+    const route = get(rs, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes[0].route;
+    expect(route.retry_policy).toEqual({ retry_on: 'deadline-exceeded,unavailable', num_retries: { value: 3 }, retry_back_off: { base_interval: { seconds: 0, nanos: 50_000_000 } } });
+    const none = createGrpcGenerator()(view({ outbound: [outbound(STORE, { retry: { attempts: 3, retryOn: ['retriable-4xx'] } })] }), { resources: jsonFactory() });
+    expect(get(none, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes[0].route.retry_policy).toBeUndefined();
+  });
+
+  it('puts max_requests (the only threshold gRPC reads) in the DEFAULT circuit breaker; nothing without it', () => {
+    const upstream = { policy: 'bs/u', maxRequests: 5, maxConnections: 2 };
+    const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream })] }), { resources: jsonFactory() });
+    expect(get(rs, TypeUrls.cluster, 'bs/bookstore|15001').circuit_breakers).toEqual({ thresholds: [{ priority: 'DEFAULT', max_requests: { value: 5 } }] });
+    const plain = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream: { policy: 'bs/u', maxConnections: 2 } })] }), { resources: jsonFactory() });
+    expect(get(plain, TypeUrls.cluster, 'bs/bookstore|15001').circuit_breakers).toBeUndefined();
+  });
+});
+
 const inbound = (s: MeshServicePort, extra: Partial<InboundPort> = {}): InboundPort => ({
   service: s,
   localClusterName: `${s.namespace}/${s.name}|${s.targetPort}|local`,
