@@ -165,13 +165,14 @@ export function policyNotes(kind: string, obj: KubeObject): string[] {
     if (Array.isArray(spec.httpRoutes) && spec.httpRoutes.length > 0) notes.push('spec.httpRoutes: per-route rate limits are not enforced yet');
     const cs = (spec.connectionSettings ?? {}) as { tcp?: Rec; http?: Rec };
     const grpcIgnored = [
-      ...(cs.tcp?.maxConnections !== undefined ? ['tcp.maxConnections'] : []),
-      ...(cs.tcp?.connectTimeout !== undefined ? ['tcp.connectTimeout'] : []),
-      ...(cs.http?.maxPendingRequests !== undefined ? ['http.maxPendingRequests'] : []),
-      ...(cs.http?.maxRetries !== undefined ? ['http.maxRetries'] : []),
-      ...(cs.http?.maxRequestsPerConnection !== undefined ? ['http.maxRequestsPerConnection'] : []),
+      ...(cs.tcp?.maxConnections !== undefined ? ['connectionSettings.tcp.maxConnections'] : []),
+      ...(cs.tcp?.connectTimeout !== undefined ? ['connectionSettings.tcp.connectTimeout'] : []),
+      ...(cs.http?.maxPendingRequests !== undefined ? ['connectionSettings.http.maxPendingRequests'] : []),
+      ...(cs.http?.maxRetries !== undefined ? ['connectionSettings.http.maxRetries'] : []),
+      ...(cs.http?.maxRequestsPerConnection !== undefined ? ['connectionSettings.http.maxRequestsPerConnection'] : []),
     ];
-    if (grpcIgnored.length > 0) notes.push(`proxyless gRPC: connectionSettings ${grpcIgnored.join(', ')} not supported by gRPC clients (Envoy applies them)`);
+    if (spec.outlierDetection !== undefined) grpcIgnored.push('outlierDetection');
+    if (grpcIgnored.length > 0) notes.push(`proxyless gRPC: ${grpcIgnored.join(', ')} not supported by gRPC clients (Envoy applies them)`);
     return notes;
   }
   return [];
