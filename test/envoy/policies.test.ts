@@ -23,12 +23,13 @@ const fixture = (name: string): KubeObject[] =>
 const CURL = { namespace: 'curl', serviceAccount: 'curl' };
 const HTTPBIN_CLUSTER = 'httpbin/httpbin|14001';
 
-function mesh(policies: KubeObject[]): { store: MeshStore; generate: () => XdsResource[] } {
+function mesh(policies: KubeObject[], who = CURL): { store: MeshStore; generate: () => XdsResource[] } {
   const store = new MeshStore({ bus: new MemoryBus(), logger: new MemoryLogger(), metrics: new MemoryMetrics() });
   const sink = store.sinkFor('test');
   for (const o of [
     ...workload('curl', 'curl', '10.0.0.1'),
     ...workload('httpbin', 'httpbin', '10.0.0.2', 14001),
+    ...workload('ingress-nginx', 'ingress-nginx-controller', '10.0.0.9', 80),
     sa('curl', 'other'),
     tcpRoute('httpbin', 'all', []),
     target('httpbin', 'curl-to-httpbin', 'httpbin', [['curl', 'curl'], ['curl', 'other']], [{ kind: 'TCPRoute', name: 'all' }]),
@@ -39,8 +40,8 @@ function mesh(policies: KubeObject[]): { store: MeshStore; generate: () => XdsRe
   return {
     store,
     generate: () =>
-      createEnvoyGenerator().generate(catalog.viewFor(CURL), {
-        node: { uuid: 'u', kind: 'sidecar', trustDomain: 'cluster.local', ...CURL },
+      createEnvoyGenerator().generate(catalog.viewFor(who), {
+        node: { uuid: 'u', kind: 'sidecar', trustDomain: 'cluster.local', ...who },
         resources: xds.createResourceFactory({ strict: true }),
         certificate: placeholderCertificate,
       }),
@@ -137,5 +138,61 @@ describe('OSM traffic policies through the Envoy backend', () => {
     const rs = generate();
     expect(problems(rs)).toEqual([]);
     expect(json(find(rs, TypeUrls.cluster, HTTPBIN_CLUSTER)).circuit_breakers.thresholds[0].max_connections).toBe(4294967295);
+  });
+
+  const HTTPBIN = { namespace: 'httpbin', serviceAccount: 'httpbin' };
+  const inboundChains = (rs: XdsResource[]): Obj[] => json(find(rs, TypeUrls.listener, 'inbound-listener')).filter_chains as Obj[];
+
+  it('IngressBackend (http): a plaintext chain from the source Service endpoints to the local cluster, as OSM', () => {
+    const { store, generate } = mesh(fixture('ingress-http.yaml'), HTTPBIN);
+    expect(store.policyStatuses().find((p) => p.kind === 'IngressBackend')?.status).toBe('accepted');
+    const rs = generate();
+    expect(problems(rs)).toEqual([]);
+    const chain = inboundChains(rs).find((c) => c.name === 'ingress_httpbin/httpbin_14001_http');
+    // OSM: FilterChainMatch{DestinationPort: backend port, SourcePrefixRanges: the source service's endpoints /32}, HCM on the ingress route config.
+    expect(chain?.filter_chain_match).toEqual({ destination_port: 14001, source_prefix_ranges: [{ address_prefix: '10.0.0.9', prefix_len: 32 }], transport_protocol: 'raw_buffer' });
+    expect(chain?.transport_socket).toBeUndefined();
+    expect(chain?.filters[0].typed_config.rds.route_config_name).toBe('rds-ingress.14001');
+    const rc = json(find(rs, TypeUrls.route, 'rds-ingress.14001'));
+    expect(rc.virtual_hosts).toHaveLength(1);
+    expect(rc.virtual_hosts[0].domains).toEqual(['*']);
+    const route = rc.virtual_hosts[0].routes[0];
+    expect(route.route.cluster).toBe('httpbin/httpbin|14001|local');
+    expect(route.typed_per_filter_config['envoy.filters.http.rbac'].rbac.rules.policies['rbac-for-route'].principals).toEqual([{ any: true }]);
+    // The mesh chain is still there, and the client-side proxies are untouched.
+    expect(inboundChains(rs).some((c) => c.name !== chain?.name && c.filter_chain_match.transport_protocol === 'tls')).toBe(true);
+  });
+
+  it('IngressBackend (https): TLS terminated with the workload certificate, client certificate required, principals and SNI enforced', () => {
+    const rs = mesh(fixture('ingress-https.yaml'), HTTPBIN).generate();
+    expect(problems(rs)).toEqual([]);
+    const chain = inboundChains(rs).find((c) => c.name === 'ingress_httpbin/httpbin_14001_https');
+    expect(chain?.filter_chain_match).toEqual({
+      destination_port: 14001,
+      source_prefix_ranges: [{ address_prefix: '10.0.0.9', prefix_len: 32 }, { address_prefix: '10.1.0.0', prefix_len: 16 }],
+      transport_protocol: 'tls',
+      server_names: ['httpbin.httpbin.svc.cluster.local'],
+    });
+    const tls = chain?.transport_socket.typed_config;
+    expect(tls.require_client_certificate).toBe(true);
+    expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert:httpbin/httpbin');
+    expect(tls.common_tls_context.validation_context_sds_secret_config.name).toBe('root-cert-for-mtls-inbound:httpbin/httpbin');
+    const route = json(find(rs, TypeUrls.route, 'rds-ingress.14001')).virtual_hosts[0].routes[0];
+    expect(route.typed_per_filter_config['envoy.filters.http.rbac'].rbac.rules.policies['rbac-for-route'].principals).toEqual([
+      { or_ids: { ids: [{ authenticated: { principal_name: { exact: 'ingress-nginx.ingress-nginx.cluster.local' } } }] } },
+    ]);
+  });
+
+  it('IngressBackend (https, skipClientCertValidation): no client certificate asked, any principal', () => {
+    const [ib] = fixture('ingress-https.yaml') as (KubeObject & { spec: Obj })[];
+    const skip: KubeObject = { ...ib!, spec: { ...ib!.spec, backends: [{ name: 'httpbin', port: { number: 14001, protocol: 'https' }, tls: { skipClientCertValidation: true } }] } };
+    const rs = mesh([skip], HTTPBIN).generate();
+    expect(problems(rs)).toEqual([]);
+    const chain = inboundChains(rs).find((c) => c.name === 'ingress_httpbin/httpbin_14001_https');
+    expect(chain?.transport_socket.typed_config.require_client_certificate).toBe(false);
+    expect(chain?.transport_socket.typed_config.common_tls_context.validation_context_sds_secret_config).toBeUndefined();
+    expect(chain?.filter_chain_match.server_names).toBeUndefined();
+    const route = json(find(rs, TypeUrls.route, 'rds-ingress.14001')).virtual_hosts[0].routes[0];
+    expect(route.typed_per_filter_config['envoy.filters.http.rbac'].rbac.rules.policies['rbac-for-route'].principals).toEqual([{ any: true }]);
   });
 });

@@ -134,13 +134,24 @@ const upstreamArb: fc.Arbitrary<KubeObject> = fc
       ...(max % 2 === 0 && { outlierDetection: { consecutive5xxErrors: max } }),
     },
   }));
-const policyArb = fc.oneof(retryArb, upstreamArb);
+const ingressArb: fc.Arbitrary<KubeObject> = fc
+  .tuple(nsArb, fc.integer({ min: 0, max: 1 }), fc.array(fc.tuple(pick(SVCS), pick([8080, 9090, 8081]), fc.boolean()), { minLength: 1, maxLength: 2 }), fc.array(fc.oneof(fc.tuple(nsArb, pick(SVCS)), pick(['10.0.0.0/8', '127.0.0.1/32'])), { minLength: 1, maxLength: 2 }))
+  .map(([n, i, backends, sources]) => ({
+    apiVersion: 'policy.openservicemesh.io/v1alpha1',
+    kind: 'IngressBackend',
+    metadata: { name: `ib${i}`, namespace: n },
+    spec: {
+      backends: backends.map(([name, number, https]) => ({ name, port: { number, protocol: https ? 'https' : 'http' } })),
+      sources: sources.map((src) => (typeof src === 'string' ? { kind: 'IPRange', name: src } : { kind: 'Service', namespace: src[0], name: src[1] })),
+    },
+  }));
+const policyArb = fc.oneof(retryArb, upstreamArb, ingressArb);
 
 type Change = { op: 'apply'; obj: KubeObject } | { op: 'delete'; index: number };
 const changeArb: fc.Arbitrary<Change> = fc.oneof(
-  objArb.map((obj) => ({ op: 'apply' as const, obj })),
-  policyArb.map((obj) => ({ op: 'apply' as const, obj })),
-  fc.nat().map((index) => ({ op: 'delete' as const, index })),
+  { weight: 2, arbitrary: objArb.map((obj) => ({ op: 'apply' as const, obj })) },
+  { weight: 2, arbitrary: policyArb.map((obj) => ({ op: 'apply' as const, obj })) },
+  { weight: 1, arbitrary: fc.nat().map((index) => ({ op: 'delete' as const, index })) },
 );
 
 const universe: Identity[] = NS.flatMap((namespace) => SAS.map((serviceAccount) => ({ namespace, serviceAccount })));
@@ -159,7 +170,7 @@ describe('affected set (property)', () => {
   it('never misses an identity whose view changes, and the cache stays exact', { timeout: 60_000 }, () => {
     const stats = { changes: 0, emitted: 0, all: 0, inSet: 0, needed: 0, larger: 0, meshConfig: 0, trustDomain: 0, policyViews: 0 };
     fc.assert(
-      fc.property(fc.tuple(fc.array(objArb, { maxLength: 40 }), fc.array(policyArb, { maxLength: 4 })).map(([a, b]) => [...a, ...b]), fc.array(changeArb, { minLength: 1, maxLength: 4 }), pick(TRUST_DOMAINS.slice(0, 2)), (objects, changes, configTd) => {
+      fc.property(fc.tuple(fc.array(objArb, { maxLength: 40 }), fc.array(policyArb, { maxLength: 6 })).map(([a, b]) => [...a, ...b]), fc.array(changeArb, { minLength: 1, maxLength: 4 }), pick(TRUST_DOMAINS.slice(0, 2)), (objects, changes, configTd) => {
         const store = new MeshStore(fakeDeps());
         const sink = store.sinkFor('prop');
         for (const o of objects) sink.apply(o);
@@ -200,7 +211,7 @@ describe('affected set (property)', () => {
             expect(deepEqual(cached.viewFor(id), after.get(k)), `cached view of ${k} is stale`).toBe(true);
           }
           const size = all ? universe.length : [...union].filter((k) => universe.some((u) => identityKey(u) === k)).length;
-          if (needed > 0 && emitted.some((c) => c.kind === 'Retry' || c.kind === 'UpstreamTrafficSetting')) stats.policyViews++;
+          if (needed > 0 && emitted.some((c) => c.kind === 'Retry' || c.kind === 'UpstreamTrafficSetting' || c.kind === 'IngressBackend')) stats.policyViews++;
           stats.inSet += size;
           stats.needed += needed;
           if (size > needed) stats.larger++;

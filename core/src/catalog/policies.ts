@@ -4,8 +4,9 @@
  * apply, the first by `namespace/name` wins (OSM left the choice undefined), so views stay deterministic.
  */
 import { identityKey } from '@trellis/plugin-sdk';
-import type { Identity, MeshServicePort, RetryPolicy, UpstreamSettings } from '@trellis/plugin-sdk';
-import type { MeshStore, RetryObj, ServiceObj, UpstreamTrafficSettingObj } from '../store/index.ts';
+import type { Identity, IngressPolicy, MeshServicePort, RetryPolicy, UpstreamSettings } from '@trellis/plugin-sdk';
+import type { IngressBackendObj, MeshStore, RetryObj, ServiceObj, UpstreamTrafficSettingObj } from '../store/index.ts';
+import type { ServiceModel } from './model.ts';
 import { goDurationMs, retryConditions } from '../store/policy-validate.ts';
 
 const byName = (a: { metadata: { namespace?: string; name: string } }, b: { metadata: { namespace?: string; name: string } }): number =>
@@ -99,4 +100,53 @@ export function servicesOfSettings(store: MeshStore, objs: readonly UpstreamTraf
     for (const s of store.list('Service', u.metadata.namespace))
       if (hostNames(u.spec.host, { name: s.metadata.name, namespace: s.metadata.namespace })) out.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
   return [...out.values()];
+}
+
+/**
+ * The IngressBackend for a local service port (backend name = service, port number = target port, as OSM), as
+ * the view's ingress policy. A Service source contributes its endpoints' addresses; one without endpoints
+ * contributes nothing (OSM refused the whole policy then; an empty source list would open the port to all).
+ */
+export function ingressFor(store: MeshStore, services: ReadonlyMap<string, ServiceModel>, port: MeshServicePort): IngressPolicy | undefined {
+  for (const ib of store.list('IngressBackend', port.namespace).sort(byName)) {
+    const backend = ib.spec.backends.find((b) => b.name === port.name && b.port.number === port.targetPort);
+    if (!backend) continue;
+    const ranges = new Set<string>();
+    const principals = new Set<string>();
+    let serviceSources = 0;
+    for (const s of ib.spec.sources) {
+      if (s.kind === 'IPRange') ranges.add(s.name);
+      else if (s.kind === 'AuthenticatedPrincipal') principals.add(s.name);
+      else {
+        serviceSources++;
+        for (const p of services.get(`${s.namespace}/${s.name}`)?.ports ?? []) for (const e of p.endpoints) ranges.add(`${e.ip}/${e.ip.includes(':') ? 128 : 32}`);
+      }
+    }
+    // Service sources without endpoints must not turn into "any address".
+    if (ranges.size === 0 && serviceSources > 0 && !ib.spec.sources.some((s) => s.kind === 'IPRange')) ranges.add(NOWHERE);
+    const skip = backend.tls?.skipClientCertValidation === true;
+    return {
+      policy: `${ib.metadata.namespace}/${ib.metadata.name}`,
+      protocol: backend.port.protocol,
+      sourceRanges: [...ranges].sort(),
+      principals: backend.port.protocol === 'http' || skip || principals.size === 0 ? 'any' : [...principals].sort(),
+      skipClientCertValidation: skip,
+      sniHosts: [...new Set(backend.tls?.sniHosts ?? [])].sort(),
+    };
+  }
+  return undefined;
+}
+
+/** A range no client has (TEST-NET-1's first address, never a pod): a Service source with no endpoints. */
+const NOWHERE = '192.0.2.0/32';
+
+/** `ns/name` of the services IngressBackends name as sources or backends (old and new objects). */
+export function servicesOfIngress(objs: readonly IngressBackendObj[]): { backends: Set<string>; sources: Set<string> } {
+  const backends = new Set<string>();
+  const sources = new Set<string>();
+  for (const ib of objs) {
+    for (const b of ib.spec.backends) backends.add(`${ib.metadata.namespace}/${b.name}`);
+    for (const s of ib.spec.sources) if (s.kind === 'Service') sources.add(`${s.namespace}/${s.name}`);
+  }
+  return { backends, sources };
 }

@@ -3,10 +3,10 @@
  * snapshot of indexes over the store. Every list is sorted so equal states give equal views.
  */
 import { identityKey, localClusterName, outboundClusterName } from '@trellis/plugin-sdk';
-import type { HttpMatch, Identity, InboundPort, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
+import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { hostnames } from './hostnames.ts';
-import { retriesFrom, upstreamFor } from './policies.ts';
+import { ingressFor, retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
 import { isHttpLike } from './protocol.ts';
@@ -97,6 +97,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
       hostnames: hostnames(port, port.port, port.namespace),
       routes: isHttpLike(port.protocol) ? inboundRoutes(ix, targets, port.targetPort) : [],
       tcpPolicies,
+      ...ingressField(ix, port),
     });
   }
   inbound.sort((a, b) => a.localClusterName.localeCompare(b.localClusterName) || a.service.port - b.service.port);
@@ -109,6 +110,12 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     inbound,
     localEndpoints: [...local.values()].sort(compareEndpoints),
   };
+}
+
+function ingressField(ix: ViewIndexes, port: InboundPort['service']): { ingress?: IngressPolicy } {
+  if (!isHttpLike(port.protocol)) return {};
+  const ingress = ingressFor(ix.store, ix.services, port);
+  return ingress ? { ingress } : {};
 }
 
 /**

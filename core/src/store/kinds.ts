@@ -3,7 +3,7 @@
  * validated (validate.ts) before they are stored, so these types hold for everything the store returns.
  */
 import type { KubeObject } from '@trellis/plugin-sdk';
-import type { RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
+import type { IngressBackendObj, RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
 
 /** The store's kind names (one per kind, whatever the version or alias group). */
 export type MeshKind =
@@ -20,7 +20,8 @@ export type MeshKind =
   | 'TrafficSplit'
   | 'MeshConfig'
   | 'Retry'
-  | 'UpstreamTrafficSetting';
+  | 'UpstreamTrafficSetting'
+  | 'IngressBackend';
 
 /** group -> kind -> accepted versions. */
 export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKind, readonly string[]>>>>> = {
@@ -33,8 +34,8 @@ export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKi
   // OSM's MeshConfig, accepted unchanged so an OSM user's manifests work.
   'config.openservicemesh.io': { MeshConfig: ['v1alpha2'] },
   // Traffic policies (policy-types.ts); OSM's group accepted unchanged.
-  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'] },
-  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'] },
+  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
+  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
 };
 
 /** The API groups of the traffic policy kinds. */
@@ -50,6 +51,7 @@ export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'MeshConfig',
   'Retry',
   'UpstreamTrafficSetting',
+  'IngressBackend',
 ]);
 
 export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -65,6 +67,7 @@ export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'TrafficSplit',
   'Retry',
   'UpstreamTrafficSetting',
+  'IngressBackend',
 ]);
 
 interface Namespaced extends KubeObject {
@@ -211,6 +214,7 @@ export interface KindMap {
   MeshConfig: MeshConfigObj;
   Retry: RetryObj;
   UpstreamTrafficSetting: UpstreamTrafficSettingObj;
+  IngressBackend: IngressBackendObj;
 }
 
 export function podServiceAccount(pod: PodObj): string {

@@ -465,6 +465,7 @@ function groupsOf(kind: MeshKind): string[] {
       return ['config.trellismesh.io', 'config.openservicemesh.io'];
     case 'Retry':
     case 'UpstreamTrafficSetting':
+    case 'IngressBackend':
       return [...POLICY_GROUPS];
     default:
       return [''];

@@ -52,3 +52,18 @@ export interface OutlierDetectionSpec {
 export interface UpstreamTrafficSettingObj extends Namespaced {
   spec: { host: string; connectionSettings?: UpstreamConnectionSettings; outlierDetection?: OutlierDetectionSpec; [key: string]: unknown };
 }
+
+export interface IngressBackendSpec {
+  readonly name: string;
+  readonly port: { readonly number: number; readonly protocol: 'http' | 'https' };
+  readonly tls?: { readonly skipClientCertValidation?: boolean; readonly sniHosts?: readonly string[] };
+}
+
+export type IngressSource =
+  | { readonly kind: 'Service'; readonly name: string; readonly namespace: string }
+  | { readonly kind: 'AuthenticatedPrincipal'; readonly name: string }
+  | { readonly kind: 'IPRange'; readonly name: string };
+
+export interface IngressBackendObj extends Namespaced {
+  spec: { backends: IngressBackendSpec[]; sources: IngressSource[]; matches?: unknown[] };
+}

@@ -58,6 +58,23 @@ describe('traffic policy validation', () => {
     expect(reason(uts({ httpRoutes: {} }))).toBe('spec.httpRoutes: must be a list');
   });
 
+  it('refuses bad IngressBackend fields with the field and why; accepts OSM protocol case', () => {
+    const ib = (spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'policy.openservicemesh.io/v1alpha1',
+      kind: 'IngressBackend',
+      metadata: { name: 'ib', namespace: 'httpbin' },
+      spec: { backends: [{ name: 'httpbin', port: { number: 14001, protocol: 'http' } }], sources: [{ kind: 'IPRange', name: '10.0.0.0/8' }], ...spec },
+    });
+    expect(validateObject(ib({ backends: [{ name: 'httpbin', port: { number: 14001, protocol: 'HTTPS' }, tls: { skipClientCertValidation: false } }] })).outcome).toBe('accepted');
+    expect(reason(ib({ backends: [] }))).toBe('spec.backends: must have at least 1 item(s)');
+    expect(reason(ib({ backends: [{ name: 'httpbin', port: { number: 0, protocol: 'http' } }] }))).toBe('spec.backends[0].port.number: must be an integer 1-65535, got 0');
+    expect(reason(ib({ backends: [{ name: 'httpbin', port: { number: 80, protocol: 'grpc' } }] }))).toBe('spec.backends[0].port.protocol: must be http or https, got "grpc"');
+    expect(reason(ib({ backends: [{ name: 'httpbin', port: { number: 80, protocol: 'http' }, tls: { sniHosts: ['a.b'] } }] }))).toBe('spec.backends[0].tls: applies to https backends only');
+    expect(reason(ib({ sources: [{ kind: 'Pod', name: 'x' }] }))).toBe('spec.sources[0].kind: must be Service, AuthenticatedPrincipal or IPRange, got "Pod"');
+    expect(reason(ib({ sources: [{ kind: 'IPRange', name: '10.0.0.0' }] }))).toBe('spec.sources[0].name: "10.0.0.0" is not an IP range: it needs a prefix length (e.g. /32)');
+    expect(reason(ib({ sources: [{ kind: 'IPRange', name: '10.0.0.0/33' }] }))).toBe('spec.sources[0].name: "10.0.0.0/33": prefix length must be 0-32');
+  });
+
   it('reads Kubernetes (Go) durations', () => {
     expect([goDurationMs('1s'), goDurationMs('250ms'), goDurationMs('1m30s'), goDurationMs('1.5h'), goDurationMs('1000us')]).toEqual([1000, 250, 90_000, 5_400_000, 1]);
     expect([goDurationMs('1'), goDurationMs(''), goDurationMs('s'), goDurationMs('1d')]).toEqual([undefined, undefined, undefined, undefined]);

@@ -4,6 +4,7 @@
  * Trellis does not enforce are accepted and reported by `policyNotes` (shown in /debug/policies).
  */
 import { GRPC_RETRY_CONDITIONS, grpcRetryConditions } from '@trellis/plugin-sdk';
+import { isIP } from 'node:net';
 import type { KubeObject } from '@trellis/plugin-sdk';
 import { dns1035Label, dns1123Label, dns1123Subdomain } from './k8s-names.ts';
 import { show } from './show.ts';
@@ -136,11 +137,71 @@ function upstreamTrafficSetting(obj: KubeObject): KubeObject {
   return obj;
 }
 
+const PROTOCOLS = new Set(['http', 'https']);
+
+function ingressBackend(obj: KubeObject, ns: string): KubeObject {
+  const spec = rec(obj.spec, 'spec');
+  const items = (v: unknown, field: string): unknown[] => {
+    if (!Array.isArray(v)) bad(field, v === undefined ? 'is required' : 'must be a list');
+    if (v.length === 0) bad(field, 'must have at least 1 item(s)');
+    return v;
+  };
+  const backends = items(spec.backends, 'spec.backends').map((b, i) => {
+    const f = `spec.backends[${i}]`;
+    const r = rec(b, f);
+    const name = str(r.name, `${f}.name`, dns1035Label);
+    const p = rec(r.port, `${f}.port`);
+    const number = uint32(p.number, `${f}.port.number`, { min: 1, max: 65535 });
+    if (number === undefined) bad(`${f}.port.number`, 'is required');
+    const protocol = typeof p.protocol === 'string' ? p.protocol.toLowerCase() : p.protocol;
+    if (typeof protocol !== 'string' || !PROTOCOLS.has(protocol)) bad(`${f}.port.protocol`, `must be http or https, got ${show(p.protocol)}`);
+    const tls = optRec(r.tls, `${f}.tls`);
+    if (tls?.skipClientCertValidation !== undefined && typeof tls.skipClientCertValidation !== 'boolean') bad(`${f}.tls.skipClientCertValidation`, 'must be true or false');
+    const sniHosts =
+      tls?.sniHosts === undefined || tls.sniHosts === null
+        ? undefined
+        : Array.isArray(tls.sniHosts)
+          ? tls.sniHosts.map((h, j) => str(h, `${f}.tls.sniHosts[${j}]`, (v) => (/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(v) ? undefined : `${show(v)} is not a host name`)))
+          : bad(`${f}.tls.sniHosts`, 'must be a list');
+    if (protocol === 'http' && tls !== undefined && (sniHosts?.length || tls.skipClientCertValidation !== undefined))
+      bad(`${f}.tls`, 'applies to https backends only');
+    return { name, port: { number, protocol }, ...(tls && { tls: { skipClientCertValidation: tls.skipClientCertValidation === true, ...(sniHosts && { sniHosts }) } }) };
+  });
+  const sources = items(spec.sources, 'spec.sources').map((s, i) => {
+    const f = `spec.sources[${i}]`;
+    const r = rec(s, f);
+    switch (r.kind) {
+      case 'Service':
+        return { kind: 'Service', name: str(r.name, `${f}.name`, dns1035Label), namespace: r.namespace === undefined || r.namespace === '' ? ns : str(r.namespace, `${f}.namespace`, dns1123Label) };
+      case 'AuthenticatedPrincipal':
+        return { kind: 'AuthenticatedPrincipal', name: str(r.name, `${f}.name`, (v) => (/^[\x21-\x7e]{1,253}$/.test(v) ? undefined : `${show(v)} must be 1-253 printable ASCII characters`)) };
+      case 'IPRange':
+        return { kind: 'IPRange', name: str(r.name, `${f}.name`, cidrProblem) };
+      default:
+        return bad(`${f}.kind`, `must be Service, AuthenticatedPrincipal or IPRange, got ${show(r.kind)}`);
+    }
+  });
+  if (spec.matches !== undefined && !Array.isArray(spec.matches)) bad('spec.matches', 'must be a list');
+  return { ...obj, spec: { ...spec, backends, sources } };
+}
+
+/** Why `v` is not a CIDR (`10.0.0.0/8`, `fd00::/8`), or undefined. */
+export function cidrProblem(v: string): string | undefined {
+  const slash = v.indexOf('/');
+  const ip = slash < 0 ? v : v.slice(0, slash);
+  const family = isIP(ip);
+  if (family === 0) return `${show(v)} is not an IP range (CIDR such as 10.0.0.0/8)`;
+  if (slash < 0) return `${show(v)} is not an IP range: it needs a prefix length (e.g. /32)`;
+  const len = v.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(len) || Number(len) > (family === 4 ? 32 : 128)) return `${show(v)}: prefix length must be 0-${family === 4 ? 32 : 128}`;
+  return undefined;
+}
+
 /** Validates one traffic policy object (metadata already checked, namespace defaulted). */
-export function checkPolicy(kind: 'Retry' | 'UpstreamTrafficSetting', obj: KubeObject): PolicyCheck {
+export function checkPolicy(kind: 'Retry' | 'UpstreamTrafficSetting' | 'IngressBackend', obj: KubeObject): PolicyCheck {
   const ns = obj.metadata.namespace ?? 'default';
   try {
-    return { ok: true, obj: kind === 'Retry' ? retry(obj, ns) : upstreamTrafficSetting(obj) };
+    return { ok: true, obj: kind === 'Retry' ? retry(obj, ns) : kind === 'IngressBackend' ? ingressBackend(obj, ns) : upstreamTrafficSetting(obj) };
   } catch (err) {
     if (err instanceof Invalid) return { ok: false, reason: err.message };
     throw err;
@@ -173,6 +234,11 @@ export function policyNotes(kind: string, obj: KubeObject): string[] {
     ];
     if (spec.outlierDetection !== undefined) grpcIgnored.push('outlierDetection');
     if (grpcIgnored.length > 0) notes.push(`proxyless gRPC: ${grpcIgnored.join(', ')} not supported by gRPC clients (Envoy applies them)`);
+    return notes;
+  }
+  if (kind === 'IngressBackend') {
+    const notes: string[] = ['proxyless gRPC: not applied (ingress reaches gRPC servers without a sidecar)'];
+    if (Array.isArray(spec.matches) && spec.matches.length > 0) notes.unshift('spec.matches: not enforced yet (every path of the backend is allowed, as OSM did)');
     return notes;
   }
   return [];

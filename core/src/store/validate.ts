@@ -241,7 +241,8 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
       meshConfigSettings(obj);
       return { outcome: 'accepted', kind, obj };
     case 'Retry':
-    case 'UpstreamTrafficSetting': {
+    case 'UpstreamTrafficSetting':
+    case 'IngressBackend': {
       const r = checkPolicy(kind, obj);
       return r.ok ? { outcome: 'accepted', kind, obj: r.obj } : { outcome: 'invalid', kind, reason: r.reason };
     }

@@ -140,6 +140,24 @@ export interface InboundTcpPolicy {
   readonly ports: readonly number[] | 'any';
 }
 
+/**
+ * Ingress to one local service port from outside the mesh (`policy.trellis.io` IngressBackend): a plaintext
+ * (http) or TLS-terminated (https) chain beside the mesh chain, open to the sources' IP ranges. @public
+ */
+export interface IngressPolicy {
+  /** `ns/name` of the IngressBackend. */
+  readonly policy: string;
+  readonly protocol: 'http' | 'https';
+  /** Source CIDRs: IPRange sources and the endpoints of Service sources (/32, /128). Sorted; empty = any address. */
+  readonly sourceRanges: readonly string[];
+  /** https: the AuthenticatedPrincipal names the client certificate must carry; 'any' when none are named or validation is skipped. */
+  readonly principals: readonly string[] | 'any';
+  /** https: accept clients without a (valid) certificate. */
+  readonly skipClientCertValidation: boolean;
+  /** https: SNI names the chain matches; empty = any. Sorted. */
+  readonly sniHosts: readonly string[];
+}
+
 /** One local service port: what arrives for it and who may send it. */
 export interface InboundPort {
   readonly service: MeshServicePort;
@@ -157,6 +175,7 @@ export interface InboundPort {
    * its ports); empty in SMI mode means deny all; empty and ignored when permissive.
    */
   readonly tcpPolicies: readonly InboundTcpPolicy[];
+  readonly ingress?: IngressPolicy;
 }
 
 export interface ProxyView {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ByteLru, SecretNames, TypeUrls, identityKey, xdsResourceBytes } from '@trellis/plugin-sdk';
 import type { CreateOptions, GenerateContext, IssuedCertificate, OutboundService, ProxyView, ResourceTypes, TypeUrl, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { ingressRouteConfig, rdsIngressName } from './internal/ingress.ts';
 import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
 import { byString } from './internal/common.ts';
 import { inboundListener, outboundListener, prometheusListener } from './internal/listeners.ts';
@@ -81,6 +82,12 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       add(TypeUrls.route, `rds-inbound.${targetPort}`, JSON.stringify([view.trustDomain, view.permissive, ports]), () =>
         inboundRouteConfig(targetPort, ports, view.trustDomain, view.permissive),
       );
+    }
+
+    for (const port of inbound) {
+      if (!port.ingress || !isHttp(port.service)) continue;
+      const tp = port.service.targetPort;
+      add(TypeUrls.route, rdsIngressName(tp), JSON.stringify([port.localClusterName, port.service, port.ingress]), () => ingressRouteConfig(tp, port));
     }
 
     // CDS + EDS

@@ -16,6 +16,7 @@ import {
   serviceFqdn,
 } from '../names.ts';
 import { FilterNames, adsSource, byString, isIpv6, routerFilter, socketAddress, tlsParams } from './common.ts';
+import { ingressChains } from './ingress.ts';
 import { httpRbacFilter, networkRbacFilter } from './rbac.ts';
 
 function hcm(statPrefix: string, rds: string, filters: HttpFilter[]): Filter {
@@ -159,6 +160,7 @@ export function inboundListener(input: InboundListenerInput): Listener | undefin
       transport_socket: downstreamTls(input.identity),
     });
   }
+  chains.push(...ingressChains(ports, input.identity));
   if (chains.length === 0) return undefined;
   return {
     name: ListenerNames.inbound,
