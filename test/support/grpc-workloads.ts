@@ -145,11 +145,20 @@ export class GrpcWorkload {
     }
   }
 
-  /** An xDS-enabled echo server on `ip:port`; resolves once the controller sent a valid Listener for it. */
-  async serve(ip: string, port: number, name: string): Promise<EchoServer> {
+  /**
+   * An xDS-enabled echo server on `ip:port`; resolves once the controller sent a valid Listener for it.
+   * `behave`, when given, is asked before each reply: it may wait, and returns a status to fail the call with.
+   */
+  async serve(ip: string, port: number, name: string, behave?: () => Promise<grpc.status | undefined>): Promise<EchoServer> {
     const xds = await loadGrpcXds();
     const server = new xds.XdsServer({ [BOOTSTRAP_OPTION]: this.bootstrap, drainGraceTimeMs: 50 });
-    const reply = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { server: name, peer: peerUri(call) } satisfies EchoReply);
+    const reply = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      if (!behave) return cb(null, { server: name, peer: peerUri(call) } satisfies EchoReply);
+      behave().then(
+        (code) => (code === undefined ? cb(null, { server: name, peer: peerUri(call) } satisfies EchoReply) : cb({ code, details: `${name} failed this attempt` })),
+        (err: unknown) => cb({ code: grpc.status.INTERNAL, details: String(err) }),
+      );
+    };
     server.addService(echoService, { Echo: reply, Metrics: reply });
     const address = `${ip}:${port}`;
     await new Promise<void>((resolve, reject) =>

@@ -109,8 +109,50 @@ const objArb: fc.Arbitrary<KubeObject> = fc.oneof(
     )),
 );
 
+// Traffic policies: Retries from a source to services, UpstreamTrafficSettings naming a service by one of its host forms.
+const retryArb: fc.Arbitrary<KubeObject> = fc
+  .tuple(nsArb, fc.integer({ min: 0, max: 1 }), nsArb, pick(SAS), fc.subarray(NS.flatMap((n) => SVCS.map((x) => [n, x] as const)), { minLength: 1 }), fc.integer({ min: 0, max: 3 }), pick(['policy.trellis.io', 'policy.openservicemesh.io']))
+  .map(([n, i, srcNs, src, dests, numRetries, group]) => ({
+    apiVersion: `${group}/v1alpha1`,
+    kind: 'Retry',
+    metadata: { name: `re${i}`, namespace: n },
+    spec: {
+      source: { kind: 'ServiceAccount', name: src, namespace: srcNs },
+      destinations: dests.map(([namespace, name]) => ({ kind: 'Service', name, namespace })),
+      retryPolicy: { retryOn: numRetries % 2 ? '5xx' : 'unavailable,connect-failure', numRetries, perTryTimeout: `${numRetries + 1}s` },
+    },
+  }));
+const upstreamArb: fc.Arbitrary<KubeObject> = fc
+  .tuple(nsArb, fc.integer({ min: 0, max: 1 }), pick(SVCS), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 9 }))
+  .map(([n, i, s, form, max]) => ({
+    apiVersion: 'policy.trellis.io/v1alpha1',
+    kind: 'UpstreamTrafficSetting',
+    metadata: { name: `ut${i}`, namespace: n },
+    spec: {
+      host: [s, `${s}.${n}`, `${s}.${n}.svc`, `${s}.${n}.svc.cluster.local`][form],
+      connectionSettings: { http: { maxRequests: max, requestTimeout: `${max}s` } },
+      ...(max % 2 === 0 && { outlierDetection: { consecutive5xxErrors: max } }),
+    },
+  }));
+const ingressArb: fc.Arbitrary<KubeObject> = fc
+  .tuple(nsArb, fc.integer({ min: 0, max: 1 }), fc.array(fc.tuple(pick(SVCS), pick([8080, 9090, 8081]), fc.boolean()), { minLength: 1, maxLength: 2 }), fc.array(fc.oneof(fc.tuple(nsArb, pick(SVCS)), pick(['10.0.0.0/8', '127.0.0.1/32'])), { minLength: 1, maxLength: 2 }))
+  .map(([n, i, backends, sources]) => ({
+    apiVersion: 'policy.openservicemesh.io/v1alpha1',
+    kind: 'IngressBackend',
+    metadata: { name: `ib${i}`, namespace: n },
+    spec: {
+      backends: backends.map(([name, number, https]) => ({ name, port: { number, protocol: https ? 'https' : 'http' } })),
+      sources: sources.map((src) => (typeof src === 'string' ? { kind: 'IPRange', name: src } : { kind: 'Service', namespace: src[0], name: src[1] })),
+    },
+  }));
+const policyArb = fc.oneof(retryArb, upstreamArb, ingressArb);
+
 type Change = { op: 'apply'; obj: KubeObject } | { op: 'delete'; index: number };
-const changeArb: fc.Arbitrary<Change> = fc.oneof(objArb.map((obj) => ({ op: 'apply' as const, obj })), fc.nat().map((index) => ({ op: 'delete' as const, index })));
+const changeArb: fc.Arbitrary<Change> = fc.oneof(
+  { weight: 2, arbitrary: objArb.map((obj) => ({ op: 'apply' as const, obj })) },
+  { weight: 2, arbitrary: policyArb.map((obj) => ({ op: 'apply' as const, obj })) },
+  { weight: 1, arbitrary: fc.nat().map((index) => ({ op: 'delete' as const, index })) },
+);
 
 const universe: Identity[] = NS.flatMap((namespace) => SAS.map((serviceAccount) => ({ namespace, serviceAccount })));
 
@@ -126,9 +168,9 @@ function viewsOf(store: MeshStore, configTrustDomain: string): Map<string, Proxy
 describe('affected set (property)', () => {
   // Hundreds of generated changes: seconds on a quiet machine, more under load, so not vitest's default 5 s.
   it('never misses an identity whose view changes, and the cache stays exact', { timeout: 60_000 }, () => {
-    const stats = { changes: 0, emitted: 0, all: 0, inSet: 0, needed: 0, larger: 0, meshConfig: 0, trustDomain: 0 };
+    const stats = { changes: 0, emitted: 0, all: 0, inSet: 0, needed: 0, larger: 0, meshConfig: 0, trustDomain: 0, policyViews: 0 };
     fc.assert(
-      fc.property(fc.array(objArb, { maxLength: 40 }), fc.array(changeArb, { minLength: 1, maxLength: 4 }), pick(TRUST_DOMAINS.slice(0, 2)), (objects, changes, configTd) => {
+      fc.property(fc.tuple(fc.array(objArb, { maxLength: 40 }), fc.array(policyArb, { maxLength: 6 })).map(([a, b]) => [...a, ...b]), fc.array(changeArb, { minLength: 1, maxLength: 4 }), pick(TRUST_DOMAINS.slice(0, 2)), (objects, changes, configTd) => {
         const store = new MeshStore(fakeDeps());
         const sink = store.sinkFor('prop');
         for (const o of objects) sink.apply(o);
@@ -169,6 +211,7 @@ describe('affected set (property)', () => {
             expect(deepEqual(cached.viewFor(id), after.get(k)), `cached view of ${k} is stale`).toBe(true);
           }
           const size = all ? universe.length : [...union].filter((k) => universe.some((u) => identityKey(u) === k)).length;
+          if (needed > 0 && emitted.some((c) => c.kind === 'Retry' || c.kind === 'UpstreamTrafficSetting' || c.kind === 'IngressBackend')) stats.policyViews++;
           stats.inSet += size;
           stats.needed += needed;
           if (size > needed) stats.larger++;
@@ -182,10 +225,41 @@ describe('affected set (property)', () => {
     console.info(
       `affected-set stats: ${stats.changes} changes, ${stats.emitted} store events, 'all' ${stats.all}x, ` +
         `set larger than needed in ${stats.larger} (${((100 * stats.larger) / Math.max(1, stats.changes)).toFixed(1)}%), ` +
-        `identities in sets ${stats.inSet} vs actually changed ${stats.needed}, MeshConfig changes ${stats.meshConfig}, trust-domain changes ${stats.trustDomain}`,
+        `identities in sets ${stats.inSet} vs actually changed ${stats.needed}, MeshConfig changes ${stats.meshConfig}, trust-domain changes ${stats.trustDomain}, ` +
+        `policy changes that changed views ${stats.policyViews}`,
     );
     expect(stats.changes).toBeGreaterThan(0);
     // The generator must reach the mesh-wide cases, trust-domain changes among them.
     expect(stats.trustDomain).toBeGreaterThan(0);
+    // ... and Retry / UpstreamTrafficSetting changes that change views.
+    expect(stats.policyViews).toBeGreaterThan(0);
+  });
+
+  it('a Retry change affects exactly its source identities (old and new)', () => {
+    fc.assert(
+      fc.property(fc.array(objArb, { maxLength: 30 }), retryArb, retryArb, (objects, r1, r2) => {
+        const store = new MeshStore(fakeDeps());
+        const sink = store.sinkFor('prop');
+        for (const o of objects) sink.apply(o);
+        const catalog = new Catalog(store);
+        const second = { ...r2, apiVersion: r1.apiVersion, metadata: r1.metadata };
+        const sourceOf = (r: KubeObject) => {
+          const src = (r.spec as { source: { name: string; namespace: string } }).source;
+          return identityKey({ namespace: src.namespace, serviceAccount: src.name });
+        };
+        const seen: (Set<string> | 'all')[] = [];
+        const off = store.onChange((c) => seen.push(catalog.affected(c)));
+        sink.apply(r1);
+        sink.apply(second);
+        sink.delete(keyOf(second));
+        off();
+        const [added, changed, removed] = seen;
+        expect(added).toEqual(new Set([sourceOf(r1)]));
+        if (changed !== undefined) expect(changed).toEqual(new Set([sourceOf(r1), sourceOf(second)]));
+        expect(removed ?? added).toEqual(new Set([sourceOf(second)]));
+        catalog.dispose();
+      }),
+      { seed: 20261202, numRuns: 100 },
+    );
   });
 });

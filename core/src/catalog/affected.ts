@@ -12,16 +12,20 @@ import { podIPs, podServiceAccount } from '../store/index.ts';
 import type {
   EndpointSliceObj,
   EndpointsObj,
+  IngressBackendObj,
   MeshConfigSettings,
   MeshStore,
   PodObj,
+  RetryObj,
   ServiceObj,
   StoreChange,
   TrafficSplitObj,
   TrafficTargetObj,
+  UpstreamTrafficSettingObj,
 } from '../store/index.ts';
 import type { MeshSettingsService } from '../settings/index.ts';
 import { buildServiceModel, endpointIdentity } from './model.ts';
+import { servicesOfIngress, servicesOfSettings } from './policies.ts';
 import { isActiveTarget } from './views.ts';
 
 export type Affected = Set<string> | 'all';
@@ -116,6 +120,16 @@ export function computeAffected(store: MeshStore, settings: MeshSettingsService,
       }
       return out;
     }
+    case 'Retry':
+      // A Retry is read only by its source's view.
+      for (const r of both<RetryObj>()) out.add(identityKey({ namespace: r.spec.source.namespace, serviceAccount: r.spec.source.name }));
+      return out;
+    case 'UpstreamTrafficSetting':
+      return serviceImpact(store, servicesOfSettings(store, both<UpstreamTrafficSettingObj>()), [], permissive, out);
+    case 'IngressBackend':
+      // Read only by the backends' own views (their inbound ports).
+      addOwners(store, servicesOfIngress(both<IngressBackendObj>()).backends, out);
+      return out;
   }
 }
 
@@ -154,6 +168,17 @@ export function touchedServices(store: MeshStore, change: StoreChange): Set<stri
     }
   }
   return out;
+}
+
+/** The identities behind the named services (`ns/name`). */
+function addOwners(store: MeshStore, services: Iterable<string>, out: Set<string>): void {
+  for (const k of services) {
+    const slash = k.indexOf('/');
+    const svc = store.get('Service', k.slice(0, slash), k.slice(slash + 1));
+    if (!svc) continue;
+    for (const id of buildServiceModel(store, svc).identities) out.add(identityKey(id));
+    for (const id of candidateOwners(store, svc)) out.add(identityKey(id));
+  }
 }
 
 function pushId(ids: Identity[], id: Identity | undefined): void {
@@ -233,6 +258,10 @@ function serviceImpact(store: MeshStore, services: readonly ServiceObj[], extraO
   }
   for (const o of owners) out.add(o);
   reachersOf(store, owners, out);
+  // IngressBackends admit their Service sources' endpoint addresses: the backends' views read them.
+  const changed = new Set(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+  for (const ib of store.list('IngressBackend'))
+    if (ib.spec.sources.some((src) => src.kind === 'Service' && changed.has(`${src.namespace}/${src.name}`))) addOwners(store, servicesOfIngress([ib]).backends, out);
   for (const svc of services)
     for (const split of store.list('TrafficSplit', svc.metadata.namespace))
       if (split.spec.service === svc.metadata.name || split.spec.backends.some((b) => b.service === svc.metadata.name)) addSplitClients(store, split, out);

@@ -3,11 +3,12 @@
  * snapshot of indexes over the store. Every list is sorted so equal states give equal views.
  */
 import { identityKey, localClusterName, outboundClusterName } from '@trellis/plugin-sdk';
-import type { HttpMatch, Identity, InboundPort, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
+import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { gammaRoots, gammaRoutesFor } from './gamma.ts';
 import type { GammaIndex } from './gamma.ts';
 import { hostnames } from './hostnames.ts';
+import { ingressFor, retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
 import { isHttpLike } from './protocol.ts';
@@ -63,6 +64,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
   }
   const gammaParents = ix.gamma ? gammaRoots(ix.gamma, id.namespace, reachable) : new Set<string>();
   const outbound: OutboundService[] = [];
+  const retries = retriesFrom(ix.store, id);
   for (const sk of [...new Set([...reachable, ...splits.keys(), ...gammaParents])].sort()) {
     const m = ix.services.get(sk);
     if (!m) continue;
@@ -72,6 +74,8 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
       // GAMMA routes on a port replace the TrafficSplit there (docs/gamma.md).
       const gamma = ix.gamma ? gammaRoutesFor(ix.gamma, id.namespace, port, ix.services, reachable) : undefined;
       const policy = split && !gamma ? splitPolicy(ix, split, port.port, reachable) : undefined;
+      const retry = retries.get(sk);
+      const upstream = upstreamFor(ix.store, port);
       outbound.push({
         service: port,
         clusterName: outboundClusterName(port, port.targetPort),
@@ -81,6 +85,9 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
         ...(serviceIPs.length > 0 && { serviceIPs }),
         ...(policy && { split: policy }),
         ...(gamma && { gamma }),
+        ...(retry && { retry }),
+        ...(upstream?.timeoutMs !== undefined && { timeoutMs: upstream.timeoutMs }),
+        ...(upstream?.settings && { upstream: upstream.settings }),
       });
     }
   }
@@ -98,6 +105,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
       hostnames: hostnames(port, port.port, port.namespace),
       routes: isHttpLike(port.protocol) ? inboundRoutes(ix, targets, port.targetPort) : [],
       tcpPolicies,
+      ...ingressField(ix, port),
     });
   }
   inbound.sort((a, b) => a.localClusterName.localeCompare(b.localClusterName) || a.service.port - b.service.port);
@@ -110,6 +118,12 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     inbound,
     localEndpoints: [...local.values()].sort(compareEndpoints),
   };
+}
+
+function ingressField(ix: ViewIndexes, port: InboundPort['service']): { ingress?: IngressPolicy } {
+  if (!isHttpLike(port.protocol)) return {};
+  const ingress = ingressFor(ix.store, ix.services, port);
+  return ingress ? { ingress } : {};
 }
 
 /**

@@ -4,6 +4,7 @@ export { meshChanged } from './events.ts';
 export type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
 export { DEFAULT_MESH_SETTINGS, KNOWN_KINDS, NAMESPACED, podIPs, podServiceAccount } from './kinds.ts';
 export type * from './kinds.ts';
+export type * from './policy-types.ts';
 export { MAX_REGEX_LENGTH, re2FullMatch, re2Problem } from './re2.ts';
 export { meshConfigSettings, validateObject } from './validate.ts';
 export { GAMMA_CONTROLLER_NAME, routeParentStatuses } from './route-status.ts';

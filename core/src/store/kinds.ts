@@ -4,6 +4,7 @@
  */
 import type { KubeObject } from '@trellis/plugin-sdk';
 import type { GatewayRouteObj } from './gateway-kinds.ts';
+import type { IngressBackendObj, RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
 
 /** The store's kind names (one per kind, whatever the version or alias group). */
 export type MeshKind =
@@ -20,7 +21,10 @@ export type MeshKind =
   | 'TrafficSplit'
   | 'MeshConfig'
   | 'HTTPRoute'
-  | 'GRPCRoute';
+  | 'GRPCRoute'
+  | 'Retry'
+  | 'UpstreamTrafficSetting'
+  | 'IngressBackend';
 
 /** group -> kind -> accepted versions. */
 export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKind, readonly string[]>>>>> = {
@@ -34,7 +38,13 @@ export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKi
   'config.openservicemesh.io': { MeshConfig: ['v1alpha2'] },
   // Gateway API routes for the mesh (GAMMA): the older versions have the same shape.
   'gateway.networking.k8s.io': { HTTPRoute: ['v1', 'v1beta1'], GRPCRoute: ['v1', 'v1alpha2'] },
+  // Traffic policies (policy-types.ts); OSM's group accepted unchanged.
+  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
+  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
 };
+
+/** The API groups of the traffic policy kinds. */
+export const POLICY_GROUPS = ['policy.trellis.io', 'policy.openservicemesh.io'] as const;
 
 /** Kinds listed by `policyStatuses()` (SMI policy and mesh configuration). */
 export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -46,6 +56,9 @@ export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'MeshConfig',
   'HTTPRoute',
   'GRPCRoute',
+  'Retry',
+  'UpstreamTrafficSetting',
+  'IngressBackend',
 ]);
 
 export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -61,6 +74,9 @@ export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'TrafficSplit',
   'HTTPRoute',
   'GRPCRoute',
+  'Retry',
+  'UpstreamTrafficSetting',
+  'IngressBackend',
 ]);
 
 interface Namespaced extends KubeObject {
@@ -209,6 +225,9 @@ export interface KindMap {
   MeshConfig: MeshConfigObj;
   HTTPRoute: GatewayRouteObj;
   GRPCRoute: GatewayRouteObj;
+  Retry: RetryObj;
+  UpstreamTrafficSetting: UpstreamTrafficSettingObj;
+  IngressBackend: IngressBackendObj;
 }
 
 export function podServiceAccount(pod: PodObj): string {

@@ -8,8 +8,9 @@ import type { EventBus, KubeObject, Logger, Metrics, ObjectKey, ObjectOrigin, Po
 import { deepEqual } from './equal.ts';
 import { meshChanged } from './events.ts';
 import type { IgnoredObject, PolicyStatus, StoreChange } from './events.ts';
-import { POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
+import { POLICY_GROUPS, POLICY_KINDS, podIPs, podServiceAccount } from './kinds.ts';
 import type { EndpointSliceObj, GatewayRouteObj, KindMap, MeshKind, PodObj, ServiceObj, TrafficSplitObj, TrafficTargetObj } from './kinds.ts';
+import { policyNotes } from './policy-validate.ts';
 import { splitReferenceProblems, targetReferenceProblems } from './references.ts';
 import { routeParentStatuses } from './route-status.ts';
 import { shortText, text } from './show.ts';
@@ -221,7 +222,11 @@ export class MeshStore {
       if (status === 'accepted' && reason === undefined) {
         const lookup = <K extends MeshKind>(k: K, ns: string, name: string) => this.get(k, ns, name);
         const problems =
-          kind === 'TrafficTarget' ? targetReferenceProblems(layer.obj as TrafficTargetObj, lookup) : kind === 'TrafficSplit' ? splitReferenceProblems(layer.obj as TrafficSplitObj, lookup) : [];
+          kind === 'TrafficTarget'
+            ? targetReferenceProblems(layer.obj as TrafficTargetObj, lookup)
+            : kind === 'TrafficSplit'
+              ? splitReferenceProblems(layer.obj as TrafficSplitObj, lookup)
+              : policyNotes(kind, layer.obj);
         if (problems.length) reason = problems.join('; ');
       }
       if (kind === 'HTTPRoute' || kind === 'GRPCRoute') {
@@ -467,6 +472,10 @@ function groupsOf(kind: MeshKind): string[] {
     case 'HTTPRoute':
     case 'GRPCRoute':
       return ['gateway.networking.k8s.io'];
+    case 'Retry':
+    case 'UpstreamTrafficSetting':
+    case 'IngressBackend':
+      return [...POLICY_GROUPS];
     default:
       return [''];
   }

@@ -11,6 +11,7 @@ import { KNOWN_KINDS, NAMESPACED } from './kinds.ts';
 import type { MeshConfigSettings, MeshKind } from './kinds.ts';
 import { DEFAULT_MESH_SETTINGS } from './kinds.ts';
 import { validateGatewayRoute } from './gateway-validate.ts';
+import { checkPolicy } from './policy-validate.ts';
 import { re2Problem } from './re2.ts';
 import { show, shortText } from './show.ts';
 
@@ -245,6 +246,12 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
       const r = validateGatewayRoute(kind, obj);
       if ('reason' in r) return { outcome: 'invalid', kind, reason: r.reason };
       return r.ignored === undefined ? { outcome: 'accepted', kind, obj: r.obj } : { outcome: 'ignored', kind, obj: r.obj, reason: r.ignored };
+    }
+    case 'Retry':
+    case 'UpstreamTrafficSetting':
+    case 'IngressBackend': {
+      const r = checkPolicy(kind, obj);
+      return r.ok ? { outcome: 'accepted', kind, obj: r.obj } : { outcome: 'invalid', kind, reason: r.reason };
     }
   }
 }

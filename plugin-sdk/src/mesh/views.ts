@@ -64,11 +64,39 @@ export interface SplitPolicy {
   readonly matches: readonly HttpMatch[];
 }
 
-/** Placeholders for later policy kinds (retry, timeout); undefined until such a policy exists. */
+/** A Retry policy from this client to one service (`policy.trellis.io` Retry). */
 export interface RetryPolicy {
+  /** Retries after the first attempt (Retry `numRetries`, default 1). */
   readonly attempts: number;
   readonly perTryTimeoutMs?: number;
+  /** Envoy `retry_on` conditions as written (HTTP and gRPC names); a gRPC backend maps them (grpcRetryConditions). */
   readonly retryOn: readonly string[];
+  /** Base interval of the exponential back-off between retries. */
+  readonly backoffBaseMs?: number;
+  /** `ns/name` of the Retry, for naming and debugging. */
+  readonly policy?: string;
+}
+
+/** Outlier detection (passive health checking) of one upstream service's endpoints. */
+export interface OutlierDetectionPolicy {
+  readonly consecutive5xx?: number;
+  readonly consecutiveGatewayErrors?: number;
+  readonly intervalMs?: number;
+  readonly baseEjectionTimeMs?: number;
+  readonly maxEjectionPercent?: number;
+}
+
+/** Connection limits and outlier detection for one upstream service (`policy.trellis.io` UpstreamTrafficSetting). */
+export interface UpstreamSettings {
+  /** `ns/name` of the UpstreamTrafficSetting. */
+  readonly policy: string;
+  readonly maxConnections?: number;
+  readonly connectTimeoutMs?: number;
+  readonly maxRequests?: number;
+  readonly maxPendingRequests?: number;
+  readonly maxRetries?: number;
+  readonly maxRequestsPerConnection?: number;
+  readonly outlierDetection?: OutlierDetectionPolicy;
 }
 
 /** One upstream service port this identity may reach. */
@@ -94,7 +122,9 @@ export interface OutboundService {
    */
   readonly gamma?: GammaRoutes;
   readonly retry?: RetryPolicy;
+  /** Whole-request timeout (UpstreamTrafficSetting `connectionSettings.http.requestTimeout`); 0 = none. */
   readonly timeoutMs?: number;
+  readonly upstream?: UpstreamSettings;
 }
 
 /** Who may use one HTTP route of a local service. `any` in permissive mode. */
@@ -116,6 +146,24 @@ export interface InboundTcpPolicy {
   readonly ports: readonly number[] | 'any';
 }
 
+/**
+ * Ingress to one local service port from outside the mesh (`policy.trellis.io` IngressBackend): a plaintext
+ * (http) or TLS-terminated (https) chain beside the mesh chain, open to the sources' IP ranges. @public
+ */
+export interface IngressPolicy {
+  /** `ns/name` of the IngressBackend. */
+  readonly policy: string;
+  readonly protocol: 'http' | 'https';
+  /** Source CIDRs: IPRange sources and the endpoints of Service sources (/32, /128). Sorted; empty = any address. */
+  readonly sourceRanges: readonly string[];
+  /** https: the AuthenticatedPrincipal names the client certificate must carry; 'any' when none are named or validation is skipped. */
+  readonly principals: readonly string[] | 'any';
+  /** https: accept clients without a (valid) certificate. */
+  readonly skipClientCertValidation: boolean;
+  /** https: SNI names the chain matches; empty = any. Sorted. */
+  readonly sniHosts: readonly string[];
+}
+
 /** One local service port: what arrives for it and who may send it. */
 export interface InboundPort {
   readonly service: MeshServicePort;
@@ -133,6 +181,7 @@ export interface InboundPort {
    * its ports); empty in SMI mode means deny all; empty and ignored when permissive.
    */
   readonly tcpPolicies: readonly InboundTcpPolicy[];
+  readonly ingress?: IngressPolicy;
 }
 
 export interface ProxyView {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ByteLru, SecretNames, TypeUrls, identityKey, xdsResourceBytes } from '@trellis/plugin-sdk';
 import type { CreateOptions, GenerateContext, IssuedCertificate, OutboundService, ProxyView, ResourceTypes, TypeUrl, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { ingressRouteConfig, rdsIngressName } from './internal/ingress.ts';
 import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
 import { byString } from './internal/common.ts';
 import { inboundListener, outboundListener, prometheusListener } from './internal/listeners.ts';
@@ -87,9 +88,16 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       );
     }
 
+    for (const port of inbound) {
+      if (!port.ingress || !isHttp(port.service)) continue;
+      const tp = port.service.targetPort;
+      add(TypeUrls.route, rdsIngressName(tp), JSON.stringify([port.localClusterName, port.service, port.ingress]), () => ingressRouteConfig(tp, port));
+    }
+
     // CDS + EDS
     for (const svc of outbound) {
-      add(TypeUrls.cluster, svc.clusterName, cachedKey(svc.service, 'svc', (x) => x), () => outboundCluster(svc));
+      // Identity-free (the TLS context names SDS secrets each proxy resolves to its own): one encode for the mesh.
+      add(TypeUrls.cluster, svc.clusterName, `${cachedKey(svc.service, 'svc', (x) => x)}|${JSON.stringify(svc.upstream ?? null)}`, () => outboundCluster(svc));
       add(TypeUrls.endpoint, svc.clusterName, cachedKey(svc, 'eds', (x) => x.endpoints), () => outboundEndpoints(svc));
     }
     for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {

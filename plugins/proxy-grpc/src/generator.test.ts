@@ -143,7 +143,7 @@ describe('client side', () => {
     expect(routes[0].match).toEqual({ safe_regex: { regex: '(?:/bookstore.Store/Buy)' }, headers: [{ name: ':authority', safe_regex_match: { regex: '(?:x.*)' } }] });
   });
 
-  it('drops split backends the client has no cluster for, and adds timeout and gRPC retry policy', () => {
+  it('drops split backends the client has no cluster for, and adds the timeout (as max_stream_duration, which gRPC reads) and gRPC retry policy', () => {
     const split = { splitName: 'bs/s', matches: [], backends: [{ service: V2, weight: 1, clusterName: 'bs/bookstore-v2|15001' }] };
     const s = outbound(STORE, { split, timeoutMs: 1500, retry: { attempts: 2, retryOn: ['unavailable', '5xx'], perTryTimeoutMs: 250 } });
     const rs = createGrpcGenerator()(view({ outbound: [s] }), { resources: jsonFactory() });
@@ -151,9 +151,28 @@ describe('client side', () => {
     expect(routes).toHaveLength(1);
     expect(routes[0].route).toEqual({
       cluster: 'bs/bookstore|15001',
-      timeout: { seconds: 1, nanos: 500_000_000 },
+      max_stream_duration: { max_stream_duration: { seconds: 1, nanos: 500_000_000 } },
       retry_policy: { retry_on: 'unavailable', num_retries: { value: 2 }, per_try_timeout: { seconds: 0, nanos: 250_000_000 } },
     });
+  });
+});
+
+describe('gRPC generator: traffic policies', () => {
+  it('maps Envoy retry conditions to gRPC status names, with the back-off; a policy with nothing mappable gives no retry policy', () => {
+    const retry = { attempts: 3, retryOn: ['gateway-error', 'connect-failure', 'deadline-exceeded', 'retriable-4xx'], backoffBaseMs: 50 };
+    const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { retry })] }), { resources: jsonFactory() });
+    const route = get(rs, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes[0].route;
+    expect(route.retry_policy).toEqual({ retry_on: 'deadline-exceeded,unavailable', num_retries: { value: 3 }, retry_back_off: { base_interval: { seconds: 0, nanos: 50_000_000 } } });
+    const none = createGrpcGenerator()(view({ outbound: [outbound(STORE, { retry: { attempts: 3, retryOn: ['retriable-4xx'] } })] }), { resources: jsonFactory() });
+    expect(get(none, TypeUrls.route, 'grpc-outbound|bs/bookstore|14001').virtual_hosts[0].routes[0].route.retry_policy).toBeUndefined();
+  });
+
+  it('puts max_requests (the only threshold gRPC reads) in the DEFAULT circuit breaker; nothing without it', () => {
+    const upstream = { policy: 'bs/u', maxRequests: 5, maxConnections: 2 };
+    const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream })] }), { resources: jsonFactory() });
+    expect(get(rs, TypeUrls.cluster, 'bs/bookstore|15001').circuit_breakers).toEqual({ thresholds: [{ priority: 'DEFAULT', max_requests: { value: 5 } }] });
+    const plain = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream: { policy: 'bs/u', maxConnections: 2 } })] }), { resources: jsonFactory() });
+    expect(get(plain, TypeUrls.cluster, 'bs/bookstore|15001').circuit_breakers).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 import { ExtensionTypeUrls, serviceSni, typedConfig } from '@trellis/plugin-sdk';
 import type { Cluster, ClusterLoadAssignment, InboundPort, OutboundService } from '@trellis/plugin-sdk';
 import { ClusterNames, MESH_ALPN, Ports, isHttp, rootCertOutboundName, serviceCertName } from '../names.ts';
+import { withUpstreamSettings } from './upstream.ts';
 import { FilterNames, adsSource, byString, downstreamProtocolOptions, singleHostAssignment, tlsParams } from './common.ts';
 
 const ONE_SECOND = { seconds: 1 };
@@ -31,7 +32,7 @@ export function outboundCluster(svc: OutboundService): Cluster {
     },
   };
   if (isHttp(svc.service)) cluster.typed_extension_protocol_options = downstreamProtocolOptions();
-  return cluster;
+  return svc.upstream ? withUpstreamSettings(cluster, svc.upstream) : cluster;
 }
 
 /** The service's endpoints; ready ones only (Envoy has no use for the others), sorted by address. */

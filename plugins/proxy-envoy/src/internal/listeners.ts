@@ -18,6 +18,7 @@ import {
   serviceFqdn,
 } from '../names.ts';
 import { FilterNames, adsSource, byString, isIpv6, routerFilter, socketAddress, tlsParams } from './common.ts';
+import { ingressChains } from './ingress.ts';
 import { httpRbacFilter, networkRbacFilter } from './rbac.ts';
 
 function hcm(statPrefix: string, rds: string, filters: HttpFilter[]): Filter {
@@ -176,6 +177,7 @@ export function inboundListener(input: InboundListenerInput): Listener | undefin
       transport_socket: downstreamTls(),
     });
   }
+  chains.push(...ingressChains(ports, input.identity));
   if (chains.length === 0) return undefined;
   return {
     name: ListenerNames.inbound,

@@ -5,6 +5,7 @@ import { byString, durationOfMs } from './common.ts';
 /** A route's action part (what follows its match). */
 type RouteTarget = Pick<Route, 'route' | 'direct_response'>;
 import { routeRbac } from './rbac.ts';
+import { routeRetryPolicy } from './retry.ts';
 
 /** SMI matches a path regex against the whole path; an empty regex means any path. */
 const pathRegex = (m: HttpMatch): string => (m.pathRegex === '' ? '.*' : m.pathRegex);
@@ -37,13 +38,7 @@ function outboundAction(svc: OutboundService, split: SplitPolicy | undefined): R
   if (!target) return { direct_response: { status: 503 } };
   const action: RouteAction = { ...target };
   if (svc.timeoutMs !== undefined) action.timeout = durationOfMs(svc.timeoutMs);
-  if (svc.retry) {
-    action.retry_policy = {
-      retry_on: svc.retry.retryOn.length > 0 ? [...svc.retry.retryOn].sort(byString).join(',') : '5xx',
-      num_retries: { value: svc.retry.attempts },
-      ...(svc.retry.perTryTimeoutMs !== undefined ? { per_try_timeout: durationOfMs(svc.retry.perTryTimeoutMs) } : {}),
-    };
-  }
+  if (svc.retry) action.retry_policy = routeRetryPolicy(svc.retry);
   return { route: action };
 }
 

@@ -2,7 +2,7 @@
  * Client side of a proxyless node: one api_listener per name a client may dial (`xds:///<name>`), an RDS
  * RouteConfiguration per service port (shared by its listeners), EDS clusters with mTLS, and endpoints.
  */
-import { ExtensionTypeUrls, TypeUrls, durationMs, serviceFqdn, serviceSni, typedConfig } from '@trellis/plugin-sdk';
+import { ExtensionTypeUrls, TypeUrls, serviceFqdn, serviceSni, typedConfig } from '@trellis/plugin-sdk';
 import type {
   Cluster,
   ClusterLoadAssignment,
@@ -12,9 +12,7 @@ import type {
   OutboundService,
   Protocol,
   ProxyView,
-  RetryPolicy,
   Route,
-  RouteRetryPolicy,
   RouteAction,
   RouteConfiguration,
   RouteMatch,
@@ -23,17 +21,12 @@ import type {
 import { gammaGrpcRoutes } from './gamma.ts';
 import type { Emit } from './memo.ts';
 import { outboundRouteName } from './names.ts';
+import { circuitBreakers, routeExtras } from './policies.ts';
 import { upstreamTls } from './tls.ts';
 import { routerFilter } from './types.ts';
 
-/** Timeout and retry policy: the part of a route action that is the same for every route of a service. */
-type RouteExtras = Pick<RouteAction, 'timeout' | 'retry_policy'>;
-
 /** Protocols a gRPC channel can speak (HTTP/2 underneath); TCP/UDP ports are not dialable over xDS. */
 const DIALABLE: ReadonlySet<Protocol> = new Set<Protocol>(['grpc', 'http2', 'http']);
-
-/** gRPC status names grpc-js accepts in `retry_on`; Envoy's HTTP-level conditions do not apply. */
-const GRPC_RETRY_ON = new Set(['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable']);
 
 export function clientResources(view: ProxyView, emit: Emit): XdsResource[] {
   const dialable = view.outbound.filter((o) => DIALABLE.has(o.service.protocol));
@@ -57,7 +50,7 @@ export function clientResources(view: ProxyView, emit: Emit): XdsResource[] {
   const clusters = new Map<string, OutboundService>();
   for (const o of dialable) if (!clusters.has(o.clusterName)) clusters.set(o.clusterName, o);
   for (const [name, o] of [...clusters.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push(emit(JSON.stringify([view.trustDomain, o.service, o.identities]), TypeUrls.cluster, name, () => cluster(name, o, view.trustDomain)));
+    out.push(emit(JSON.stringify([view.trustDomain, o.service, o.identities, o.upstream?.maxRequests ?? null]), TypeUrls.cluster, name, () => cluster(name, o, view.trustDomain)));
     out.push(emit(JSON.stringify(o.endpoints), TypeUrls.endpoint, name, () => loadAssignment(name, o)));
   }
   return out;
@@ -126,24 +119,6 @@ export function headerName(name: string): string {
   return name.toLowerCase() === 'host' ? ':authority' : name.toLowerCase();
 }
 
-function routeExtras(o: OutboundService): RouteExtras {
-  const extras: RouteExtras = {};
-  if (o.timeoutMs !== undefined && o.timeoutMs > 0) extras.timeout = durationMs(o.timeoutMs);
-  const retry = o.retry && retryPolicy(o.retry);
-  if (retry) extras.retry_policy = retry;
-  return extras;
-}
-
-function retryPolicy(r: RetryPolicy): RouteRetryPolicy | undefined {
-  const on = r.retryOn.filter((x) => GRPC_RETRY_ON.has(x));
-  if (on.length === 0 || r.attempts <= 0) return undefined;
-  return {
-    retry_on: on.join(','),
-    num_retries: { value: r.attempts },
-    ...(r.perTryTimeoutMs !== undefined && r.perTryTimeoutMs > 0 && { per_try_timeout: durationMs(r.perTryTimeoutMs) }),
-  };
-}
-
 function cluster(name: string, o: OutboundService, trustDomain: string): Cluster {
   return {
     name,
@@ -151,6 +126,7 @@ function cluster(name: string, o: OutboundService, trustDomain: string): Cluster
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
     lb_policy: 'ROUND_ROBIN',
     transport_socket: upstreamTls(o.identities, trustDomain, serviceSni(o.service)),
+    ...circuitBreakers(o),
   };
 }
 

@@ -1,0 +1,152 @@
+/**
+ * Traffic policies on a client's outbound services: the Retry from this source to a service, and the
+ * UpstreamTrafficSetting of a service (connection limits, outlier detection, request timeout). When several
+ * apply, the first by `namespace/name` wins (OSM left the choice undefined), so views stay deterministic.
+ */
+import { identityKey } from '@trellis/plugin-sdk';
+import type { Identity, IngressPolicy, MeshServicePort, RetryPolicy, UpstreamSettings } from '@trellis/plugin-sdk';
+import type { IngressBackendObj, MeshStore, RetryObj, ServiceObj, UpstreamTrafficSettingObj } from '../store/index.ts';
+import type { ServiceModel } from './model.ts';
+import { goDurationMs, retryConditions } from '../store/policy-validate.ts';
+
+const byName = (a: { metadata: { namespace?: string; name: string } }, b: { metadata: { namespace?: string; name: string } }): number =>
+  `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`);
+
+const ms = (v: string | undefined): number | undefined => (v === undefined ? undefined : goDurationMs(v));
+
+/** `ns/name` of a service -> the Retry policy `client` has towards it. */
+export function retriesFrom(store: MeshStore, client: Identity): Map<string, RetryPolicy> {
+  const out = new Map<string, RetryPolicy>();
+  const key = identityKey(client);
+  for (const r of store.list('Retry').sort(byName)) {
+    if (identityKey({ namespace: r.spec.source.namespace, serviceAccount: r.spec.source.name }) !== key) continue;
+    const policy = retryPolicy(r);
+    for (const d of r.spec.destinations) {
+      const k = `${d.namespace}/${d.name}`;
+      if (!out.has(k)) out.set(k, policy);
+    }
+  }
+  return out;
+}
+
+function retryPolicy(r: RetryObj): RetryPolicy {
+  const p = r.spec.retryPolicy;
+  const perTry = ms(p.perTryTimeout);
+  const backoff = ms(p.retryBackoffBaseInterval);
+  return {
+    attempts: p.numRetries ?? 1,
+    retryOn: retryConditions(p.retryOn),
+    ...(perTry !== undefined && { perTryTimeoutMs: perTry }),
+    ...(backoff !== undefined && { backoffBaseMs: backoff }),
+    policy: `${r.metadata.namespace}/${r.metadata.name}`,
+  };
+}
+
+/**
+ * Whether an UpstreamTrafficSetting's `host` names the service: OSM writes the FQDN (`svc.ns.svc.cluster.local`);
+ * `svc`, `svc.ns` and `svc.ns.svc` are accepted too. The setting lives in the service's namespace (as in OSM).
+ */
+export function hostNames(host: string, svc: { name: string; namespace: string }): boolean {
+  const full = `${svc.name}.${svc.namespace}.svc`;
+  return host === svc.name || host === `${svc.name}.${svc.namespace}` || host === full || host.startsWith(`${full}.`);
+}
+
+export interface UpstreamPolicy {
+  readonly settings?: UpstreamSettings;
+  readonly timeoutMs?: number;
+}
+
+/** The UpstreamTrafficSetting in effect for a service port's service, as view fields. */
+export function upstreamFor(store: MeshStore, port: MeshServicePort): UpstreamPolicy | undefined {
+  const uts = store
+    .list('UpstreamTrafficSetting', port.namespace)
+    .filter((u) => hostNames(u.spec.host, port))
+    .sort(byName)[0];
+  return uts ? upstreamPolicy(uts) : undefined;
+}
+
+function upstreamPolicy(u: UpstreamTrafficSettingObj): UpstreamPolicy {
+  const tcp = u.spec.connectionSettings?.tcp;
+  const http = u.spec.connectionSettings?.http;
+  const od = u.spec.outlierDetection;
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const outlier = od
+    ? defined({
+        consecutive5xx: od.consecutive5xxErrors,
+        consecutiveGatewayErrors: od.consecutiveGatewayErrors,
+        intervalMs: ms(od.interval),
+        baseEjectionTimeMs: ms(od.baseEjectionTime),
+        maxEjectionPercent: od.maxEjectionPercent,
+      })
+    : undefined;
+  const settings: UpstreamSettings = defined({
+    policy: `${u.metadata.namespace}/${u.metadata.name}`,
+    maxConnections: tcp?.maxConnections,
+    connectTimeoutMs: ms(tcp?.connectTimeout),
+    maxRequests: http?.maxRequests,
+    maxPendingRequests: http?.maxPendingRequests,
+    maxRetries: http?.maxRetries,
+    maxRequestsPerConnection: http?.maxRequestsPerConnection,
+    outlierDetection: outlier,
+  });
+  const timeoutMs = ms(http?.requestTimeout);
+  return { settings, ...(timeoutMs !== undefined && { timeoutMs }) };
+}
+
+/** The services an UpstreamTrafficSetting (any of `objs`, old and new) applies to. */
+export function servicesOfSettings(store: MeshStore, objs: readonly UpstreamTrafficSettingObj[]): ServiceObj[] {
+  const out = new Map<string, ServiceObj>();
+  for (const u of objs)
+    for (const s of store.list('Service', u.metadata.namespace))
+      if (hostNames(u.spec.host, { name: s.metadata.name, namespace: s.metadata.namespace })) out.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
+  return [...out.values()];
+}
+
+/**
+ * The IngressBackend for a local service port (backend name = service, port number = target port, as OSM), as
+ * the view's ingress policy. A Service source contributes its endpoints' addresses; one without endpoints
+ * contributes nothing (OSM refused the whole policy then; an empty source list would open the port to all).
+ */
+export function ingressFor(store: MeshStore, services: ReadonlyMap<string, ServiceModel>, port: MeshServicePort): IngressPolicy | undefined {
+  for (const ib of store.list('IngressBackend', port.namespace).sort(byName)) {
+    const backend = ib.spec.backends.find((b) => b.name === port.name && b.port.number === port.targetPort);
+    if (!backend) continue;
+    const ranges = new Set<string>();
+    const principals = new Set<string>();
+    let serviceSources = 0;
+    for (const s of ib.spec.sources) {
+      if (s.kind === 'IPRange') ranges.add(s.name);
+      else if (s.kind === 'AuthenticatedPrincipal') principals.add(s.name);
+      else {
+        serviceSources++;
+        for (const p of services.get(`${s.namespace}/${s.name}`)?.ports ?? []) for (const e of p.endpoints) ranges.add(`${e.ip}/${e.ip.includes(':') ? 128 : 32}`);
+      }
+    }
+    // Service sources without endpoints must not turn into "any address".
+    if (ranges.size === 0 && serviceSources > 0 && !ib.spec.sources.some((s) => s.kind === 'IPRange')) ranges.add(NOWHERE);
+    const skip = backend.tls?.skipClientCertValidation === true;
+    return {
+      policy: `${ib.metadata.namespace}/${ib.metadata.name}`,
+      protocol: backend.port.protocol,
+      sourceRanges: [...ranges].sort(),
+      principals: backend.port.protocol === 'http' || skip || principals.size === 0 ? 'any' : [...principals].sort(),
+      skipClientCertValidation: skip,
+      sniHosts: [...new Set(backend.tls?.sniHosts ?? [])].sort(),
+    };
+  }
+  return undefined;
+}
+
+/** A range no client has (TEST-NET-1's first address, never a pod): a Service source with no endpoints. */
+const NOWHERE = '192.0.2.0/32';
+
+/** `ns/name` of the services IngressBackends name as sources or backends (old and new objects). */
+export function servicesOfIngress(objs: readonly IngressBackendObj[]): { backends: Set<string>; sources: Set<string> } {
+  const backends = new Set<string>();
+  const sources = new Set<string>();
+  for (const ib of objs) {
+    for (const b of ib.spec.backends) backends.add(`${ib.metadata.namespace}/${b.name}`);
+    for (const s of ib.spec.sources) if (s.kind === 'Service') sources.add(`${s.namespace}/${s.name}`);
+  }
+  return { backends, sources };
+}
