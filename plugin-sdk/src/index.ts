@@ -29,7 +29,7 @@ export type { MeshSettings, Readiness, ServiceRef } from './services.ts';
 export { defineTopic } from './bus.ts';
 export type { EventBus, Handler, Topic } from './bus.ts';
 export type { LogFields, Logger } from './logger.ts';
-export type { Counter, Gauge, Histogram, Labels, MetricSpec, Metrics } from './metrics.ts';
+export type { Counter, CurrentValue, Gauge, Histogram, Labels, MetricSpec, Metrics } from './metrics.ts';
 export { SecretValue } from './secret.ts';
 export { TypeUrls, ExtensionTypeUrls } from './xds/resources.ts';
 export type { CreateOptions, ExtensionTypeUrl, TypeUrl, XdsResource, XdsResourceFactory } from './xds/resources.ts';

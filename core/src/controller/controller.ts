@@ -48,6 +48,9 @@ export class MeshController {
   readonly #buildErrors;
   readonly #buildSeconds;
   readonly #held: () => void;
+  readonly #debounceWait;
+  /** When the first change of the batch the debouncer holds arrived (epoch ms), for `trellis_xds_debounce_wait_seconds`. */
+  #batchSince: number | undefined;
   readonly #queue: RebuildQueue;
   /** Issuance budget per plaintext source host; least recently seen sources are forgotten past 1024. */
   readonly #issuance: LRUCache<string, TokenBucket>;
@@ -59,9 +62,16 @@ export class MeshController {
     this.#buildSeconds = deps.metrics.histogram({ name: 'trellis_snapshot_build_duration_seconds', help: 'Time to compute and encode one snapshot.', labelNames: ['kind'] });
     const held = deps.metrics.gauge({ name: 'trellis_snapshots', help: 'Snapshots held (one per connected identity and proxy kind).' });
     this.#held = () => held.set(this.#connected.size);
+    this.#debounceWait = deps.metrics.histogram({
+      name: 'trellis_xds_debounce_wait_seconds',
+      help: 'Time the first change of a batch waited in the debouncer before its rebuilds were queued.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
     this.#issuance = new LRUCache({ max: 1024 });
     this.#queue = new RebuildQueue(deps.rebuildConcurrency ?? 4, (key) => this.#rebuild(key));
     this.#debouncer = createDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
+      if (this.#batchSince !== undefined) this.#debounceWait.observe((preciseNow() - this.#batchSince) / 1000);
+      this.#batchSince = undefined;
       for (const key of keys) void this.#queue.request(key);
     });
   }
@@ -122,15 +132,20 @@ export class MeshController {
   /** A store change: queue the connected snapshots whose identity's view it affects. */
   onStoreChange(change: StoreChange): void {
     const affected = this.#d.catalog.affected(change);
-    for (const [key, c] of this.#connected) if (affected === 'all' || affected.has(identityKey(c.node))) this.#debouncer.add(key);
+    for (const [key, c] of this.#connected) if (affected === 'all' || affected.has(identityKey(c.node))) this.#enqueue(key);
   }
 
   /** A workload certificate was re-issued: proxies that receive secrets for that identity need new SDS. */
   onCertificateRotated(identity: Identity | undefined): void {
     for (const [key, c] of this.#connected) {
       if (!c.backend.servesSecrets) continue;
-      if (!identity || identityKey(identity) === identityKey(c.node)) this.#debouncer.add(key);
+      if (!identity || identityKey(identity) === identityKey(c.node)) this.#enqueue(key);
     }
+  }
+
+  #enqueue(key: string): void {
+    this.#batchSince ??= preciseNow();
+    this.#debouncer.add(key);
   }
 
   /** Keys currently served, with their stream counts (for debug output and tests). */

@@ -5,6 +5,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, string>> = {
   grpc: '@trellis/plugin-proxy-grpc',
   selfsigned: '@trellis/plugin-certs-selfsigned',
   vault: '@trellis/plugin-certs-vault',
+  prometheus: '@trellis/plugin-observability-prometheus',
 };
 
 /**
@@ -18,4 +19,5 @@ export const BUILTIN_LOADERS: Readonly<Record<string, () => Promise<{ default?: 
   grpc: () => import('@trellis/plugin-proxy-grpc'),
   selfsigned: () => import('@trellis/plugin-certs-selfsigned'),
   vault: () => import('@trellis/plugin-certs-vault'),
+  prometheus: () => import('@trellis/plugin-observability-prometheus'),
 };

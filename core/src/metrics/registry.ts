@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, Registry, type Metric } from 'prom-client';
-import type { Counter, Gauge, Histogram, Labels, MetricSpec, Metrics } from '@trellis/plugin-sdk';
+import type { Counter, CurrentValue, Gauge, Histogram, Labels, MetricSpec, Metrics } from '@trellis/plugin-sdk';
 
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -54,10 +54,28 @@ export class MetricsRegistry implements Metrics {
     }) as Counter;
   }
 
-  gauge(spec: MetricSpec & { collect?: () => void }): Gauge {
+  gauge(spec: MetricSpec & { collect?: () => void; current?: () => Iterable<CurrentValue> }): Gauge {
     return this.#family('gauge', spec, (labelNames, norm) => {
-      const collect = spec.collect;
-      const g = new PromGauge({ name: spec.name, help: spec.help, labelNames, registers: [this.registry], ...(collect ? { collect: () => collect() } : {}) });
+      const { collect, current } = spec;
+      const g: PromGauge = new PromGauge({
+        name: spec.name,
+        help: spec.help,
+        labelNames,
+        registers: [this.registry],
+        ...(collect || current
+          ? {
+              collect: () => {
+                collect?.();
+                if (!current) return;
+                g.reset();
+                for (const v of current()) {
+                  if (v.labels) g.set(norm(v.labels), v.value);
+                  else g.set(v.value);
+                }
+              },
+            }
+          : {}),
+      });
       return {
         set: (value, labels) => (labels ? g.set(norm(labels), value) : g.set(value)),
         inc: (labels, value = 1) => (labels ? g.inc(norm(labels), value) : g.inc(value)),
@@ -66,9 +84,27 @@ export class MetricsRegistry implements Metrics {
     }) as Gauge;
   }
 
-  histogram(spec: MetricSpec & { buckets?: readonly number[] }): Histogram {
+  histogram(spec: MetricSpec & { buckets?: readonly number[]; current?: () => Iterable<CurrentValue> }): Histogram {
     return this.#family('histogram', spec, (labelNames, norm) => {
-      const h = new PromHistogram({ name: spec.name, help: spec.help, labelNames, buckets: [...(spec.buckets ?? DEFAULT_BUCKETS)], registers: [this.registry] });
+      const current = spec.current;
+      const h: PromHistogram = new PromHistogram({
+        name: spec.name,
+        help: spec.help,
+        labelNames,
+        buckets: [...(spec.buckets ?? DEFAULT_BUCKETS)],
+        registers: [this.registry],
+        ...(current
+          ? {
+              collect: () => {
+                h.reset();
+                for (const v of current()) {
+                  if (v.labels) h.observe(norm(v.labels), v.value);
+                  else h.observe(v.value);
+                }
+              },
+            }
+          : {}),
+      });
       return { observe: (value, labels) => (labels ? h.observe(norm(labels), value) : h.observe(value)) };
     }) as Histogram;
   }

@@ -14,7 +14,7 @@ import { NodeRejectedError } from './rejection.ts';
 import type { KeyedConcurrencyLimiter } from './limits.ts';
 import type { RateLimitedLog } from './log-limit.ts';
 import type { ProxyInfo, ProxyRegistry, RegisteredStream, TypeStatus } from './registry.ts';
-import { typeLabel, type XdsMetrics } from './xds-metrics.ts';
+import { nackReason, typeLabel, type XdsMetrics } from './xds-metrics.ts';
 
 /** Per-stream bounds (config `xds.*`; see docs/security.md). */
 export interface StreamLimits {
@@ -96,6 +96,10 @@ export abstract class AdsStream implements RegisteredStream {
   node: NodeIdentity | undefined;
   nodeId = '';
   key = '';
+  /** The proxy's software, as the `version` label of `trellis_xds_connected_proxies`. */
+  proxyVersion = 'unknown';
+  /** Epoch ms of the last ACK (of any type), or of the stream's opening (`trellis_xds_last_ack_age_seconds`). */
+  lastAckAt = Date.now();
   protected snapshot: Snapshot | undefined;
   protected log: Logger;
   #unwatch: (() => void) | undefined;
@@ -151,6 +155,7 @@ export abstract class AdsStream implements RegisteredStream {
     this.node = node;
     this.nodeId = formatNodeId(node);
     this.key = this.env.cache.keyOf(node);
+    this.proxyVersion = this.env.metrics.versions.label(nodeMsg);
     this.log = this.env.logger.child({ proxy: this.nodeId, stream: this.id });
     this.env.registry.add(this.id, this);
     this.env.metrics.connections.inc({ transport: this.transport });
@@ -306,6 +311,7 @@ export abstract class AdsStream implements RegisteredStream {
     this.env.metrics.pushes.inc({ type: typeLabel(typeUrl) });
     if (this.node) {
       const generatedAt = this.snapshot?.generatedAt;
+      if (generatedAt !== undefined) this.env.metrics.pushLatency.observe(Math.max(0, sentAt - generatedAt) / 1000, { type: typeLabel(typeUrl) });
       this.env.hooks.onPush?.({ node: this.node, typeUrl, version, nonce, ...(generatedAt === undefined ? {} : { generatedAt }), sentAt });
     }
   }
@@ -313,6 +319,7 @@ export abstract class AdsStream implements RegisteredStream {
   protected recordAck(typeUrl: string, version: string): void {
     const at = preciseNow();
     this.status(typeUrl).lastAcked = { version, at: new Date(at).toISOString() };
+    this.lastAckAt = at;
     if (this.node) this.env.hooks.onAck?.({ node: this.node, typeUrl, version, at });
   }
 
@@ -321,7 +328,7 @@ export abstract class AdsStream implements RegisteredStream {
     const full = detail.message ?? `code ${detail.code ?? '?'}`;
     const message = full.length > MAX_NACK_MESSAGE ? `${full.slice(0, MAX_NACK_MESSAGE)}... (${full.length} characters)` : full;
     this.status(typeUrl).lastNack = { version, nonce, message, at: new Date(at).toISOString() };
-    this.env.metrics.nacks.inc({ type: typeLabel(typeUrl) });
+    this.env.metrics.nacks.inc({ type: typeLabel(typeUrl), reason: nackReason(full) });
     this.env.logLimit.warn('nack', this.log, 'proxy rejected xDS response', { type: typeUrl, version, nonce, message });
     if (this.node) this.env.hooks.onNack?.({ node: this.node, typeUrl, version, message, at });
   }
