@@ -44,4 +44,21 @@ export interface Metrics {
    * Asynchronous because collectors may be (prom-client's are).
    */
   exposition(): Promise<string>;
+  /**
+   * Every metric as values (for exporters that speak another protocol than Prometheus text, e.g. OTLP), after
+   * running collectors like `exposition`. Optional: the core's registry has it.
+   */
+  read?(): Promise<readonly MetricFamily[]>;
 }
+
+export interface HistogramSeries {
+  readonly labels: Labels;
+  /** Cumulative counts per upper bound, ascending, without `+Inf` (that is `count`). */
+  readonly buckets: readonly { readonly le: number; readonly count: number }[];
+  readonly sum: number;
+  readonly count: number;
+}
+
+export type MetricFamily =
+  | { readonly name: string; readonly help: string; readonly type: 'counter' | 'gauge'; readonly series: readonly { readonly labels: Labels; readonly value: number }[] }
+  | { readonly name: string; readonly help: string; readonly type: 'histogram'; readonly series: readonly HistogramSeries[] };

@@ -6,6 +6,7 @@ import type { StoreChange } from '../store/index.ts';
 import { NodeRejectedError, preciseNow, Snapshot, TokenBucket, type SnapshotCache, type StreamSource } from '../xds/index.ts';
 import { errorFields } from '../bus/bus.ts';
 import type { WorkloadCertificates } from './certificates.ts';
+import type { ChangeTracing } from './change-tracing.ts';
 import { RebuildQueue } from './rebuild-queue.ts';
 
 interface Connected {
@@ -33,6 +34,8 @@ export interface MeshControllerDeps {
   readonly plaintextIssuance?: { readonly ratePerSecond: number; readonly burst: number };
   /** Snapshots rebuilt at once (independent identities; one key is never rebuilt twice at once). Default 16. */
   readonly rebuildConcurrency?: number;
+  /** Traces of config changes (docs/observability.md); records nothing unless a tracer is configured. */
+  readonly tracing?: ChangeTracing;
 }
 
 /**
@@ -72,6 +75,7 @@ export class MeshController {
     this.#debouncer = createDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
       if (this.#batchSince !== undefined) this.#debounceWait.observe((preciseNow() - this.#batchSince) / 1000);
       this.#batchSince = undefined;
+      deps.tracing?.flushed();
       for (const key of keys) void this.#queue.request(key);
     });
   }
@@ -131,8 +135,13 @@ export class MeshController {
 
   /** A store change: queue the connected snapshots whose identity's view it affects. */
   onStoreChange(change: StoreChange): void {
-    const affected = this.#d.catalog.affected(change);
-    for (const [key, c] of this.#connected) if (affected === 'all' || affected.has(identityKey(c.node))) this.#enqueue(key);
+    const tracing = this.#d.tracing?.enabled ? this.#d.tracing : undefined;
+    const affected = tracing ? tracing.affected(change, () => this.#d.catalog.affected(change)) : this.#d.catalog.affected(change);
+    for (const [key, c] of this.#connected)
+      if (affected === 'all' || affected.has(identityKey(c.node))) {
+        this.#enqueue(key);
+        tracing?.queued(key);
+      }
   }
 
   /** A workload certificate was re-issued: proxies that receive secrets for that identity need new SDS. */
@@ -168,15 +177,20 @@ export class MeshController {
     if (!c) return;
     const t0 = preciseNow();
     const kind = c.node.kind;
+    const traced = this.#d.tracing?.enabled ? this.#d.tracing.rebuildStarting(key) : undefined;
     try {
       const identity: Identity = { namespace: c.node.namespace, serviceAccount: c.node.serviceAccount };
       const view = this.#d.catalog.viewFor(identity);
       const certificate = c.backend.servesSecrets ? await this.#d.certificates.workload(identity) : undefined;
       const resources = c.backend.generate(view, { node: c.node, resources: this.#d.resources, ...(certificate ? { certificate } : {}) });
-      const result = this.#d.cache.setSnapshot(key, new Snapshot(resources, { generatedAt: t0 }));
+      const snapshot = new Snapshot(resources, { generatedAt: t0 });
+      // Before setSnapshot: its watchers push at once, and the tracing must know the snapshot first.
+      if (traced) this.#d.tracing?.rebuildDone(key, traced, { identity: identityKey(identity), kind, startedAt: t0, generatedAt: t0, resources: resources.length, streams: this.#connected.get(key)?.streams ?? 0 });
+      const result = this.#d.cache.setSnapshot(key, snapshot);
       if (!result.ok) throw new Error(`inconsistent snapshot: ${result.problems.join('; ')}`);
       this.#builds.inc({ kind });
     } catch (err) {
+      if (traced) this.#d.tracing?.rebuildFailed(key, traced, { identity: identityKey(c.node), kind, startedAt: t0, error: err instanceof Error ? err.message : String(err) });
       this.#buildErrors.inc({ kind });
       this.#d.logger.error('snapshot build failed; proxies keep their last good config', { key, err: errorFields(err) });
     } finally {

@@ -6,6 +6,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, string>> = {
   selfsigned: '@trellis/plugin-certs-selfsigned',
   vault: '@trellis/plugin-certs-vault',
   prometheus: '@trellis/plugin-observability-prometheus',
+  otel: '@trellis/plugin-observability-otel',
 };
 
 /**
@@ -20,4 +21,5 @@ export const BUILTIN_LOADERS: Readonly<Record<string, () => Promise<{ default?: 
   selfsigned: () => import('@trellis/plugin-certs-selfsigned'),
   vault: () => import('@trellis/plugin-certs-vault'),
   prometheus: () => import('@trellis/plugin-observability-prometheus'),
+  otel: () => import('@trellis/plugin-observability-otel'),
 };

@@ -43,6 +43,22 @@ describe('MetricsRegistry (prom-client)', () => {
     expect(text).toContain('trellis_age_seconds_count 1');
   });
 
+  it('reads every metric as values (for OTLP export)', async () => {
+    const m = new MetricsRegistry();
+    m.counter({ name: 'trellis_x_total', help: 'X.', labelNames: ['kind'] }).inc({ kind: 'a' }, 2);
+    const h = m.histogram({ name: 'trellis_h_seconds', help: 'H.', labelNames: ['type'], buckets: [0.1, 1] });
+    h.observe(0.05, { type: 'cluster' });
+    h.observe(0.5, { type: 'cluster' });
+    const read = await m.read();
+    expect(read.find((f) => f.name === 'trellis_x_total')).toEqual({ name: 'trellis_x_total', help: 'X.', type: 'counter', series: [{ labels: { kind: 'a' }, value: 2 }] });
+    expect(read.find((f) => f.name === 'trellis_h_seconds')).toEqual({
+      name: 'trellis_h_seconds',
+      help: 'H.',
+      type: 'histogram',
+      series: [{ labels: { type: 'cluster' }, buckets: [{ le: 0.1, count: 1 }, { le: 1, count: 2 }], sum: 0.55, count: 2 }],
+    });
+  });
+
   it('renders labels in name order whatever order the caller used', async () => {
     const m = new MetricsRegistry();
     const g = m.gauge({ name: 'trellis_info', help: 'i', labelNames: ['version', 'node'] });

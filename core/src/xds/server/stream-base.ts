@@ -109,6 +109,8 @@ export abstract class AdsStream implements RegisteredStream {
   #buffered = 0;
   /** A push was held back because the buffer was full: send the latest state once it drains. */
   #dirty = false;
+  /** Responses written by the push running now (`onPushDone`). */
+  #writes = 0;
   readonly #status = new Map<string, TypeStatus>();
 
   constructor(
@@ -268,12 +270,15 @@ export abstract class AdsStream implements RegisteredStream {
   async #runPush(): Promise<void> {
     if (this.#closed || !this.snapshot || !this.node) return;
     const started = performance.now();
+    const snapshot = this.snapshot;
+    this.#writes = 0;
     try {
-      this.push(this.snapshot);
+      this.push(snapshot);
     } catch (err) {
       this.log.error('push failed', { error: (err as Error).message });
     }
     this.env.metrics.pushDuration.observe((performance.now() - started) / 1000);
+    this.env.hooks.onPushDone?.({ node: this.node, generatedAt: snapshot.generatedAt, responses: this.#writes });
   }
 
   #taken(bytes: number): void {
@@ -303,6 +308,7 @@ export abstract class AdsStream implements RegisteredStream {
 
   protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): void {
     const size = bytes.byteLength;
+    this.#writes++;
     this.#buffered += size;
     this.call.write(bytes, () => this.#taken(size));
     const sentAt = preciseNow();
