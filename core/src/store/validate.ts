@@ -12,6 +12,7 @@ import type { MeshConfigSettings, MeshKind } from './kinds.ts';
 import { DEFAULT_MESH_SETTINGS } from './kinds.ts';
 import { re2Problem } from './re2.ts';
 import { show, shortText } from './show.ts';
+import { telemetrySettings } from './telemetry-settings.ts';
 
 export type Validation =
   | { readonly outcome: 'accepted' | 'ignored'; readonly kind: MeshKind; readonly obj: KubeObject; readonly reason?: string }
@@ -382,5 +383,8 @@ export function meshConfigSettings(obj: KubeObject, defaults: MeshConfigSettings
     trustDomain,
     serviceCertValidityMs: validity,
     certKeyBitSize: bits,
+    ...telemetryField(telemetrySettings(spec, bad, show)),
   };
 }
+
+const telemetryField = (t: MeshConfigSettings['telemetry']) => (t ? { telemetry: t } : {});

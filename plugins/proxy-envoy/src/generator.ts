@@ -6,6 +6,7 @@ import { byString } from './internal/common.ts';
 import { inboundListener, outboundListener, prometheusListener } from './internal/listeners.ts';
 import { inboundRouteConfig, outboundRouteConfig } from './internal/routes.ts';
 import { rootCertInboundSecret, rootCertOutboundSecret, serviceCertSecret } from './internal/secrets.ts';
+import { TRACING_CLUSTER, tracingCluster, withTelemetry } from './internal/telemetry.ts';
 import { isHttp, rootCertOutboundName } from './names.ts';
 
 export interface EnvoyGeneratorOptions {
@@ -64,12 +65,16 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     const outbound = uniqueBy(view.outbound, (s) => s.clusterName).sort((a, b) => byString(a.clusterName, b.clusterName));
     const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
 
-    // LDS
-    const outKey = `${view.egress}\n${outbound.map(outboundChainKey).join('\n')}`;
-    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress));
+    // LDS (with the MeshConfig's tracing and access log, when it asks for them)
+    const tel = view.telemetry;
+    // The tracer names the proxy's service, so a traced outbound listener is one identity's, not shared.
+    const telKey = tel ? `${JSON.stringify(tel)}|${identityKey(client)}\n` : '';
+    const serviceName = `${client.serviceAccount}.${client.namespace}`;
+    const outKey = `${telKey}${view.egress}\n${outbound.map(outboundChainKey).join('\n')}`;
+    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => withTelemetry(outboundListener(outbound, view.egress), tel, serviceName));
     if (outL) push(outL);
     const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
-    const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', JSON.stringify(inInput), () => inboundListener(inInput));
+    const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', telKey + JSON.stringify(inInput), () => withTelemetry(inboundListener(inInput), tel, serviceName));
     if (inL) push(inL);
     if (metrics) add(TypeUrls.listener, 'inbound-prometheus-listener', 'const', prometheusListener);
 
@@ -94,6 +99,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     }
     if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
     if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
+    const tracing = tel?.tracing;
+    if (tracing) add(TypeUrls.cluster, TRACING_CLUSTER, JSON.stringify(tracing), () => tracingCluster(tracing));
 
     // SDS
     const cert = ctx.certificate;
