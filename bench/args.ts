@@ -14,7 +14,7 @@ export const SCENARIOS = [
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta] [--out DIR]
-                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--cpu-prof] [--heap-snapshot]
+                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--cpu-prof] [--heap-snapshot] [--otel]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
@@ -33,6 +33,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       'connection-rate': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
+      otel: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -62,5 +63,6 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
     ],
     heapSnapshot: values['heap-snapshot'],
+    otel: values.otel,
   };
 }

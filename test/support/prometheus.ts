@@ -14,6 +14,8 @@ export interface ScrapeTarget {
   readonly job: string;
   /** `http://host:port/path` of the metrics. */
   readonly url: string;
+  /** Labels Prometheus attaches to every series of this target (as relabelling would). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface Sample {
@@ -56,7 +58,7 @@ export class PrometheusServer {
         `    scrape_interval: ${interval}`,
         `    scrape_timeout: ${interval}`,
         `    metrics_path: ${JSON.stringify(u.pathname)}`,
-        `    static_configs: [{ targets: [${JSON.stringify(u.host)}] }]`,
+        `    static_configs: [{ targets: [${JSON.stringify(u.host)}]${t.labels ? `, labels: ${JSON.stringify(t.labels)}` : ''} }]`,
       ].join('\n');
     });
     const config = join(dir, 'prometheus.yml');

@@ -1,7 +1,10 @@
-import { coreServices, definePlugin, s } from '@trellis/plugin-sdk';
+import { coreServices, definePlugin, extensionPoints, s } from '@trellis/plugin-sdk';
 import { MetricsListener } from './listener.ts';
+import { trafficMetricsRoutes } from './traffic-metrics.ts';
 
 export { MetricsListener } from './listener.ts';
+export { trafficMetricsRoutes } from './traffic-metrics.ts';
+export type { TrafficMetricsOptions } from './traffic-metrics.ts';
 
 export const configSchema = s.object({
   address: s.optional(
@@ -12,6 +15,15 @@ export const configSchema = s.object({
     }),
   ),
   path: s.default(s.string({ pattern: /^\/[A-Za-z0-9._~/-]*$/, patternHint: 'an absolute URL path', description: 'the URL path of the metrics on `address`' }), '/metrics'),
+  trafficMetrics: s.optional(
+    s.object(
+      {
+        prometheusUrl: s.string({ pattern: /^https?:\/\/\S+$/, patternHint: 'http(s)://host:port', description: 'the Prometheus server that scrapes the sidecars' }),
+        window: s.default(s.duration({ minMs: 1000, description: 'the window TrafficMetrics figures cover' }), 30_000),
+      },
+      { description: 'serve SMI TrafficMetrics (metrics.smi-spec.io/v1alpha1) at /plugins/<instance>/traffic-metrics/... from Prometheus queries over Envoy stats' },
+    ),
+  ),
 });
 
 /**
@@ -27,5 +39,11 @@ export default definePlugin({
   description: "Prometheus metrics: the admin API's /metrics, and optionally a listener of its own that serves only them.",
   configSchema,
   deps: { metrics: coreServices.metrics },
-  create: ({ config, deps, logger }) => new MetricsListener({ metrics: deps.metrics, logger, path: config.path, ...(config.address ? { address: config.address } : {}) }),
+  extends: [extensionPoints.adminRoutes],
+  create: (ctx) => {
+    const { config, deps, logger } = ctx;
+    const tm = config.trafficMetrics;
+    if (tm) for (const route of trafficMetricsRoutes({ prometheusUrl: tm.prometheusUrl, windowMs: tm.window })) ctx.extend(extensionPoints.adminRoutes, route);
+    return new MetricsListener({ metrics: deps.metrics, logger, path: config.path, ...(config.address ? { address: config.address } : {}) });
+  },
 });
