@@ -15,7 +15,7 @@ export const SCENARIOS = [
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta | --protocols sotw,delta] [--out DIR]
-                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--client-processes N] [--cpu-prof] [--heap-snapshot]
+                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--client-processes N] [--cpu-prof] [--heap-snapshot] [--otel]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 function parseProtocols(v: string): ('sotw' | 'delta')[] {
@@ -42,6 +42,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       'client-processes': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
+      otel: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -74,5 +75,6 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
     ],
     heapSnapshot: values['heap-snapshot'],
+    otel: values.otel,
   };
 }

@@ -30,6 +30,8 @@ export interface BenchArgs {
   clientProcesses: number;
   /** Passed to the controller's node (e.g. --cpu-prof). */
   controllerNodeArgs: string[];
+  /** Run the controller with the otel plugin (100% sampling, traces and metrics) exporting to a local sink. */
+  otel?: boolean;
 }
 
 export interface ScenarioResult {

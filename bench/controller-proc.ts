@@ -20,6 +20,8 @@ export interface ControllerOptions {
   fileDebounceMs?: number;
   debounceMaxMs?: number;
   connectionsPerSecond?: number;
+  /** An OTLP/HTTP endpoint: adds the otel plugin (every change traced, metrics every 15 s). */
+  otelEndpoint?: string;
 }
 
 class EarlyExit extends Error {}
@@ -80,6 +82,7 @@ export class ControllerProcess {
         sources: [{ use: 'file', config: { dir: o.meshDir, ...(o.fileDebounceMs !== undefined && { debounce: `${o.fileDebounceMs}ms` }) } }],
         proxies: [{ use: 'envoy' }],
         certificates: { use: 'selfsigned', config: { stateDir: o.caDir } },
+        ...(o.otelEndpoint !== undefined && { observability: [{ use: 'otel', config: { endpoint: o.otelEndpoint, samplingRatio: 1 } }] }),
       },
       xds: {
         address: `127.0.0.1:${xdsPort}`,

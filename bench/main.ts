@@ -24,6 +24,7 @@ import { debounceMs, singleChange } from './scenarios/single-change.ts';
 import { translationCost } from './scenarios/translation.ts';
 import { round } from './stats.ts';
 import { measureWireLimit, type WirePush } from './wire-limit.ts';
+import { OtlpSink } from './otlp-sink.ts';
 
 const CONTROLLER_SCENARIOS = ['idle-memory', 'connect-storm', 'single-change', 'mesh-wide', 'endpoint-churn', 'ceiling'];
 /**
@@ -93,7 +94,9 @@ async function controllerScenarios(args: BenchArgs, workDir: string, emit: (r: S
   log(`generating ${args.services} services`);
   const mesh = generateMesh(meshDir, args.services);
   log(`starting the controller (${JSON.stringify(mesh.counts)})`);
+  const otelSink = args.otel ? await OtlpSink.start() : undefined;
   const controller = await ControllerProcess.start({ workDir, meshDir, caDir, nodeArgs: args.controllerNodeArgs,
+    ...(otelSink && { otelEndpoint: otelSink.url }),
     maxStreams: Math.max(20_000, args.proxies * 8),
     ...(args.fileDebounceMs !== undefined && { fileDebounceMs: args.fileDebounceMs }),
     ...(args.debounceMaxMs !== undefined && { debounceMaxMs: args.debounceMaxMs }),
@@ -263,6 +266,10 @@ async function controllerScenarios(args: BenchArgs, workDir: string, emit: (r: S
     if (stopped) clients.kill();
     await clients.close();
     await controller.stop();
+    if (otelSink) {
+      log(`otel: the controller exported ${otelSink.requests} OTLP requests (${otelSink.bytes} bytes)`);
+      await otelSink.stop();
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import type { ObservabilityPlugin } from './kinds/observability.ts';
 import type { ProxyPlugin } from './kinds/proxy.ts';
 import type { SourcePlugin } from './kinds/source.ts';
 import type { KubeObject } from './mesh/objects.ts';
+import type { Tracer } from './tracing.ts';
 
 /**
  * A typed slot plugins and core parts contribute to. `single` slots take exactly one contribution (a second is
@@ -111,6 +112,8 @@ export const extensionPoints = {
   debugPages: createExtensionPoint<DebugPage>({ id: 'core.debugPages', cardinality: 'multiple', keyName: 'page', keyOf: (p) => p.name }),
   /** Multiple, keyed by name: `trellis <name>` commands (declared with `commands` on the plugin). */
   cliCommands: createExtensionPoint<CliCommand>({ id: 'core.cliCommands', cardinality: 'multiple', keyName: 'command', keyOf: (c) => c.name }),
+  /** Multiple: tracers the core reports config changes to (none: nothing is recorded). Filled by observability plugins (`extends`). */
+  tracers: createExtensionPoint<Tracer>({ id: 'core.tracers', cardinality: 'multiple' }),
   /** Multiple, keyed by `apiVersion/kind`: policy kinds the store accepts. */
   policyKinds: createExtensionPoint<PolicyKind>({ id: 'core.policyKinds', cardinality: 'multiple', keyName: 'kind', keyOf: (k) => `${k.apiVersion}/${k.kind}` }),
 } as const;

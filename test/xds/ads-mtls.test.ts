@@ -249,7 +249,7 @@ describe('state-of-the-world ADS over mTLS', () => {
     expect(info?.types[TypeUrls.endpoint]?.lastNack?.message).toContain('resource index 0: bad');
     expect(info?.types[TypeUrls.cluster]?.lastAcked?.version).toBe(cds.version_info);
     const text = await metrics.exposition();
-    expect(text).toMatch(/trellis_xds_nacks_total\{type="endpoint"\} [1-9]/);
+    expect(text).toMatch(/trellis_xds_nacks_total\{reason="[a-z]+",type="endpoint"\} [1-9]/);
     expect(text).toMatch(/trellis_xds_pushes_total\{type="cluster"\} [1-9]/);
     expect(text).toMatch(/trellis_xds_connections\{transport="mtls"\} [1-9]/);
     expect(text).toContain('trellis_xds_push_duration_seconds_bucket');

@@ -35,7 +35,7 @@ describe('log flooding', () => {
     const r = await s.next();
     for (let i = 0; i < 2000; i++) s.send({ type_url: TypeUrls.cluster, response_nonce: r.nonce, version_info: '', error_detail: { code: 3, message: `bad ${i}` } });
     const deadline = Date.now() + 5000;
-    while (!/trellis_xds_nacks_total\{type="cluster"\} 2000/.test(await metrics.exposition())) {
+    while (!/trellis_xds_nacks_total\{reason="other",type="cluster"\} 2000/.test(await metrics.exposition())) {
       if (Date.now() > deadline) throw new Error(`NACKs not all counted: ${await metrics.exposition()}`);
       await new Promise((res) => setTimeout(res, 20));
     }

@@ -33,7 +33,7 @@ export type Affected = Set<string> | 'all';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function viewSettingsEqual(a: MeshConfigSettings, b: MeshConfigSettings): boolean {
-  return a.permissive === b.permissive && a.egress === b.egress && a.trustDomain === b.trustDomain;
+  return a.permissive === b.permissive && a.egress === b.egress && a.trustDomain === b.trustDomain && JSON.stringify(a.telemetry) === JSON.stringify(b.telemetry);
 }
 
 export function computeAffected(store: MeshStore, settings: MeshSettingsService, change: StoreChange): Affected {

@@ -117,6 +117,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     outbound,
     inbound,
     localEndpoints: [...local.values()].sort(compareEndpoints),
+    ...(ix.settings.telemetry ? { telemetry: ix.settings.telemetry } : {}),
   };
 }
 

@@ -143,6 +143,21 @@ export class CertificateManager {
     });
     this.#failing = m.gauge({ name: 'trellis_certificates_rotation_failing', help: 'Certificates whose rotation is failing (alert when > 0).' });
     this.#failing.set(0);
+    m.gauge({
+      name: 'trellis_certificates_expiry_horizon_seconds',
+      help: 'Seconds until the soonest-expiring cached certificate of each kind expires (alert when it nears the renewal margin).',
+      labelNames: ['kind'],
+      current: () => {
+        const soonest = new Map<string, number>();
+        for (const e of this.#entries.values()) {
+          if (!e.cert) continue;
+          const end = e.cert.notAfter.getTime();
+          soonest.set(e.kind, Math.min(end, soonest.get(e.kind) ?? end));
+        }
+        const now = this.#o.now();
+        return [...soonest].map(([kind, end]) => ({ labels: { kind }, value: (end - now) / 1000 }));
+      },
+    });
   }
 
   async start(): Promise<void> {

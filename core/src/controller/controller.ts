@@ -6,6 +6,7 @@ import type { StoreChange } from '../store/index.ts';
 import { NodeRejectedError, preciseNow, Snapshot, TokenBucket, type SnapshotCache, type StreamSource } from '../xds/index.ts';
 import { errorFields } from '../bus/bus.ts';
 import type { WorkloadCertificates } from './certificates.ts';
+import type { ChangeTracing } from './change-tracing.ts';
 import { RebuildQueue } from './rebuild-queue.ts';
 
 interface Connected {
@@ -33,6 +34,8 @@ export interface MeshControllerDeps {
   readonly plaintextIssuance?: { readonly ratePerSecond: number; readonly burst: number };
   /** Snapshots rebuilt at once (independent identities; one key is never rebuilt twice at once). Default 16. */
   readonly rebuildConcurrency?: number;
+  /** Traces of config changes (docs/observability.md); records nothing unless a tracer is configured. */
+  readonly tracing?: ChangeTracing;
 }
 
 /**
@@ -48,6 +51,9 @@ export class MeshController {
   readonly #buildErrors;
   readonly #buildSeconds;
   readonly #held: () => void;
+  readonly #debounceWait;
+  /** When the first change of the batch the debouncer holds arrived (epoch ms), for `trellis_xds_debounce_wait_seconds`. */
+  #batchSince: number | undefined;
   readonly #queue: RebuildQueue;
   /** Issuance budget per plaintext source host; least recently seen sources are forgotten past 1024. */
   readonly #issuance: LRUCache<string, TokenBucket>;
@@ -59,9 +65,17 @@ export class MeshController {
     this.#buildSeconds = deps.metrics.histogram({ name: 'trellis_snapshot_build_duration_seconds', help: 'Time to compute and encode one snapshot.', labelNames: ['kind'] });
     const held = deps.metrics.gauge({ name: 'trellis_snapshots', help: 'Snapshots held (one per connected identity and proxy kind).' });
     this.#held = () => held.set(this.#connected.size);
+    this.#debounceWait = deps.metrics.histogram({
+      name: 'trellis_xds_debounce_wait_seconds',
+      help: 'Time the first change of a batch waited in the debouncer before its rebuilds were queued.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
     this.#issuance = new LRUCache({ max: 1024 });
     this.#queue = new RebuildQueue(deps.rebuildConcurrency ?? 4, (key) => this.#rebuild(key));
     this.#debouncer = createDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
+      if (this.#batchSince !== undefined) this.#debounceWait.observe((preciseNow() - this.#batchSince) / 1000);
+      this.#batchSince = undefined;
+      deps.tracing?.flushed();
       for (const key of keys) void this.#queue.request(key);
     });
   }
@@ -121,16 +135,26 @@ export class MeshController {
 
   /** A store change: queue the connected snapshots whose identity's view it affects. */
   onStoreChange(change: StoreChange): void {
-    const affected = this.#d.catalog.affected(change);
-    for (const [key, c] of this.#connected) if (affected === 'all' || affected.has(identityKey(c.node))) this.#debouncer.add(key);
+    const tracing = this.#d.tracing?.enabled ? this.#d.tracing : undefined;
+    const affected = tracing ? tracing.affected(change, () => this.#d.catalog.affected(change)) : this.#d.catalog.affected(change);
+    for (const [key, c] of this.#connected)
+      if (affected === 'all' || affected.has(identityKey(c.node))) {
+        this.#enqueue(key);
+        tracing?.queued(key);
+      }
   }
 
   /** A workload certificate was re-issued: proxies that receive secrets for that identity need new SDS. */
   onCertificateRotated(identity: Identity | undefined): void {
     for (const [key, c] of this.#connected) {
       if (!c.backend.servesSecrets) continue;
-      if (!identity || identityKey(identity) === identityKey(c.node)) this.#debouncer.add(key);
+      if (!identity || identityKey(identity) === identityKey(c.node)) this.#enqueue(key);
     }
+  }
+
+  #enqueue(key: string): void {
+    this.#batchSince ??= preciseNow();
+    this.#debouncer.add(key);
   }
 
   /** Keys currently served, with their stream counts (for debug output and tests). */
@@ -153,15 +177,20 @@ export class MeshController {
     if (!c) return;
     const t0 = preciseNow();
     const kind = c.node.kind;
+    const traced = this.#d.tracing?.enabled ? this.#d.tracing.rebuildStarting(key) : undefined;
     try {
       const identity: Identity = { namespace: c.node.namespace, serviceAccount: c.node.serviceAccount };
       const view = this.#d.catalog.viewFor(identity);
       const certificate = c.backend.servesSecrets ? await this.#d.certificates.workload(identity) : undefined;
       const resources = c.backend.generate(view, { node: c.node, resources: this.#d.resources, ...(certificate ? { certificate } : {}) });
-      const result = this.#d.cache.setSnapshot(key, new Snapshot(resources, { generatedAt: t0 }));
+      const snapshot = new Snapshot(resources, { generatedAt: t0 });
+      // Before setSnapshot: its watchers push at once, and the tracing must know the snapshot first.
+      if (traced) this.#d.tracing?.rebuildDone(key, traced, { identity: identityKey(identity), kind, startedAt: t0, generatedAt: t0, resources: resources.length, streams: this.#connected.get(key)?.streams ?? 0 });
+      const result = this.#d.cache.setSnapshot(key, snapshot);
       if (!result.ok) throw new Error(`inconsistent snapshot: ${result.problems.join('; ')}`);
       this.#builds.inc({ kind });
     } catch (err) {
+      if (traced) this.#d.tracing?.rebuildFailed(key, traced, { identity: identityKey(c.node), kind, startedAt: t0, error: err instanceof Error ? err.message : String(err) });
       this.#buildErrors.inc({ kind });
       this.#d.logger.error('snapshot build failed; proxies keep their last good config', { key, err: errorFields(err) });
     } finally {

@@ -17,6 +17,7 @@ import { MeshStore } from '../store/index.ts';
 import { meshSettingsFor, type MeshSettingsService } from '../settings/index.ts';
 import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
+import { ChangeTracing } from './change-tracing.ts';
 import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
 import { startIdentityService, servingTlsOf } from '../identity/component.ts';
@@ -66,7 +67,7 @@ export const defaultParts: CorePartsFactory = {
     { name: 'certificate-manager', consumes: [extensionPoints.certificateProvider], provides: [certificateManagerRef] },
     // Readiness only: ready once every source reported its first full sync (the barrier ADS waits on).
     { name: 'sources-synced', consumes: [extensionPoints.sources] },
-    { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources] },
+    { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources, extensionPoints.tracers] },
     // Workloads' CSRs (identity.address): certificates are issued only here, never on a workload host.
     { name: 'identity-service', needs: [certificateManagerRef] },
     // The sidecar-injector webhook (injector.address).
@@ -84,6 +85,9 @@ function createDefaultParts(ctx: CorePartsContext) {
   const catalog = new Catalog(store, meshSettings);
   const cache = new SnapshotCache();
   const resources = createResourceFactory();
+  // Traces of config changes; inert until the xDS server starts with the tracers plugins contributed.
+  const tracing = new ChangeTracing((node) => cache.keyOf(node));
+  store.onChange((change) => tracing.onStoreChange(change));
   // Every configured source, created or not yet: one not created yet has not synced either.
   const sourceNames = config.plugins.filter((p) => p.kind === 'source').map((p) => p.instanceName);
   const barrier = new SyncBarrier(() => {
@@ -130,6 +134,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       // One backend per node kind: the graph refused clashes before anything started.
       const backends = new Map<string, ProxyPlugin>(ctx.container.all(extensionPoints.proxyBackends).map((p) => [p.nodeKind, p]));
       const xds = config.settings.xds;
+      tracing.use(ctx.container.all(extensionPoints.tracers));
       const mc = new MeshController({
         catalog,
         cache,
@@ -141,6 +146,7 @@ function createDefaultParts(ctx: CorePartsContext) {
         debounce: { quietMs: xds.debounce.quiet, maxDelayMs: xds.debounce.max },
         rebuildConcurrency: xds.rebuildConcurrency,
         plaintextIssuance: { ratePerSecond: xds.plaintextIssuance.rate, burst: xds.plaintextIssuance.burst },
+        ...(tracing.enabled ? { tracing } : {}),
       });
       controller = mc;
       unsubscribers.push(store.onChange((change) => mc.onStoreChange(change)));
@@ -171,6 +177,7 @@ function createDefaultParts(ctx: CorePartsContext) {
         },
         logger,
         metrics,
+        ...(tracing.enabled ? { hooks: tracing.hooks } : {}),
         notServingReason: () => barrier.check(),
         trustDomains: () => meshSettings.trustDomains(),
         onNodeConnected: (node, source) => mc.nodeConnected(node, source),
@@ -257,7 +264,7 @@ function createDefaultParts(ctx: CorePartsContext) {
   for (const page of debugPages) ctx.container.contribute(extensionPoints.debugPages, { value: page, from: 'core', origin: 'core' });
 
   return {
-    sinkFor: (name: string) => store.sinkFor(name),
+    sinkFor: (name: string) => tracing.wrapSink(name, store.sinkFor(name)),
     resources,
     components: {
       'certificate-manager': certificatesComponent,

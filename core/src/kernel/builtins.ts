@@ -6,6 +6,8 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, string>> = {
   selfsigned: '@trellis/plugin-certs-selfsigned',
   vault: '@trellis/plugin-certs-vault',
   kubernetes: '@trellis/plugin-source-kubernetes',
+  prometheus: '@trellis/plugin-observability-prometheus',
+  otel: '@trellis/plugin-observability-otel',
 };
 
 /**
@@ -20,4 +22,6 @@ export const BUILTIN_LOADERS: Readonly<Record<string, () => Promise<{ default?: 
   selfsigned: () => import('@trellis/plugin-certs-selfsigned'),
   vault: () => import('@trellis/plugin-certs-vault'),
   kubernetes: () => import('@trellis/plugin-source-kubernetes'),
+  prometheus: () => import('@trellis/plugin-observability-prometheus'),
+  otel: () => import('@trellis/plugin-observability-otel'),
 };

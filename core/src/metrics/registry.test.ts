@@ -25,6 +25,40 @@ describe('MetricsRegistry (prom-client)', () => {
     expect(m.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
   });
 
+  it('recomputes `current` gauges and histograms at each scrape, dropping series that are gone', async () => {
+    const m = new MetricsRegistry();
+    let now: { kind: string; n: number }[] = [{ kind: 'a', n: 2 }, { kind: 'b', n: 1 }];
+    m.gauge({ name: 'trellis_things', help: 't', labelNames: ['kind'], current: () => now.map((x) => ({ labels: { kind: x.kind }, value: x.n })) });
+    let ages = [0.5, 3, 30];
+    m.histogram({ name: 'trellis_age_seconds', help: 'a', buckets: [1, 10], current: () => ages.map((value) => ({ value })) });
+    let text = await m.exposition();
+    expect(text).toContain('trellis_things{kind="a"} 2\ntrellis_things{kind="b"} 1');
+    expect(text).toContain('trellis_age_seconds_bucket{le="1"} 1\ntrellis_age_seconds_bucket{le="10"} 2\ntrellis_age_seconds_bucket{le="+Inf"} 3');
+    now = [{ kind: 'a', n: 5 }];
+    ages = [2];
+    text = await m.exposition();
+    expect(text).toContain('trellis_things{kind="a"} 5');
+    expect(text).not.toContain('kind="b"');
+    expect(text).toContain('trellis_age_seconds_bucket{le="1"} 0\ntrellis_age_seconds_bucket{le="10"} 1');
+    expect(text).toContain('trellis_age_seconds_count 1');
+  });
+
+  it('reads every metric as values (for OTLP export)', async () => {
+    const m = new MetricsRegistry();
+    m.counter({ name: 'trellis_x_total', help: 'X.', labelNames: ['kind'] }).inc({ kind: 'a' }, 2);
+    const h = m.histogram({ name: 'trellis_h_seconds', help: 'H.', labelNames: ['type'], buckets: [0.1, 1] });
+    h.observe(0.05, { type: 'cluster' });
+    h.observe(0.5, { type: 'cluster' });
+    const read = await m.read();
+    expect(read.find((f) => f.name === 'trellis_x_total')).toEqual({ name: 'trellis_x_total', help: 'X.', type: 'counter', series: [{ labels: { kind: 'a' }, value: 2 }] });
+    expect(read.find((f) => f.name === 'trellis_h_seconds')).toEqual({
+      name: 'trellis_h_seconds',
+      help: 'H.',
+      type: 'histogram',
+      series: [{ labels: { type: 'cluster' }, buckets: [{ le: 0.1, count: 1 }, { le: 1, count: 2 }], sum: 0.55, count: 2 }],
+    });
+  });
+
   it('renders labels in name order whatever order the caller used', async () => {
     const m = new MetricsRegistry();
     const g = m.gauge({ name: 'trellis_info', help: 'i', labelNames: ['version', 'node'] });

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, Registry, type Metric } from 'prom-client';
-import type { Counter, Gauge, Histogram, Labels, MetricSpec, Metrics } from '@trellis/plugin-sdk';
+import type { Counter, CurrentValue, Gauge, Histogram, HistogramSeries, Labels, MetricFamily, MetricSpec, Metrics } from '@trellis/plugin-sdk';
 
 const DEFAULT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -54,10 +54,28 @@ export class MetricsRegistry implements Metrics {
     }) as Counter;
   }
 
-  gauge(spec: MetricSpec & { collect?: () => void }): Gauge {
+  gauge(spec: MetricSpec & { collect?: () => void; current?: () => Iterable<CurrentValue> }): Gauge {
     return this.#family('gauge', spec, (labelNames, norm) => {
-      const collect = spec.collect;
-      const g = new PromGauge({ name: spec.name, help: spec.help, labelNames, registers: [this.registry], ...(collect ? { collect: () => collect() } : {}) });
+      const { collect, current } = spec;
+      const g: PromGauge = new PromGauge({
+        name: spec.name,
+        help: spec.help,
+        labelNames,
+        registers: [this.registry],
+        ...(collect || current
+          ? {
+              collect: () => {
+                collect?.();
+                if (!current) return;
+                g.reset();
+                for (const v of current()) {
+                  if (v.labels) g.set(norm(v.labels), v.value);
+                  else g.set(v.value);
+                }
+              },
+            }
+          : {}),
+      });
       return {
         set: (value, labels) => (labels ? g.set(norm(labels), value) : g.set(value)),
         inc: (labels, value = 1) => (labels ? g.inc(norm(labels), value) : g.inc(value)),
@@ -66,15 +84,60 @@ export class MetricsRegistry implements Metrics {
     }) as Gauge;
   }
 
-  histogram(spec: MetricSpec & { buckets?: readonly number[] }): Histogram {
+  histogram(spec: MetricSpec & { buckets?: readonly number[]; current?: () => Iterable<CurrentValue> }): Histogram {
     return this.#family('histogram', spec, (labelNames, norm) => {
-      const h = new PromHistogram({ name: spec.name, help: spec.help, labelNames, buckets: [...(spec.buckets ?? DEFAULT_BUCKETS)], registers: [this.registry] });
+      const current = spec.current;
+      const h: PromHistogram = new PromHistogram({
+        name: spec.name,
+        help: spec.help,
+        labelNames,
+        buckets: [...(spec.buckets ?? DEFAULT_BUCKETS)],
+        registers: [this.registry],
+        ...(current
+          ? {
+              collect: () => {
+                h.reset();
+                for (const v of current()) {
+                  if (v.labels) h.observe(norm(v.labels), v.value);
+                  else h.observe(v.value);
+                }
+              },
+            }
+          : {}),
+      });
       return { observe: (value, labels) => (labels ? h.observe(norm(labels), value) : h.observe(value)) };
     }) as Histogram;
   }
 
   exposition(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** prom-client's values as `MetricFamily` (summaries, which the core does not use, are left out). */
+  async read(): Promise<MetricFamily[]> {
+    const out: MetricFamily[] = [];
+    for (const m of await this.registry.getMetricsAsJSON()) {
+      const type = String(m.type);
+      const values = m.values as { labels: Record<string, string | number>; value: number; metricName?: string }[];
+      const str = (l: Record<string, string | number>): Labels => Object.fromEntries(Object.entries(l).map(([k, v]) => [k, String(v)]));
+      if (type === 'counter' || type === 'gauge') out.push({ name: m.name, help: m.help, type, series: values.map((v) => ({ labels: str(v.labels), value: v.value })) });
+      else if (type === 'histogram') {
+        const series = new Map<string, { labels: Labels; buckets: { le: number; count: number }[]; sum: number; count: number }>();
+        for (const v of values) {
+          const { le, ...rest } = str(v.labels);
+          const labels = rest;
+          const key = JSON.stringify(Object.entries(labels).sort());
+          let s = series.get(key);
+          if (!s) series.set(key, (s = { labels, buckets: [], sum: 0, count: 0 }));
+          if (v.metricName?.endsWith('_bucket')) {
+            if (le !== undefined && le !== '+Inf') s.buckets.push({ le: Number(le), count: v.value });
+          } else if (v.metricName?.endsWith('_sum')) s.sum = v.value;
+          else if (v.metricName?.endsWith('_count')) s.count = v.value;
+        }
+        out.push({ name: m.name, help: m.help, type: 'histogram', series: [...series.values()].map((s): HistogramSeries => ({ ...s, buckets: s.buckets.sort((a, b) => a.le - b.le) })) });
+      }
+    }
+    return out;
   }
 
   #family(kind: Kind, spec: MetricSpec, build: (labelNames: string[], norm: (l: Labels) => Labels) => Family['impl']): Family['impl'] {

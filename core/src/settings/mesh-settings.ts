@@ -111,7 +111,8 @@ function sameSettings(a: MeshConfigSettings, b: MeshConfigSettings): boolean {
     a.egress === b.egress &&
     a.trustDomain === b.trustDomain &&
     a.serviceCertValidityMs === b.serviceCertValidityMs &&
-    a.certKeyBitSize === b.certKeyBitSize
+    a.certKeyBitSize === b.certKeyBitSize &&
+    JSON.stringify(a.telemetry) === JSON.stringify(b.telemetry)
   );
 }
 

@@ -2,7 +2,7 @@
  * Typed shapes of the object kinds the mesh store understands: only the fields Trellis reads. Objects are
  * validated (validate.ts) before they are stored, so these types hold for everything the store returns.
  */
-import type { KubeObject } from '@trellis/plugin-sdk';
+import type { KubeObject, MeshTelemetry } from '@trellis/plugin-sdk';
 import type { GatewayRouteObj } from './gateway-kinds.ts';
 import type { IngressBackendObj, RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
 
@@ -188,12 +188,15 @@ export interface MeshConfigSettings {
   readonly serviceCertValidityMs: number;
   /** `spec.certificate.certKeyBitSize` (RSA), default 2048. */
   readonly certKeyBitSize: number;
+  /** `spec.observability.tracing` / `.accessLog` for proxies; absent: none. */
+  readonly telemetry?: MeshTelemetry;
 }
 
 export interface MeshConfigObj extends KubeObject {
   spec?: {
     traffic?: { enablePermissiveTrafficPolicyMode?: boolean; enableEgress?: boolean };
     certificate?: { serviceCertValidityDuration?: string; certKeyBitSize?: number; trustDomain?: string };
+    observability?: { tracing?: { enable?: boolean; address?: string; port?: number; endpoint?: string; samplingPercentage?: number }; accessLog?: { enable?: boolean; format?: string }; [key: string]: unknown };
     [key: string]: unknown;
   };
 }

@@ -14,6 +14,7 @@ import { validateGatewayRoute } from './gateway-validate.ts';
 import { checkPolicy } from './policy-validate.ts';
 import { re2Problem } from './re2.ts';
 import { show, shortText } from './show.ts';
+import { telemetrySettings } from './telemetry-settings.ts';
 
 export type Validation =
   | { readonly outcome: 'accepted' | 'ignored'; readonly kind: MeshKind; readonly obj: KubeObject; readonly reason?: string }
@@ -396,5 +397,8 @@ export function meshConfigSettings(obj: KubeObject, defaults: MeshConfigSettings
     trustDomain,
     serviceCertValidityMs: validity,
     certKeyBitSize: bits,
+    ...telemetryField(telemetrySettings(spec, bad, show)),
   };
 }
+
+const telemetryField = (t: MeshConfigSettings['telemetry']) => (t ? { telemetry: t } : {});

@@ -193,6 +193,16 @@ export interface ProxyView {
   readonly inbound: readonly InboundPort[];
   /** Endpoints of this identity's own pods (a proxyless server listens on them). Sorted. */
   readonly localEndpoints: readonly MeshEndpoint[];
+  /** Data-plane telemetry the MeshConfig asks for (`spec.observability`); absent: none. */
+  readonly telemetry?: MeshTelemetry;
+}
+
+/** The MeshConfig's `spec.observability` for proxies (docs/observability.md, "Data-plane telemetry"). */
+export interface MeshTelemetry {
+  /** `tracing` (OSM's fields): spans go to `http://address:port<endpoint>` over OTLP/HTTP. */
+  readonly tracing?: { readonly address: string; readonly port: number; readonly endpoint: string; readonly samplingPercentage: number };
+  /** `accessLog`: one line per request or connection on the proxy's stdout, `json` with OSM's fields or `text`. */
+  readonly accessLog?: { readonly format: 'json' | 'text' };
 }
 
 // ---- Gateway API (GAMMA) routes, as the catalog resolves them for one client and one service port ----

@@ -32,6 +32,7 @@ export const ExtensionTypeUrls = {
   downstreamTls: `${T}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
   httpProtocolOptions: `${T}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   stdoutAccessLog: `${T}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`,
+  openTelemetryTracer: `${T}envoy.config.trace.v3.OpenTelemetryConfig`,
 } as const;
 
 export type ExtensionTypeUrl = (typeof ExtensionTypeUrls)[keyof typeof ExtensionTypeUrls];

@@ -24,6 +24,7 @@ import type { UpstreamTlsContext } from './generated/envoy/extensions/transport_
 import type { DownstreamTlsContext } from './generated/envoy/extensions/transport_sockets/tls/v3/DownstreamTlsContext.ts';
 import type { HttpProtocolOptions } from './generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.ts';
 import type { StdoutAccessLog } from './generated/envoy/extensions/access_loggers/stream/v3/StdoutAccessLog.ts';
+import type { OpenTelemetryConfig } from './generated/envoy/config/trace/v3/OpenTelemetryConfig.ts';
 // Message types the resources above are built from.
 import type { ConfigSource } from './generated/envoy/config/core/v3/ConfigSource.ts';
 import type { TransportSocket } from './generated/envoy/config/core/v3/TransportSocket.ts';
@@ -66,6 +67,7 @@ export type {
   DownstreamTlsContext,
   HttpProtocolOptions,
   StdoutAccessLog,
+  OpenTelemetryConfig,
   ConfigSource,
   TransportSocket,
   Address,
@@ -111,6 +113,7 @@ export interface ExtensionTypes {
   'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': DownstreamTlsContext;
   'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions': HttpProtocolOptions;
   'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': StdoutAccessLog;
+  'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig': OpenTelemetryConfig;
 }
 
 /** A typed `google.protobuf.Any`: `{ '@type': typeUrl, ...value }`, checked against the config's message type. */

@@ -8,6 +8,7 @@ import { inboundListener, outboundListener, prometheusListener } from './interna
 import { inboundRouteConfig, outboundRouteConfig } from './internal/routes.ts';
 import { rootCertInboundSecret, rootCertOutboundSecret, serviceCertSecret } from './internal/secrets.ts';
 import { gammaRouteConfig } from './internal/gamma-routes.ts';
+import { TRACING_CLUSTER, tracingCluster, withTelemetry } from './internal/telemetry.ts';
 import { isHttp, rdsGammaName, rootCertOutboundName } from './names.ts';
 
 export interface EnvoyGeneratorOptions {
@@ -68,12 +69,16 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     const outboundPorts = uniqueBy(view.outbound, (s) => `${s.clusterName}|${s.service.port}`).sort((a, b) => byString(a.clusterName, b.clusterName) || a.service.port - b.service.port);
     const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
 
-    // LDS
-    const outKey = `${view.egress}\n${outboundPorts.map(outboundChainKey).join('\n')}`;
-    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outboundPorts, view.egress));
+    // LDS (with the MeshConfig's tracing and access log, when it asks for them)
+    const tel = view.telemetry;
+    // The tracer names the proxy's service, so a traced outbound listener is one identity's, not shared.
+    const telKey = tel ? `${JSON.stringify(tel)}|${identityKey(client)}\n` : '';
+    const serviceName = `${client.serviceAccount}.${client.namespace}`;
+    const outKey = `${telKey}${view.egress}\n${outboundPorts.map(outboundChainKey).join('\n')}`;
+    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => withTelemetry(outboundListener(outboundPorts, view.egress), tel, serviceName));
     if (outL) push(outL);
     const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
-    const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', JSON.stringify(inInput), () => inboundListener(inInput));
+    const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', telKey + JSON.stringify(inInput), () => withTelemetry(inboundListener(inInput), tel, serviceName));
     if (inL) push(inL);
     if (metrics) add(TypeUrls.listener, 'inbound-prometheus-listener', 'const', prometheusListener);
 
@@ -106,6 +111,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     }
     if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
     if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
+    const tracing = tel?.tracing;
+    if (tracing) add(TypeUrls.cluster, TRACING_CLUSTER, JSON.stringify(tracing), () => tracingCluster(tracing));
 
     // SDS
     const cert = ctx.certificate;

@@ -14,7 +14,7 @@ import { NodeRejectedError } from './rejection.ts';
 import type { KeyedConcurrencyLimiter } from './limits.ts';
 import type { RateLimitedLog } from './log-limit.ts';
 import type { ProxyInfo, ProxyRegistry, RegisteredStream, TypeStatus } from './registry.ts';
-import { typeLabel, type XdsMetrics } from './xds-metrics.ts';
+import { nackReason, typeLabel, type XdsMetrics } from './xds-metrics.ts';
 
 /** Per-stream bounds (config `xds.*`; see docs/security.md). */
 export interface StreamLimits {
@@ -96,6 +96,10 @@ export abstract class AdsStream implements RegisteredStream {
   node: NodeIdentity | undefined;
   nodeId = '';
   key = '';
+  /** The proxy's software, as the `version` label of `trellis_xds_connected_proxies`. */
+  proxyVersion = 'unknown';
+  /** Epoch ms of the last ACK (of any type), or of the stream's opening (`trellis_xds_last_ack_age_seconds`). */
+  lastAckAt = Date.now();
   protected snapshot: Snapshot | undefined;
   protected log: Logger;
   #unwatch: (() => void) | undefined;
@@ -105,6 +109,8 @@ export abstract class AdsStream implements RegisteredStream {
   #buffered = 0;
   /** A push was held back because the buffer was full: send the latest state once it drains. */
   #dirty = false;
+  /** Responses written by the push running now (`onPushDone`). */
+  #writes = 0;
   readonly #status = new Map<string, TypeStatus>();
 
   constructor(
@@ -151,6 +157,7 @@ export abstract class AdsStream implements RegisteredStream {
     this.node = node;
     this.nodeId = formatNodeId(node);
     this.key = this.env.cache.keyOf(node);
+    this.proxyVersion = this.env.metrics.versions.label(nodeMsg);
     this.log = this.env.logger.child({ proxy: this.nodeId, stream: this.id });
     this.env.registry.add(this.id, this);
     this.env.metrics.connections.inc({ transport: this.transport });
@@ -263,12 +270,15 @@ export abstract class AdsStream implements RegisteredStream {
   async #runPush(): Promise<void> {
     if (this.#closed || !this.snapshot || !this.node) return;
     const started = performance.now();
+    const snapshot = this.snapshot;
+    this.#writes = 0;
     try {
-      this.push(this.snapshot);
+      this.push(snapshot);
     } catch (err) {
       this.log.error('push failed', { error: (err as Error).message });
     }
     this.env.metrics.pushDuration.observe((performance.now() - started) / 1000);
+    this.env.hooks.onPushDone?.({ node: this.node, generatedAt: snapshot.generatedAt, responses: this.#writes });
   }
 
   #taken(bytes: number): void {
@@ -298,6 +308,7 @@ export abstract class AdsStream implements RegisteredStream {
 
   protected write(typeUrl: string, bytes: Uint8Array, version: string, nonce: string): void {
     const size = bytes.byteLength;
+    this.#writes++;
     this.#buffered += size;
     this.call.write(bytes, () => this.#taken(size));
     const sentAt = preciseNow();
@@ -306,6 +317,7 @@ export abstract class AdsStream implements RegisteredStream {
     this.env.metrics.pushes.inc({ type: typeLabel(typeUrl) });
     if (this.node) {
       const generatedAt = this.snapshot?.generatedAt;
+      if (generatedAt !== undefined) this.env.metrics.pushLatency.observe(Math.max(0, sentAt - generatedAt) / 1000, { type: typeLabel(typeUrl) });
       this.env.hooks.onPush?.({ node: this.node, typeUrl, version, nonce, ...(generatedAt === undefined ? {} : { generatedAt }), sentAt });
     }
   }
@@ -313,6 +325,7 @@ export abstract class AdsStream implements RegisteredStream {
   protected recordAck(typeUrl: string, version: string): void {
     const at = preciseNow();
     this.status(typeUrl).lastAcked = { version, at: new Date(at).toISOString() };
+    this.lastAckAt = at;
     if (this.node) this.env.hooks.onAck?.({ node: this.node, typeUrl, version, at });
   }
 
@@ -321,7 +334,7 @@ export abstract class AdsStream implements RegisteredStream {
     const full = detail.message ?? `code ${detail.code ?? '?'}`;
     const message = full.length > MAX_NACK_MESSAGE ? `${full.slice(0, MAX_NACK_MESSAGE)}... (${full.length} characters)` : full;
     this.status(typeUrl).lastNack = { version, nonce, message, at: new Date(at).toISOString() };
-    this.env.metrics.nacks.inc({ type: typeLabel(typeUrl) });
+    this.env.metrics.nacks.inc({ type: typeLabel(typeUrl), reason: nackReason(full) });
     this.env.logLimit.warn('nack', this.log, 'proxy rejected xDS response', { type: typeUrl, version, nonce, message });
     if (this.node) this.env.hooks.onNack?.({ node: this.node, typeUrl, version, message, at });
   }

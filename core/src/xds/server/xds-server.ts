@@ -104,6 +104,7 @@ export class XdsServer {
     this.#bucket = new TokenBucket(rate, limits.connectionBurst ?? Math.max(1, rate * 2));
     this.#maxStreams = limits.maxStreams ?? 10_000;
     const logger = (options.logger ?? silentLogger).child({ component: 'xds' });
+    const streams = this.#streams;
     this.#env = {
       cache: options.cache,
       registry: this.registry,
@@ -122,6 +123,9 @@ export class XdsServer {
       ...(options.onNodeDisconnected ? { onNodeDisconnected: options.onNodeDisconnected } : {}),
       closed: (s) => this.#streams.delete(s),
     };
+    this.#env.metrics.observeStreams(function* (this: void) {
+      for (const s of streams) if (s.node) yield { kind: s.node.kind, version: s.proxyVersion, lastAckAt: s.lastAckAt };
+    });
   }
 
   /**

@@ -6,7 +6,7 @@
  * with HTTP RBAC on the allowed principals (any for http, where no identity can be verified).
  */
 import { ExtensionTypeUrls, serviceFqdn, typedConfig } from '@trellis/plugin-sdk';
-import type { FilterChain, Identity, InboundPort, IngressPolicy, RbacPrincipal, Route, RouteConfiguration, TransportSocket } from '@trellis/plugin-sdk';
+import type { FilterChain, InboundPort, IngressPolicy, RbacPrincipal, Route, RouteConfiguration, TransportSocket } from '@trellis/plugin-sdk';
 import { ROUTE_RBAC_POLICY, rootCertInboundName, serviceCertName } from '../names.ts';
 import { FilterNames, adsSource, byString, routerFilter, tlsParams } from './common.ts';
 import { httpRbacFilter } from './rbac.ts';
@@ -21,15 +21,15 @@ const cidr = (range: string) => {
   return { address_prefix, prefix_len: { value: Number(len) } };
 };
 
-function ingressTls(id: Identity, ingress: IngressPolicy): TransportSocket {
+function ingressTls(ingress: IngressPolicy): TransportSocket {
   const verify = !ingress.skipClientCertValidation;
   return {
     name: FilterNames.tlsSocket,
     typed_config: typedConfig(ExtensionTypeUrls.downstreamTls, {
       common_tls_context: {
         tls_params: tlsParams(),
-        tls_certificate_sds_secret_configs: [{ name: serviceCertName(id), sds_config: adsSource() }],
-        ...(verify && { validation_context_sds_secret_config: { name: rootCertInboundName(id), sds_config: adsSource() } }),
+        tls_certificate_sds_secret_configs: [{ name: serviceCertName, sds_config: adsSource() }],
+        ...(verify && { validation_context_sds_secret_config: { name: rootCertInboundName, sds_config: adsSource() } }),
       },
       require_client_certificate: { value: verify },
     }),
@@ -37,7 +37,7 @@ function ingressTls(id: Identity, ingress: IngressPolicy): TransportSocket {
 }
 
 /** The ingress chains of the local ports that have an IngressBackend (one per target port and service). */
-export function ingressChains(ports: readonly InboundPort[], identity: Identity): FilterChain[] {
+export function ingressChains(ports: readonly InboundPort[]): FilterChain[] {
   const chains: FilterChain[] = [];
   const seen = new Set<number>();
   for (const p of ports) {
@@ -65,7 +65,7 @@ export function ingressChains(ports: readonly InboundPort[], identity: Identity)
           }),
         },
       ],
-      ...(https && { transport_socket: ingressTls(identity, ingress) }),
+      ...(https && { transport_socket: ingressTls(ingress) }),
     });
   }
   return chains;

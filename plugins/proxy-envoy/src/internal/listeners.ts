@@ -177,7 +177,7 @@ export function inboundListener(input: InboundListenerInput): Listener | undefin
       transport_socket: downstreamTls(),
     });
   }
-  chains.push(...ingressChains(ports, input.identity));
+  chains.push(...ingressChains(ports));
   if (chains.length === 0) return undefined;
   return {
     name: ListenerNames.inbound,

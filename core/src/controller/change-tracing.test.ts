@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { ChangeSpans, type NodeIdentity, type SourceSink, type SpanAttributes, type TraceSpan, type Tracer } from '@trellis/plugin-sdk';
+import { ChangeTracing } from './change-tracing.ts';
+
+interface Rec {
+  name: string;
+  attrs: Record<string, unknown>;
+  parent?: Rec;
+  ended: boolean;
+  error?: string;
+}
+
+class RecordingTracer implements Tracer {
+  readonly spans: Rec[] = [];
+  sample = true;
+  startTrace(name: string, attributes?: SpanAttributes): TraceSpan | undefined {
+    return this.sample ? this.#span(name, attributes) : undefined;
+  }
+  #span(name: string, attributes?: SpanAttributes, parent?: Rec): TraceSpan {
+    const r: Rec = { name, attrs: { ...attributes }, ended: false, ...(parent ? { parent } : {}) };
+    this.spans.push(r);
+    return {
+      child: (n, a) => this.#span(n, a, r),
+      setAttributes: (a) => void Object.assign(r.attrs, a),
+      end: (o) => {
+        r.ended = true;
+        if (o?.error) r.error = o.error;
+      },
+    };
+  }
+}
+
+const node = (uuid: string): NodeIdentity => ({ uuid, kind: 'sidecar', namespace: 'shop', serviceAccount: 'buyer', trustDomain: 'cluster.local' });
+const KEY = 'sidecar|shop/buyer';
+const change = { kind: 'TrafficTarget' as const, key: 'access.smi-spec.io/TrafficTarget/shop/t' };
+
+/** A sink whose calls emit one store change each, through the tracing, as the store's listener does. */
+function sinkInto(tracing: ChangeTracing, onCall: () => void): SourceSink {
+  const call = () => {
+    tracing.onStoreChange(change);
+    tracing.affected(change, () => new Set(['shop/buyer']));
+    tracing.queued(KEY);
+    onCall();
+  };
+  return tracing.wrapSink('file', { apply: call, delete: call, replaceAll: call, reportError() {}, clearErrors() {} });
+}
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('ChangeTracing', () => {
+  it('without a tracer passes sink calls straight through and records nothing', async () => {
+    const tracing = new ChangeTracing(() => KEY);
+    let calls = 0;
+    const sink = sinkInto(tracing, () => calls++);
+    sink.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } });
+    await tick();
+    expect(calls).toBe(1);
+    expect(tracing.enabled).toBe(false);
+    expect(tracing.rebuildStarting(KEY)).toBeUndefined();
+  });
+
+  it('ends the change only when every stream of the rebuilt snapshot pushed and each push was answered', async () => {
+    const tracer = new RecordingTracer();
+    const tracing = new ChangeTracing(() => KEY);
+    tracing.use([tracer]);
+    const sink = sinkInto(tracing, () => undefined);
+    // Two sink calls in one synchronous run are one change.
+    sink.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } });
+    sink.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'y' });
+    await tick();
+    const root = tracer.spans.find((s) => s.name === ChangeSpans.change)!;
+    expect(tracer.spans.filter((s) => s.name === ChangeSpans.change)).toHaveLength(1);
+    expect(root.attrs).toMatchObject({ 'trellis.changes': 2, 'trellis.affected_snapshots': 1 });
+    tracing.flushed();
+    const changes = tracing.rebuildStarting(KEY)!;
+    tracing.rebuildDone(KEY, changes, { identity: 'shop/buyer', kind: 'sidecar', startedAt: 1, generatedAt: 42, resources: 3, streams: 2 });
+    tracing.hooks.onPush({ node: node('a'), typeUrl: 'T', version: 'v1', nonce: '1', generatedAt: 42, sentAt: 2 });
+    tracing.hooks.onPushDone({ node: node('a'), generatedAt: 42, responses: 1 });
+    tracing.hooks.onAck({ node: node('a'), typeUrl: 'T', version: 'v1', at: 3 });
+    expect(root.ended).toBe(false); // stream b has not pushed yet
+    tracing.hooks.onPush({ node: node('b'), typeUrl: 'T', version: 'v1', nonce: '1', generatedAt: 42, sentAt: 2 });
+    tracing.hooks.onPushDone({ node: node('b'), generatedAt: 42, responses: 1 });
+    expect(root.ended).toBe(false); // b's push is not answered
+    tracing.hooks.onNack({ node: node('b'), typeUrl: 'T', version: 'v1', message: 'bad', at: 4 });
+    expect(root.ended).toBe(true);
+    const pushes = tracer.spans.filter((s) => s.name === ChangeSpans.push);
+    expect(pushes.map((p) => [p.attrs['trellis.node_id'], p.attrs['trellis.result'], p.error])).toEqual([
+      ['a', 'ack', undefined],
+      ['b', 'nack', 'bad'],
+    ]);
+    expect(tracer.spans.every((s) => s.ended)).toBe(true);
+  });
+
+  it('hands a change still being pushed to the next snapshot of its key (superseded), and records nothing unsampled', async () => {
+    const tracer = new RecordingTracer();
+    const tracing = new ChangeTracing(() => KEY);
+    tracing.use([tracer]);
+    const sink = sinkInto(tracing, () => undefined);
+    sink.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } });
+    await tick();
+    const first = tracing.rebuildStarting(KEY)!;
+    tracing.rebuildDone(KEY, first, { identity: 'shop/buyer', kind: 'sidecar', startedAt: 1, generatedAt: 1, resources: 1, streams: 1 });
+    tracing.hooks.onPush({ node: node('a'), typeUrl: 'T', version: 'v1', nonce: '1', generatedAt: 1, sentAt: 2 });
+    const second = tracing.rebuildStarting(KEY)!;
+    expect(second).toEqual(first);
+    tracing.rebuildDone(KEY, second, { identity: 'shop/buyer', kind: 'sidecar', startedAt: 3, generatedAt: 3, resources: 1, streams: 1 });
+    const root = tracer.spans.find((s) => s.name === ChangeSpans.change)!;
+    expect(root.ended).toBe(false);
+    tracing.hooks.onPush({ node: node('a'), typeUrl: 'T', version: 'v2', nonce: '2', generatedAt: 3, sentAt: 4 });
+    tracing.hooks.onPushDone({ node: node('a'), generatedAt: 3, responses: 1 });
+    tracing.hooks.onAck({ node: node('a'), typeUrl: 'T', version: 'v2', at: 5 });
+    expect(root.ended).toBe(true);
+    expect(tracer.spans.filter((s) => s.name === ChangeSpans.push).map((p) => p.attrs['trellis.result'])).toEqual(['superseded', 'ack']);
+
+    tracer.sample = false;
+    const before = tracer.spans.length;
+    sink.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'z' } });
+    await tick();
+    expect(tracing.rebuildStarting(KEY)).toBeUndefined();
+    expect(tracer.spans.length).toBe(before);
+  });
+});

@@ -1,0 +1,322 @@
+import { ChangeAttributes as A, ChangeSpans, identityKey } from '@trellis/plugin-sdk';
+import type { NodeIdentity, SourceSink, SpanAttributes, TraceSpan, Tracer } from '@trellis/plugin-sdk';
+import type { StoreChange } from '../store/index.ts';
+import { preciseNow } from '../xds/index.ts';
+import type { XdsHooks } from '../xds/index.ts';
+
+/** How long a change's trace waits for the ACKs of its pushes before it ends them as `timeout`. */
+const ACK_TIMEOUT_MS = 30_000;
+/** Per-change catalog spans in one trace at most (a relist can change thousands of objects). */
+const MAX_CHANGE_SPANS = 16;
+
+/** One config change being traced: its root span stays open until every snapshot it caused is ACKed. */
+interface Change {
+  readonly root: TraceSpan;
+  readonly store: TraceSpan;
+  changes: number;
+  readonly kinds: Set<string>;
+  readonly keys: Set<string>;
+  debounce: TraceSpan | undefined;
+  /** Snapshot keys queued or being pushed for this change; the root ends when none is left. */
+  open: number;
+  /** False when the sampler dropped it: nothing is recorded. */
+  readonly sampled: boolean;
+}
+
+/** The pushes of one rebuilt snapshot, until every stream of its key has pushed it and each push is answered. */
+interface Tracker {
+  readonly key: string;
+  readonly generatedAt: number;
+  changes: Change[];
+  readonly expected: number;
+  readonly pushed: Set<string>;
+  /** `uuid|typeUrl|version` -> the push spans (one per change) waiting for the proxy's answer. */
+  readonly awaiting: Map<string, TraceSpan[]>;
+  readonly timer: NodeJS.Timeout;
+  finished: boolean;
+}
+
+/** What the controller reports to the tracing (each a no-op when no tracer is configured). */
+export interface RebuildTracing {
+  /** A change (of the sink call in progress) queued this snapshot key. */
+  queued(key: string): void;
+  /** The debouncer let its batch go. */
+  flushed(): void;
+  /** A rebuild of `key` starts: the changes it serves, or undefined when none is traced. */
+  rebuildStarting(key: string): Change[] | undefined;
+  /** It built a snapshot (its `generatedAt`), about to be set, that `streams` streams will push. */
+  rebuildDone(key: string, changes: Change[], r: RebuildInfo & { generatedAt: number; resources: number; streams: number }): void;
+  /** It failed (the last good snapshot stays). */
+  rebuildFailed(key: string, changes: Change[], r: RebuildInfo & { error: string }): void;
+}
+
+interface RebuildInfo {
+  readonly identity: string;
+  readonly kind: string;
+  readonly startedAt: number;
+}
+
+const attrsOf = (node: NodeIdentity): SpanAttributes => ({ [A.identity]: identityKey(node), [A.proxyKind]: node.kind });
+
+/**
+ * One trace per config change: source sink call → store → catalog (affected) → debounce → generate (per
+ * snapshot key) → push (per proxy and type) ended by its ACK or NACK. The sink calls one source makes in one
+ * synchronous run (one file reload) are one change. With no tracer, `wrapSink` returns calls straight through
+ * after one check and nothing else is allocated.
+ */
+export class ChangeTracing implements RebuildTracing {
+  #tracer: Tracer | undefined;
+  readonly #keyOf: (node: NodeIdentity) => string;
+  /** The change of the sink call running right now (set only while a traced sink call runs). */
+  #active: Change | undefined;
+  /** Changes of a source in the current synchronous run, sealed in a microtask. */
+  readonly #runs = new Map<string, Change>();
+  /** Changes queued per snapshot key, waiting for its rebuild. */
+  readonly #pending = new Map<string, Set<Change>>();
+  /** The open tracker of each key (its newest snapshot). */
+  readonly #trackers = new Map<string, Tracker>();
+  readonly #debouncing = new Set<Change>();
+  /** Change lists a rebuild already released (so a later failure of the same rebuild does not release twice). */
+  readonly #settled = new WeakSet<Change[]>();
+
+  constructor(keyOf: (node: NodeIdentity) => string) {
+    this.#keyOf = keyOf;
+  }
+
+  /** Sets the tracers (at the xDS server's start, once every observability plugin exists). */
+  use(tracers: readonly Tracer[]): void {
+    this.#tracer = tracers.length === 0 ? undefined : tracers.length === 1 ? tracers[0] : fanOut(tracers);
+  }
+
+  get enabled(): boolean {
+    return this.#tracer !== undefined;
+  }
+
+  wrapSink(source: string, sink: SourceSink): SourceSink {
+    const traced =
+      <A extends unknown[]>(f: (...a: A) => void) =>
+      (...args: A): void => {
+        if (!this.#tracer) return f(...args);
+        this.#active = this.#runs.get(source) ?? this.#begin(source);
+        try {
+          f(...args);
+        } finally {
+          this.#active = undefined;
+        }
+      };
+    return {
+      ...sink,
+      apply: traced((obj: Parameters<SourceSink['apply']>[0], origin?: Parameters<SourceSink['apply']>[1]) => sink.apply(obj, origin)),
+      delete: traced((key: Parameters<SourceSink['delete']>[0], origin?: Parameters<SourceSink['delete']>[1]) => sink.delete(key, origin)),
+      replaceAll: traced((objects: Parameters<SourceSink['replaceAll']>[0]) => sink.replaceAll(objects)),
+    };
+  }
+
+  /** Store listener: counts the change into the active sink call's trace. */
+  onStoreChange(change: StoreChange): void {
+    const c = this.#active;
+    if (!c?.sampled) return;
+    c.changes++;
+    c.kinds.add(change.kind);
+  }
+
+  /** Wraps the catalog's affected-set computation of one change in a span. */
+  affected<T extends 'all' | ReadonlySet<string>>(change: StoreChange, compute: () => T): T {
+    const c = this.#active;
+    if (!c?.sampled || c.changes > MAX_CHANGE_SPANS) return compute();
+    const span = c.store.child(ChangeSpans.catalog, { [A.key]: change.key });
+    const result = compute();
+    span.setAttributes({ [A.affected]: result === 'all' ? 'all' : result.size });
+    span.end();
+    return result;
+  }
+
+  queued(key: string): void {
+    const c = this.#active;
+    if (!c?.sampled || c.keys.has(key)) return;
+    c.keys.add(key);
+    c.open++;
+    let set = this.#pending.get(key);
+    if (!set) this.#pending.set(key, (set = new Set()));
+    set.add(c);
+  }
+
+  flushed(): void {
+    for (const c of this.#debouncing) {
+      c.debounce?.end();
+      c.debounce = undefined;
+    }
+    this.#debouncing.clear();
+  }
+
+  rebuildStarting(key: string): Change[] | undefined {
+    const pending = this.#pending.get(key);
+    const previous = this.#trackers.get(key);
+    if (!pending && !previous) return undefined;
+    this.#pending.delete(key);
+    const changes = new Set(pending);
+    // A newer snapshot replaces the one still being pushed: its changes wait for this one's ACKs instead.
+    if (previous) {
+      this.#finish(previous, 'superseded');
+      for (const c of previous.changes) {
+        if (!changes.has(c)) {
+          changes.add(c);
+          c.open++;
+        }
+      }
+      for (const c of previous.changes) this.#release(c);
+    }
+    return changes.size ? [...changes] : undefined;
+  }
+
+  rebuildDone(key: string, changes: Change[], r: RebuildInfo & { generatedAt: number; resources: number; streams: number }): void {
+    const now = preciseNow();
+    for (const c of changes) c.root.child(ChangeSpans.generate, { [A.identity]: r.identity, [A.proxyKind]: r.kind, [A.resources]: r.resources }, r.startedAt).end({ endTime: now });
+    if (r.streams === 0) {
+      this.#settled.add(changes);
+      for (const c of changes) this.#release(c);
+      return;
+    }
+    const tracker: Tracker = {
+      key,
+      generatedAt: r.generatedAt,
+      changes,
+      expected: r.streams,
+      pushed: new Set(),
+      awaiting: new Map(),
+      timer: setTimeout(() => this.#finish(tracker, 'timeout'), ACK_TIMEOUT_MS),
+      finished: false,
+    };
+    tracker.timer.unref();
+    this.#trackers.set(key, tracker);
+  }
+
+  rebuildFailed(key: string, changes: Change[], r: RebuildInfo & { error: string }): void {
+    if (this.#settled.has(changes)) return;
+    const t = this.#trackers.get(key);
+    if (t && t.changes === changes) {
+      // The snapshot was built but refused (inconsistent): nothing of it is pushed.
+      this.#finish(t, undefined);
+      for (const c of changes) c.root.setAttributes({ [A.result]: 'build_failed' });
+    } else for (const c of changes) c.root.child(ChangeSpans.generate, { [A.identity]: r.identity, [A.proxyKind]: r.kind }, r.startedAt).end({ error: r.error });
+    for (const c of changes) this.#release(c);
+  }
+
+  /** xDS server hooks: pushes and their answers, matched to the tracker of the snapshot they came from. */
+  readonly hooks: Required<Pick<XdsHooks, 'onPush' | 'onAck' | 'onNack' | 'onPushDone' | 'onStreamClose'>> = {
+    onPush: (e) => {
+      const t = this.#trackers.get(this.#keyOf(e.node));
+      if (!t || t.generatedAt !== e.generatedAt) return;
+      const attrs = { ...attrsOf(e.node), [A.nodeId]: e.node.uuid, [A.typeUrl]: e.typeUrl, [A.version]: e.version };
+      t.awaiting.set(`${e.node.uuid}|${e.typeUrl}|${e.version}`, t.changes.map((c) => c.root.child(ChangeSpans.push, attrs, e.sentAt)));
+    },
+    onPushDone: (e) => {
+      const t = this.#trackers.get(this.#keyOf(e.node));
+      if (!t || t.generatedAt !== e.generatedAt) return;
+      t.pushed.add(e.node.uuid);
+      this.#check(t);
+    },
+    onAck: (e) => this.#answer(e.node, e.typeUrl, e.version, e.at, 'ack'),
+    onNack: (e) => this.#answer(e.node, e.typeUrl, e.version, e.at, 'nack', e.message),
+    onStreamClose: (node) => {
+      const t = this.#trackers.get(this.#keyOf(node));
+      if (!t) return;
+      for (const [k, spans] of t.awaiting)
+        if (k.startsWith(`${node.uuid}|`)) {
+          for (const s of spans) s.end({ error: 'stream closed before the answer' });
+          t.awaiting.delete(k);
+        }
+      t.pushed.add(node.uuid);
+      this.#check(t);
+    },
+  };
+
+  #answer(node: NodeIdentity, typeUrl: string, version: string, at: number, result: 'ack' | 'nack', message?: string): void {
+    const t = this.#trackers.get(this.#keyOf(node));
+    const k = `${node.uuid}|${typeUrl}|${version}`;
+    const spans = t?.awaiting.get(k);
+    if (!t || !spans) return;
+    t.awaiting.delete(k);
+    for (const s of spans) {
+      s.setAttributes({ [A.result]: result });
+      s.end({ endTime: at, ...(message === undefined ? {} : { error: message }) });
+    }
+    this.#check(t);
+  }
+
+  #check(t: Tracker): void {
+    if (!t.finished && t.pushed.size >= t.expected && t.awaiting.size === 0) {
+      this.#finish(t, undefined);
+      for (const c of t.changes) this.#release(c);
+    }
+  }
+
+  /** Ends what is still open in a tracker (`result` for unanswered pushes). Its changes are released by the caller. */
+  #finish(t: Tracker, result: 'timeout' | 'superseded' | undefined): void {
+    if (t.finished) return;
+    t.finished = true;
+    clearTimeout(t.timer);
+    if (this.#trackers.get(t.key) === t) this.#trackers.delete(t.key);
+    for (const spans of t.awaiting.values())
+      for (const s of spans) {
+        s.setAttributes({ [A.result]: result ?? 'closed' });
+        s.end();
+      }
+    t.awaiting.clear();
+    if (result === 'timeout') for (const c of t.changes) this.#release(c);
+  }
+
+  #begin(source: string): Change {
+    const start = preciseNow();
+    const root = this.#tracer!.startTrace(ChangeSpans.change, { [A.source]: source }, start);
+    const c: Change = {
+      root: root ?? NOOP_SPAN,
+      store: root ? root.child(ChangeSpans.store, { [A.source]: source }, start) : NOOP_SPAN,
+      changes: 0,
+      kinds: new Set(),
+      keys: new Set(),
+      debounce: undefined,
+      open: 1, // held by the sink run until it is sealed
+      sampled: root !== undefined,
+    };
+    this.#runs.set(source, c);
+    queueMicrotask(() => this.#seal(source, c));
+    return c;
+  }
+
+  /** The source's synchronous run ended: close the store span, start the debounce span, drop the run's hold. */
+  #seal(source: string, c: Change): void {
+    this.#runs.delete(source);
+    if (!c.sampled) return;
+    c.store.end();
+    c.root.setAttributes({ [A.changes]: c.changes, [A.kinds]: [...c.kinds].sort().join(','), [A.affectedSnapshots]: c.keys.size });
+    if (c.keys.size > 0) {
+      c.debounce = c.root.child(ChangeSpans.debounce);
+      this.#debouncing.add(c);
+    }
+    this.#release(c);
+  }
+
+  #release(c: Change): void {
+    if (--c.open > 0) return;
+    c.debounce?.end();
+    this.#debouncing.delete(c);
+    c.root.end();
+  }
+}
+
+const NOOP_SPAN: TraceSpan = { child: () => NOOP_SPAN, setAttributes() {}, end() {} };
+
+function fanOut(tracers: readonly Tracer[]): Tracer {
+  const combine = (spans: TraceSpan[]): TraceSpan => ({
+    child: (name, attributes, startTime) => combine(spans.map((s) => s.child(name, attributes, startTime))),
+    setAttributes: (a) => spans.forEach((s) => s.setAttributes(a)),
+    end: (o) => spans.forEach((s) => s.end(o)),
+  });
+  return {
+    startTrace: (name, attributes, startTime) => {
+      const spans = tracers.map((t) => t.startTrace(name, attributes, startTime)).filter((s): s is TraceSpan => s !== undefined);
+      return spans.length ? combine(spans) : undefined;
+    },
+  };
+}
