@@ -10,9 +10,8 @@ const conditions = ['@trellis/source', 'node', 'development|production'];
 // One root config; each workspace is a project so `vitest --project core` narrows a run.
 export default defineConfig({
   resolve: { conditions },
-  // Vitest also hands the SSR conditions to Node (`--conditions`), which then loads external packages' `module`
-  // builds; @opentelemetry/api's (loaded by prom-client when installed) has imports Node cannot resolve.
-  ssr: { resolve: { conditions: conditions.filter((c) => c !== 'module') } },
+  // Vitest also hands the SSR conditions to Node (`--conditions`), so they too must leave `module` out.
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       { extends: true, test: { name: 'plugin-sdk', root: './plugin-sdk', include: ['src/**/*.test.ts'] } },
