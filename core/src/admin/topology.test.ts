@@ -56,6 +56,13 @@ describe('topology', () => {
     expect(t.namespaces).toEqual([{ name: 'shop', services: 3, identities: 3 }]);
   });
 
+  it('draws a source only a TrafficTarget names as a missing identity', () => {
+    const t = topology([...shop(), target('shop', 'ghost-to-checkout', 'checkout', ['ghost'], http)]);
+    expect(t.nodes.find((n) => n.id === 'id:shop/ghost')).toEqual({ id: 'id:shop/ghost', type: 'identity', namespace: 'shop', name: 'ghost', missing: true });
+    expect(t.edges.filter((e) => e.type === 'allow').map((e) => e.source)).toEqual(['id:shop/ghost']);
+    expect(t.nodes.find((n) => n.id === 'id:shop/cart')?.missing).toBeUndefined();
+  });
+
   it('lists an ignored TrafficTarget with its reason and draws no edge for it', () => {
     const t = topology([...shop(), target('other', 'cart-to-checkout', 'checkout', [['shop', 'cart']], http, 'shop')]);
     expect(t.edges.filter((e) => e.type === 'allow')).toEqual([]);

@@ -166,8 +166,9 @@ export function buildTopology(inputs: TopologyInputs): Topology {
     addIdentity({ namespace: key.slice(0, slash), serviceAccount: key.slice(slash + 1) }, true);
   }
 
+  const known = new Set(identities.map(idId));
   const allowEdge = (from: Identity, to: string) => {
-    const source = addIdentity(from, false);
+    const source = addIdentity(from, !known.has(idId(from)));
     const id = `allow:${source}->${to}`;
     let e = edges.get(id);
     if (!e) edges.set(id, (e = { id, type: 'allow', source, target: to, trafficTargets: [], ports: [], routes: [] }));
