@@ -132,6 +132,15 @@ describe('proxyless gRPC across implementations: C-core (python3-grpcio 1.51) an
     }
   });
 
+  it('SMI access by header: a header-matched HTTPRouteGroup admits calls carrying it, on both servers', async () => {
+    ctl.apply(routeGroup(NS, 'echo-only', [{ name: 'echo', pathRegex: ECHO_PATH, methods: ['POST'], headers: { 'x-user': 'bob|alice' } }]));
+    for (const [name, tally] of clients()) {
+      await eventually(async () => expect([name, await tally(10, ECHO_PATH)]).toEqual([name, { PERMISSION_DENIED: 10 }]), 30_000, 200);
+      const ok = await tally(20, ECHO_PATH, { 'x-user': 'alice' });
+      expect([name, (ok['echo-v1'] ?? 0) + (ok['echo-v2'] ?? 0)]).toEqual([name, 20]);
+    }
+  });
+
   it('no proxy of either implementation NACKed anything', () => {
     expect(nacks()).toEqual([]);
   });

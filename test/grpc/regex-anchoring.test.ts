@@ -41,12 +41,12 @@ const view: ProxyView = {
   localEndpoints: [{ ip: '10.0.0.1', port: 9000, ready: true }],
 };
 
-/** Every `safe_regex.regex` under `v`. */
+/** Every `safe_regex.regex` and `safe_regex_match.regex` (header matchers, the form gRPC C-core reads) under `v`. */
 function regexes(v: unknown, out: string[] = []): string[] {
   if (Array.isArray(v)) for (const x of v) regexes(x, out);
   else if (typeof v === 'object' && v !== null)
     for (const [k, x] of Object.entries(v)) {
-      if (k === 'safe_regex' && typeof (x as { regex?: unknown }).regex === 'string') out.push((x as { regex: string }).regex);
+      if ((k === 'safe_regex' || k === 'safe_regex_match') && typeof (x as { regex?: unknown }).regex === 'string') out.push((x as { regex: string }).regex);
       else regexes(x, out);
     }
   return out;

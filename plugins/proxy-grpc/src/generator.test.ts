@@ -258,8 +258,8 @@ describe('server side', () => {
       {
         and_rules: {
           rules: [
-            { or_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'GET' } } }, { header: { name: ':method', string_match: { exact: 'POST' } } }] } },
-            { header: { name: 'x-user', string_match: { safe_regex: { regex: '(?:bob)' } } } },
+            { or_rules: { rules: [{ header: { name: ':method', exact_match: 'GET' } }, { header: { name: ':method', exact_match: 'POST' } }] } },
+            { header: { name: 'x-user', safe_regex_match: { regex: '(?:bob)' } } },
           ],
         },
       },

@@ -49,10 +49,12 @@ export function permission(m: HttpMatch): RbacPermission {
   const rules: RbacPermission[] = [];
   if (m.pathRegex !== '.*') rules.push({ url_path: { path: { safe_regex: { regex: wholeRegex(m.pathRegex) } } } });
   if (!m.methods.includes('*')) {
-    const methods = m.methods.map((x) => ({ header: { name: ':method', string_match: { exact: x } } }));
+    // The older `exact_match` / `safe_regex_match`: gRPC C-core 1.51 NACKs `string_match` header matchers, and a
+    // NACKed server Listener keeps its previous (possibly more permissive) policy.
+    const methods = m.methods.map((x) => ({ header: { name: ':method', exact_match: x } }));
     rules.push(methods.length === 1 ? (methods[0] as RbacPermission) : { or_rules: { rules: methods } });
   }
-  for (const h of m.headers) rules.push({ header: { name: headerName(h.name), string_match: { safe_regex: { regex: wholeRegex(h.valueRegex) } } } });
+  for (const h of m.headers) rules.push({ header: { name: headerName(h.name), safe_regex_match: { regex: wholeRegex(h.valueRegex) } } });
   if (rules.length === 0) return { any: true };
   return rules.length === 1 ? (rules[0] as RbacPermission) : { and_rules: { rules } };
 }
