@@ -27,11 +27,13 @@ describe('trellis config schema', () => {
     const schema = JSON.parse(r.out) as { $schema: string; properties: { plugins: { properties: Record<string, { items?: { allOf?: { if: { properties: { use: { const: string } } } }[] } }> } } };
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     const uses = (section: string) => schema.properties.plugins.properties[section]?.items?.allOf?.map((a) => a.if.properties.use.const);
-    expect(uses('sources')).toEqual(['file']);
+    expect(uses('sources')).toEqual(['file', 'kubernetes']);
     expect(uses('proxies')).toEqual(['envoy', 'grpc']);
     const validate = validator(schema);
     const local = parseYaml(readFileSync(join(root, 'config/local.yaml'), 'utf8')) as Record<string, unknown>;
     expect(validate(local), JSON.stringify(validate.errors)).toBe(true);
+    const kube = parseYaml(readFileSync(join(root, 'config/kubernetes.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(validate(kube), JSON.stringify(validate.errors)).toBe(true);
     // The schema knows each plugin's config block, durations need units, and unknown keys are refused.
     const certs = { use: 'selfsigned', config: { stateDir: './ca' } };
     expect(validate({ plugins: { certificates: certs, sources: [{ use: 'file', config: { dirr: 'x' } }] } })).toBe(false);

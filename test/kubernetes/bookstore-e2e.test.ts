@@ -106,6 +106,18 @@ describe('bookstore through the kubernetes source (against the fake API server)'
     );
   });
 
+  it('per-informer health in /readyz?verbose, /debug/kubernetes and metrics', async () => {
+    const ready = await ctl.mesh.getJson<{ status: string; checks: { name: string; ready: boolean }[] }>('/readyz?verbose');
+    expect(ready.body.status).toBe('ready');
+    expect(ready.body.checks.find((c) => c.name.includes('kubernetes'))).toMatchObject({ ready: true });
+    const dbg = await ctl.mesh.getJson<{ informers: { kind: string; synced: boolean; state: string; objects: number }[] }>('/debug/kubernetes');
+    expect(dbg.body.informers.every((i) => i.synced && i.state === 'watching')).toBe(true);
+    expect(dbg.body.informers.find((i) => i.kind === 'Pod')?.objects).toBe(api.objects('v1', 'Pod').length);
+    const metrics = await fetch(`${ctl.mesh.adminUrl}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(new RegExp(`trellis_kubernetes_informer_objects\\{[^}]*kind="Pod"[^}]*\\} ${api.objects('v1', 'Pod').length}`));
+    expect(metrics).toMatch(/trellis_kubernetes_informer_synced\{[^}]*kind="TrafficSplit.split.smi-spec.io"[^}]*\} 1/);
+  });
+
   it('bookbuyer gets the 50/50 split; a method the route group does not allow is denied; bookthief is denied', async () => {
     await eventually(async () => {
       const t = await buyer.tally(40);

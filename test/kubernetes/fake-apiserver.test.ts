@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeApiServer, kubectl, python3Kubernetes } from '../support/fake-apiserver/index.ts';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createTestCa } from '../support/pki.ts';
 import { requireTool, tools } from '../support/tools.ts';
 import { eventually } from '../support/grpc-workloads.ts';
 
@@ -284,5 +287,85 @@ describe('fake API server at the wire level', () => {
     await api.up();
     expect(api.url).toBe(url);
     expect((await call('GET', '/api/v1/namespaces')).status).toBe(200);
+  });
+});
+
+describe('fake API server: mutating webhooks on pod create, TokenReview', () => {
+  it('calls a matching webhook over verified HTTPS and applies its JSON patch; honours namespaceSelector, denial and failurePolicy', async () => {
+    const ca = await createTestCa('Webhook CA');
+    const cert = await ca.server();
+    const reviews: { request: { uid: string; namespace: string; name?: string; object: { metadata: { generateName?: string } } } }[] = [];
+    let deny = false;
+    const hook = createHttpsServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        const review = JSON.parse(text) as (typeof reviews)[number];
+        reviews.push(review);
+        const patch = [
+          { op: 'add', path: '/metadata/labels', value: { injected: 'yes' } },
+          { op: 'add', path: '/spec/containers/-', value: { name: 'sidecar', image: 'trellis/agent' } },
+        ];
+        const response = deny
+          ? { uid: review.request.uid, allowed: false, status: { code: 403, message: 'no sidecars today' } }
+          : { uid: review.request.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    const url = `https://127.0.0.1:${(hook.address() as AddressInfo).port}/mutate`;
+    try {
+      api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'inject', labels: { 'trellis.io/monitored-by': 'trellis' } } });
+      api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'plain' } });
+      const webhook = (name: string, hookUrl: string, failurePolicy: string) => ({
+        name,
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        failurePolicy,
+        timeoutSeconds: 2,
+        clientConfig: { url: hookUrl, caBundle: Buffer.from(ca.caPem).toString('base64') },
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+        namespaceSelector: { matchExpressions: [{ key: 'trellis.io/monitored-by', operator: 'Exists' }] },
+      });
+      api.create({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'a-injector' }, webhooks: [webhook('inject.trellis.io', url, 'Fail')] });
+      const pod = (ns: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'web-', namespace: ns }, spec: { containers: [{ name: 'web', image: 'web' }] } });
+
+      const made = await call('POST', '/api/v1/namespaces/inject/pods', pod('inject'));
+      expect(made.status).toBe(201);
+      const stored = JSON.parse(made.body) as { metadata: { name: string; labels: unknown }; spec: { containers: { name: string }[] } };
+      expect(stored.metadata.labels).toEqual({ injected: 'yes' });
+      expect(stored.spec.containers.map((c) => c.name)).toEqual(['web', 'sidecar']);
+      expect(reviews[0]!.request).toMatchObject({ namespace: 'inject', object: { metadata: { generateName: 'web-' } } });
+      expect(reviews[0]!.request.name).toBeUndefined();
+
+      const other = JSON.parse((await call('POST', '/api/v1/namespaces/plain/pods', pod('plain'))).body) as { spec: { containers: unknown[] } };
+      expect(other.spec.containers).toHaveLength(1); // namespaceSelector did not select it
+      expect(reviews).toHaveLength(1);
+
+      deny = true;
+      const denied = await call('POST', '/api/v1/namespaces/inject/pods', pod('inject'));
+      expect(denied.status).toBe(403);
+      expect(JSON.parse(denied.body)).toMatchObject({ kind: 'Status', message: 'admission webhook "inject.trellis.io" denied the request: no sidecars today' });
+
+      api.put({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'a-injector' }, webhooks: [webhook('down.trellis.io', 'https://127.0.0.1:1/x', 'Fail')] });
+      const failed = await call('POST', '/api/v1/namespaces/inject/pods', pod('inject'));
+      expect(failed.status).toBe(500);
+      expect(JSON.parse(failed.body).message).toMatch(/^Internal error occurred: failed calling webhook "down.trellis.io": /);
+      api.put({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'a-injector' }, webhooks: [webhook('down.trellis.io', 'https://127.0.0.1:1/x', 'Ignore')] });
+      expect((await call('POST', '/api/v1/namespaces/inject/pods', pod('inject'))).status).toBe(201);
+      api.remove('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', undefined, 'a-injector');
+    } finally {
+      hook.close();
+    }
+  });
+
+  it('answers TokenReview from its token table', async () => {
+    api.tokens.set('pod-token', { username: 'system:serviceaccount:inject:web', groups: ['system:serviceaccounts', 'system:authenticated'] });
+    const review = (token: string) => call('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: ['trellis'] } });
+    const ok = JSON.parse((await review('pod-token')).body) as { status: unknown };
+    expect(ok.status).toMatchObject({ authenticated: true, user: { username: 'system:serviceaccount:inject:web' }, audiences: ['trellis'] });
+    const bad = JSON.parse((await review('nope')).body) as { status: unknown };
+    expect(bad.status).toMatchObject({ authenticated: false });
   });
 });

@@ -13,13 +13,14 @@
  *   resourceVersion), merge / strategic-merge / JSON patch, delete (a namespace takes its objects along),
  *   Status objects for every failure, 422 Invalid for an SMI object its CRD schema rejects, 415 for protobuf
  *   and apply-patch bodies (what kubectl 1.20 sends for `create`/`apply` of built-in kinds);
- * - bearer-token authentication (401 without it);
+ * - bearer-token authentication (401 without it); TokenReview answered from `tokens`;
+ * - mutating admission webhooks called on pod create (admission.ts);
  * - fault injection (`faults`): 5xx on the next requests, slow responses, watches that stall silently, abrupt
  *   resets, and the whole server going down and coming back on the same port.
  *
  * No OpenAPI document is served, so kubectl needs `--validate=false` for apply and create.
  * Deliberate simplifications: `status` given on create is kept (tests create pods with their IP in one step);
- * no admission, no finalizers, no graceful deletion, no server-side apply, no protobuf.
+ * admission only for pod create, no finalizers, no graceful deletion, no server-side apply, no protobuf.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createTestCa } from '../pki.ts';
+import { AdmissionError, admitPod } from './admission.ts';
 import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
 import { DEFAULT_TYPES, apiVersionOf, groupList, resourceList, type ResourceType } from './types.ts';
@@ -90,6 +92,8 @@ const clone = <T>(v: T): T => structuredClone(v);
 
 export class FakeApiServer {
   readonly token = randomBytes(16).toString('hex');
+  /** TokenReview answers: a token in this table is authenticated as its user (e.g. a pod's service account). */
+  readonly tokens = new Map<string, { username: string; uid?: string; groups?: string[]; audiences?: string[] }>();
   readonly requests: RequestLog[] = [];
   readonly faults = {
     /** Answer the next `count` requests (matching `path`, if given) with `status`. */
@@ -277,7 +281,7 @@ export class FakeApiServer {
         this.#failures = this.#failures.filter((f) => f.left > 0);
         throw new HttpError(failure.status, failure.status === 503 ? 'ServiceUnavailable' : 'InternalError', `injected failure (${failure.status})`);
       }
-      const out = this.#route(req.method ?? 'GET', url, body, req.headers['content-type'] ?? '', res);
+      const out = await this.#route(req.method ?? 'GET', url, body, req.headers['content-type'] ?? '', res);
       if (out === undefined) return; // a watch: the response stays open
       send(res, out.code ?? 200, out.body);
     } catch (err) {
@@ -290,7 +294,7 @@ export class FakeApiServer {
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details && { details: e.details }), code: e.code };
   }
 
-  #route(method: string, url: URL, body: string, contentType: string, res: ServerResponse): { code?: number; body: unknown } | undefined {
+  async #route(method: string, url: URL, body: string, contentType: string, res: ServerResponse): Promise<{ code?: number; body: unknown } | undefined> {
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (method === 'GET' && url.pathname === '/version') return { body: { major: '1', minor: '34', gitVersion: 'v1.34.0-trellis-fake', platform: 'linux/amd64' } };
     if (method === 'GET' && url.pathname === '/api') return { body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.#port}` }] } };
@@ -324,10 +328,11 @@ export class FakeApiServer {
       }
       if (method === 'POST') {
         const obj = decode(body, contentType) as KubeObj;
-        if (t.kind === 'TokenReview') return { code: 201, body: { ...obj, status: { authenticated: false, error: 'the fake API server does not review tokens' } } };
+        if (t.kind === 'TokenReview') return { code: 201, body: this.#review(obj) };
         const ns = t.namespaced ? (namespace ?? obj.metadata?.namespace) : undefined;
         if (t.namespaced && ns === undefined) throw new HttpError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
-        return { code: 201, body: this.#out(t, this.#create(t, ns, obj)) };
+        const admitted = t.kind === 'Pod' && t.group === '' && ns !== undefined ? await this.#admit(obj, ns) : obj;
+        return { code: 201, body: this.#out(t, this.#create(t, ns, admitted)) };
       }
       if (method === 'DELETE') throw new HttpError(405, 'MethodNotAllowed', 'deletecollection is not supported by the fake');
       throw new HttpError(405, 'MethodNotAllowed', 'method not allowed');
@@ -373,6 +378,29 @@ export class FakeApiServer {
       default:
         throw new HttpError(405, 'MethodNotAllowed', 'method not allowed');
     }
+  }
+
+  /** The registered mutating webhooks' verdict on a pod about to be created (admission.ts). */
+  async #admit(obj: KubeObj, namespace: string): Promise<KubeObj> {
+    const configs = [...(this.#objects.get('admissionregistration.k8s.io/mutatingwebhookconfigurations')?.values() ?? [])].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    if (configs.length === 0) return obj;
+    const nsLabels = this.#objects.get('/namespaces')?.get(`/${namespace}`)?.metadata.labels ?? {};
+    try {
+      return (await admitPod(configs, obj, namespace, nsLabels, 'tester')) as KubeObj;
+    } catch (err) {
+      if (err instanceof AdmissionError) throw new HttpError(err.code, err.reason, err.message);
+      throw err;
+    }
+  }
+
+  /** A TokenReview answered from `tokens` (token -> user); unknown tokens are not authenticated. */
+  #review(obj: KubeObj): unknown {
+    const spec = (obj.spec ?? {}) as { token?: string; audiences?: string[] };
+    const user = spec.token === undefined ? undefined : this.tokens.get(spec.token);
+    const status = user
+      ? { authenticated: true, user: { username: user.username, uid: user.uid ?? randomUUID(), groups: user.groups ?? ['system:authenticated'] }, audiences: user.audiences ?? spec.audiences ?? [] }
+      : { authenticated: false, error: 'token not known to the fake API server' };
+    return { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: { creationTimestamp: null }, spec, status };
   }
 
   #typeOf(apiVersion: string, kind: string): ResourceType {
