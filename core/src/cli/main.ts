@@ -8,6 +8,8 @@ import { configSchemaCommand } from './commands/config-schema.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
+import { installCommand, uninstallCommand } from './commands/install.ts';
+import { namespaceCommand } from './commands/namespace.ts';
 import { tokenCreateCommand, tokenListCommand } from './commands/token.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
@@ -20,6 +22,9 @@ const COMMANDS: readonly Command[] = [
   agentCommand,
   tokenCreateCommand,
   tokenListCommand,
+  installCommand,
+  uninstallCommand,
+  namespaceCommand,
   proxyConfigCommand,
   certsCommand,
   pluginsCommand,
