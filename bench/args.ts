@@ -11,6 +11,7 @@ export const SCENARIOS = [
   'certificates',
   'translation',
   'ceiling',
+  'injection',
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta] [--out DIR]
