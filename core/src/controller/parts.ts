@@ -18,7 +18,7 @@ import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
 import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
-import { startIdentityService, servingTlsOf } from '../identity/component.ts';
+import { startIdentityService, servingTlsOf, writeTrustBundle } from '../identity/component.ts';
 import type { IdentityServer, IdentityService } from '../identity/index.ts';
 import { startInjector, type RunningInjector } from '../injector/component.ts';
 
@@ -192,9 +192,16 @@ function createDefaultParts(ctx: CorePartsContext) {
       const started = identity;
       if (started)
         unsubscribers.push(
-          bus.subscribe(certificateRotated, async (e) => (e.kind === 'server' ? started.server.updateTls(servingTlsOf(await manager.server(CONTROLLER_SERVER_NAMES))) : undefined), {
-            name: 'identity-service',
-          }),
+          bus.subscribe(
+            certificateRotated,
+            async (e) => {
+              if (e.kind !== 'server') return;
+              const serving = await manager.server(CONTROLLER_SERVER_NAMES);
+              started.server.updateTls(servingTlsOf(serving));
+              await writeTrustBundle(config, serving.trustBundlePem);
+            },
+            { name: 'identity-service' },
+          ),
         );
     },
     async stop() {
