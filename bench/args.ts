@@ -12,6 +12,7 @@ export const SCENARIOS = [
   'certificates',
   'translation',
   'ceiling',
+  'injection',
 ] as const;
 
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta | --protocols sotw,delta] [--out DIR]

@@ -19,6 +19,7 @@ import { ceiling } from './scenarios/ceiling.ts';
 import { certificateIssuance } from './scenarios/certificates.ts';
 import { connectStorm, idleMemory } from './scenarios/connect-storm.ts';
 import { endpointChurn } from './scenarios/endpoint-churn.ts';
+import { injectionThroughput } from './scenarios/injection.ts';
 import { meshWideToggle } from './scenarios/mesh-wide.ts';
 import { debounceMs, singleChange } from './scenarios/single-change.ts';
 import { translationCost } from './scenarios/translation.ts';
@@ -326,6 +327,10 @@ async function main(): Promise<number> {
       log('translation cost');
       const r = await phase('translation', 900_000, () => translationCost(args.quick ? Math.min(300, args.services) : 10_000));
       results.push(r.ok ? r.value : r.result);
+    }
+    if (args.scenarios.has('injection')) {
+      log('sidecar injection');
+      results.push(await injectionThroughput(args.quick ? 500 : 5_000));
     }
   } finally {
     if (args.controllerNodeArgs.length === 0) rmSync(workDir, { recursive: true, force: true });

@@ -47,7 +47,7 @@ export type { DeltaDiscoveryRequest, DeltaDiscoveryResponse__Output, DiscoveryRe
 export { runCli } from './cli/main.ts';
 export { IdentityService, IdentityServer, JoinTokenStore, requestCertificate, createWorkloadKey, verifyCsr } from './identity/index.ts';
 export type { Authenticator, Credentials, TokenReviewer, IssueResponse, JoinTokenRecord } from './identity/index.ts';
-export { PodInjector, injectorRefs, injectPod, iptablesRules, initScript, MUTATE_PATH, PROXY_UUID_LABEL } from './injector/index.ts';
+export { PodInjector, InjectorServer, injectorRefs, injectPod, iptablesRules, initScript, MUTATE_PATH, PROXY_UUID_LABEL } from './injector/index.ts';
 export type { BootstrapSecret, BootstrapSecretWriter, CaBundleSink, InjectorSettings, CaptureOptions } from './injector/index.ts';
 export { Bus } from './bus/bus.ts';
 export { MetricsRegistry } from './metrics/registry.ts';

@@ -79,8 +79,8 @@ for (let i = 0; ; i++) {
 // The identity service's URL (its port may be 0 in the config) and the mesh CA workloads check it against.
 const identityUrl = /"url":"(https:\/\/[^"]+)"[^\n]*identity service listening|identity service listening[^\n]*"url":"(https:\/\/[^"]+)"/.exec(controllerErr)?.slice(1).find(Boolean);
 if (!identityUrl) throw new Error('the controller does not run the identity service: set identity.address in the config');
-const caPlugin = config.plugins.find((p) => p.kind === 'certificates');
-const caFile = join(resolve(config.baseDir, (caPlugin?.config as { stateDir?: string } | undefined)?.stateDir ?? '.'), 'ca.pem');
+// The public trust bundle the controller publishes beside its token store (never the CA state itself).
+const caFile = join(resolve(config.baseDir, config.settings.identity.tokenDir), 'trust-bundle.pem');
 log(`controller ready (admin ${adminUrl}, ADS plaintext ${config.settings.xds.plaintextAddress ?? 'off'})`);
 
 // 2. one bootstrap per workload, 3. the workloads

@@ -28,7 +28,8 @@ function capture(fields: Record<string, unknown> = {}): Logger {
 
 let mesh: Mesh;
 let server: string;
-const ca = join(work, 'ca', 'ca.pem');
+// The public trust bundle the controller publishes (never the CA state file, which holds the key).
+const ca = join(work, 'identity-tokens', 'trust-bundle.pem');
 const outputs: string[] = [];
 
 const run = async (args: string[]) => {
@@ -185,6 +186,7 @@ describe('the identity service', () => {
     expect(statSync(join(work, 'ca')).mode & 0o077).toBe(0);
     for (const f of readdirSync(join(work, 'ca'))) if (/key|\.pem$/.test(f) && statSync(join(work, 'ca', f)).isFile()) expect(statSync(join(work, 'ca', f)).mode & 0o077).toBe(0);
     expect(statSync(join(work, 'identity-tokens')).mode & 0o077).toBe(0);
+    expect(readFileSync(ca, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\n$/);
     for (const f of readdirSync(join(work, 'identity-tokens', 'used'))) expect(readFileSync(join(work, 'identity-tokens', 'used', f), 'utf8')).not.toMatch(/trellis-join\./);
     await admin('/debug/certs');
     await admin('/debug/proxies');

@@ -33,6 +33,8 @@ describe('admin server', () => {
       ['admin', true],
       ['selfsigned', true],
       ['certificate-manager', true],
+      ['identity-service', true],
+      ['injector', true],
       ['hello', true],
       ['sources-synced', true],
       ['xds-server', true],

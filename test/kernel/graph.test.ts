@@ -91,10 +91,14 @@ describe('trellis validate checks the component graph without starting anything'
     const r = await validate(`plugins:\n  sources: [ { use: ${greeterConsumer} } ]\n  proxies: [ { use: grpc } ]\n  observability: [ { use: ${greeterProvider} } ]\n${certs}\n`);
     expect(r.code, r.err).toBe(0);
     const order = /start order: (.*)\)$/m.exec(r.out)?.[1]?.split(' -> ') ?? [];
-    expect(new Set(order)).toEqual(new Set(['fixture-certs', 'certificate-manager', 'grpc', 'greeter-provider', 'admin', 'greeter-consumer', 'sources-synced', 'xds-server']));
+    expect(new Set(order)).toEqual(
+      new Set(['fixture-certs', 'certificate-manager', 'identity-service', 'injector', 'grpc', 'greeter-provider', 'admin', 'greeter-consumer', 'sources-synced', 'xds-server']),
+    );
     for (const [a, b] of [
       ['fixture-certs', 'certificate-manager'], // the manager consumes the provider slot
       ['certificate-manager', 'xds-server'], // the xDS server needs the manager
+      ['certificate-manager', 'identity-service'], // ... and so do the identity service and the injector
+      ['certificate-manager', 'injector'],
       ['grpc', 'xds-server'], // ... and every proxy backend
       ['greeter-consumer', 'xds-server'], // ... and every source
       ['greeter-consumer', 'sources-synced'], // the sync barrier's readiness follows the sources
@@ -210,6 +214,6 @@ describe('starting the graph', () => {
     const cfg = await parse(`plugins:\n  sources: [ { use: ${recordingSource}, config: { id: a } } ]\n  proxies: [ { use: envoy } ]\n${certs}\n`);
     const plan = planMesh(cfg, defaultParts);
     expect(plan.problems).toEqual([]);
-    expect(plan.order.map((n) => n.name)).toEqual(['admin', 'fixture-certs', 'certificate-manager', 'recording-source', 'sources-synced', 'envoy', 'xds-server']);
+    expect(plan.order.map((n) => n.name)).toEqual(['admin', 'fixture-certs', 'certificate-manager', 'identity-service', 'injector', 'recording-source', 'sources-synced', 'envoy', 'xds-server']);
   });
 });

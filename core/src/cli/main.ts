@@ -7,6 +7,8 @@ import { checkCommand } from './commands/check.ts';
 import { configPrintCommand } from './commands/config-print.ts';
 import { configSchemaCommand } from './commands/config-schema.ts';
 import { controllerCommand } from './commands/controller.ts';
+import { installCommand, uninstallCommand } from './commands/install.ts';
+import { namespaceCommand } from './commands/namespace.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { policyExplainCommand } from './commands/policy-explain.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
@@ -24,6 +26,9 @@ const COMMANDS: readonly Command[] = [
   agentCommand,
   tokenCreateCommand,
   tokenListCommand,
+  installCommand,
+  uninstallCommand,
+  namespaceCommand,
   proxyConfigCommand,
   certsCommand,
   pluginsCommand,

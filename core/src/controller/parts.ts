@@ -20,7 +20,7 @@ import { certificateManagerFor, reissueOnTrustDomainChange } from './certificate
 import { ChangeTracing } from './change-tracing.ts';
 import { MeshController } from './controller.ts';
 import { SyncBarrier } from './sync-barrier.ts';
-import { startIdentityService, servingTlsOf } from '../identity/component.ts';
+import { startIdentityService, servingTlsOf, writeTrustBundle } from '../identity/component.ts';
 import type { IdentityServer, IdentityService } from '../identity/index.ts';
 import { startInjector, type RunningInjector } from '../injector/component.ts';
 import { caPage } from './ca-page.ts';
@@ -202,9 +202,16 @@ function createDefaultParts(ctx: CorePartsContext) {
       const started = identity;
       if (started)
         unsubscribers.push(
-          bus.subscribe(certificateRotated, async (e) => (e.kind === 'server' ? started.server.updateTls(servingTlsOf(await manager.server(CONTROLLER_SERVER_NAMES))) : undefined), {
-            name: 'identity-service',
-          }),
+          bus.subscribe(
+            certificateRotated,
+            async (e) => {
+              if (e.kind !== 'server') return;
+              const serving = await manager.server(CONTROLLER_SERVER_NAMES);
+              started.server.updateTls(servingTlsOf(serving));
+              await writeTrustBundle(config, serving.trustBundlePem);
+            },
+            { name: 'identity-service' },
+          ),
         );
     },
     async stop() {

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { CONTROLLER_SERVER_NAME, type CertificatesPlugin, type IssuedCertificate, type Logger, type Metrics } from '@trellis/plugin-sdk';
 import type { CertificateManager } from '../certs/index.ts';
 import type { LoadedConfig } from '../config/load.ts';
@@ -16,6 +17,19 @@ export const servingTlsOf = (c: IssuedCertificate): ServingTls => ({ certPem: c.
 /** The config's join-token directory, resolved against the config file. */
 export function joinTokenStoreFor(config: LoadedConfig): JoinTokenStore {
   return new JoinTokenStore(resolve(config.baseDir, config.settings.identity.tokenDir));
+}
+
+/** Where the controller publishes the mesh's trust bundle (public) for operators handing it to workloads. */
+export function trustBundleFile(config: LoadedConfig): string {
+  return join(joinTokenStoreFor(config).dir, 'trust-bundle.pem');
+}
+
+/** Writes the trust bundle beside the token store (mode 0644 file in the 0700 directory: the operator's copy). */
+export async function writeTrustBundle(config: LoadedConfig, pem: string): Promise<void> {
+  const dir = joinTokenStoreFor(config).dir;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  await writeFile(join(dir, 'trust-bundle.pem'), pem, { mode: 0o644 });
 }
 
 /** The identity service as the controller runs it; `undefined` when `identity.address` is unset. */
@@ -46,7 +60,9 @@ export async function startIdentityService(deps: {
     logger: deps.logger,
     metrics: deps.metrics,
   });
-  const server = new IdentityServer({ address: c.address, tls: servingTlsOf(await deps.manager.server(IDENTITY_SERVER_NAMES)), service, logger: deps.logger });
+  const serving = await deps.manager.server(IDENTITY_SERVER_NAMES);
+  const server = new IdentityServer({ address: c.address, tls: servingTlsOf(serving), service, logger: deps.logger });
   await server.start();
+  await writeTrustBundle(deps.config, serving.trustBundlePem);
   return { service, server };
 }

@@ -1,6 +1,6 @@
 import { identityKey, parseDuration } from '@trellis/plugin-sdk';
 import { loadConfig } from '../../config/load.ts';
-import { joinTokenStoreFor } from '../../identity/component.ts';
+import { joinTokenStoreFor, trustBundleFile } from '../../identity/component.ts';
 import { requireIdentity, requireString, UsageError, type Command } from '../args.ts';
 
 export const tokenCreateCommand: Command = {
@@ -17,7 +17,7 @@ export const tokenCreateCommand: Command = {
     const { token, record } = await joinTokenStoreFor(config).create(identity, ttl);
     // The token goes to stdout alone (for $(...)); what it is for goes to stderr.
     io.out(`${token}\n`);
-    io.err(`join token ${record.id} for ${identityKey(identity)}, single use, expires ${record.expiresAt}\n`);
+    io.err(`join token ${record.id} for ${identityKey(identity)}, single use, expires ${record.expiresAt}; the workload checks the controller with ${trustBundleFile(config)} (--ca)\n`);
     return 0;
   },
 };

@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, runCli } from '@trellis/core';
+import { requireTool, tools } from '../support/tools.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const run = async (args: string[]) => {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+};
+const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
+const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
+
+/** Structural schema (apiextensions v1): every node says its type, or explicitly preserves unknown fields. */
+function structuralProblems(schema: Obj, path: string): string[] {
+  if (schema['x-kubernetes-preserve-unknown-fields'] === true && !schema.properties) return [];
+  if (typeof schema.type !== 'string') return [`${path}: no type`];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries((schema.properties ?? {}) as Record<string, Obj>)) out.push(...structuralProblems(v, `${path}.${k}`));
+  if (schema.items) out.push(...structuralProblems(schema.items as Obj, `${path}[]`));
+  return out;
+}
+
+describe('trellis install', () => {
+  it('renders CRDs with structural OpenAPI schemas, the namespace, RBAC, controller, Services, webhook and PDB', async () => {
+    const r = await run(['install']);
+    expect(r.code).toBe(0);
+    const objs = docs(r.out);
+    expect(new Set(objs.map((o) => o.kind))).toEqual(
+      new Set(['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'MutatingWebhookConfiguration']),
+    );
+    const crds = byKind(objs, 'CustomResourceDefinition');
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+      'httproutegroups.specs.smi-spec.io',
+      'meshconfigs.config.trellismesh.io',
+      'tcproutes.specs.smi-spec.io',
+      'trafficsplits.split.smi-spec.io',
+      'traffictargets.access.smi-spec.io',
+      'udproutes.specs.smi-spec.io',
+    ]);
+    for (const c of crds) for (const v of c.spec.versions) expect(structuralProblems(v.schema.openAPIV3Schema, `${c.metadata.name}/${v.name}`)).toEqual([]);
+    const deploy = byKind(objs, 'Deployment')[0];
+    const ctr = deploy?.spec.template.spec.containers[0];
+    expect(ctr.livenessProbe.httpGet.path).toBe('/livez');
+    expect(ctr.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(ctr.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    expect(byKind(objs, 'Service').map((s) => s.metadata.name).sort()).toEqual(['trellis', 'trellis-injector']);
+    const hook = byKind(objs, 'MutatingWebhookConfiguration')[0]?.webhooks[0];
+    expect(hook).toMatchObject({ failurePolicy: 'Fail', timeoutSeconds: 10, admissionReviewVersions: ['v1'], sideEffects: 'NoneOnDryRun', clientConfig: { service: { path: '/mutate-pod-creation' } } });
+    expect(hook.namespaceSelector.matchLabels).toEqual({ 'trellis.io/monitored-by': 'trellis' });
+    expect(hook.namespaceSelector.matchExpressions[0].values).toEqual(['trellis-system', 'kube-system']);
+  });
+
+  it('grants least privilege: reads for the mesh inputs, create-only Secrets and TokenReviews, its own webhook by name', async () => {
+    const role = byKind(docs((await run(['install'])).out), 'ClusterRole')[0];
+    const rules = role?.rules as { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[];
+    for (const rule of rules) {
+      expect(rule.verbs).not.toContain('*');
+      expect(rule.resources).not.toContain('*');
+    }
+    const secrets = rules.filter((r) => r.resources.includes('secrets'));
+    expect(secrets.flatMap((r) => r.verbs)).toEqual(['create']);
+    const hooks = rules.find((r) => r.resources.includes('mutatingwebhookconfigurations'));
+    expect(hooks?.resourceNames).toEqual(['trellis-injector-trellis']);
+    const writes = rules.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
+    expect(writes.map((r) => r.resources[0]).sort()).toEqual(['mutatingwebhookconfigurations', 'secrets', 'tokenreviews']);
+  });
+
+  it('takes --set values (checked against the values schema) and the ConfigMap holds a valid controller config', async () => {
+    const r = await run(['install', '--set', 'namespace=mesh', '--set', 'replicas=3', '--set', 'injector.failurePolicy=Ignore']);
+    const objs = docs(r.out);
+    expect(byKind(objs, 'Deployment')[0]?.spec.replicas).toBe(3);
+    expect(byKind(objs, 'PodDisruptionBudget')[0]?.spec).toMatchObject({ minAvailable: 1 });
+    expect(byKind(objs, 'MutatingWebhookConfiguration')[0]?.webhooks[0].failurePolicy).toBe('Ignore');
+    const cm = byKind(objs, 'ConfigMap')[0];
+    expect(cm?.metadata.namespace).toBe('mesh');
+    // The controller config parses with the real config schema (the kubernetes source is a plugin of its own).
+    const text = (cm?.data['trellis.yaml'] as string).replace(/sources:\n\s+- use: kubernetes\n/, 'sources: []\n');
+    expect((await parseConfig(text, '/etc/trellis/trellis.yaml')).settings.injector.serviceName).toBe('trellis-injector.mesh.svc');
+    const bad = await run(['install', '--set', 'injector.timeoutSeconds=99']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('injector.timeoutSeconds');
+    expect((await run(['install', '--set', 'nokey'])).err).toContain('must look like key=value');
+    const schema = JSON.parse((await run(['install', '--schema'])).out) as Obj;
+    expect(schema.properties.injector.properties.failurePolicy.enum).toEqual(['Fail', 'Ignore']);
+  });
+
+  it('deploy/kustomize/base is the default install, and builds with kubectl kustomize', async () => {
+    const base = readFileSync(join(root, 'deploy/kustomize/base/trellis.yaml'), 'utf8');
+    expect(base).toBe((await run(['install'])).out);
+    const { stdout } = await promisify(execFile)(requireTool(tools.kubectl), ['kustomize', join(root, 'deploy/kustomize/base')]);
+    expect(docs(stdout).map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(docs(base).map((o) => `${o.kind}/${o.metadata.name}`).sort());
+  });
+
+  it('uninstall prints the deletes in reverse order, keeping CRDs unless asked', async () => {
+    const r = await run(['uninstall']);
+    expect(r.out.split('\n')[0]).toBe('kubectl delete mutatingwebhookconfiguration trellis-injector-trellis --ignore-not-found');
+    expect(r.out).not.toContain('delete crd');
+    expect((await run(['uninstall', '--crds'])).out).toContain('kubectl delete crd traffictargets.access.smi-spec.io');
+  });
+});
