@@ -6,7 +6,7 @@ import { identityKey, localClusterName, outboundClusterName } from '@trellis/plu
 import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { hostnames } from './hostnames.ts';
-import { ingressFor, retriesFrom, upstreamFor } from './policies.ts';
+import { egressRulesOf, ingressFor, retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
 import { isHttpLike } from './protocol.ts';
@@ -101,6 +101,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     });
   }
   inbound.sort((a, b) => a.localClusterName.localeCompare(b.localClusterName) || a.service.port - b.service.port);
+  const egressRules = egressRulesOf(ix.store, id);
   return {
     identity: { namespace: id.namespace, serviceAccount: id.serviceAccount },
     trustDomain: ix.settings.trustDomain,
@@ -109,6 +110,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     outbound,
     inbound,
     localEndpoints: [...local.values()].sort(compareEndpoints),
+    ...(egressRules.length > 0 && { egressRules }),
   };
 }
 

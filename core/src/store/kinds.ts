@@ -3,7 +3,7 @@
  * validated (validate.ts) before they are stored, so these types hold for everything the store returns.
  */
 import type { KubeObject } from '@trellis/plugin-sdk';
-import type { IngressBackendObj, RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
+import type { EgressObj, IngressBackendObj, RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
 
 /** The store's kind names (one per kind, whatever the version or alias group). */
 export type MeshKind =
@@ -21,7 +21,8 @@ export type MeshKind =
   | 'MeshConfig'
   | 'Retry'
   | 'UpstreamTrafficSetting'
-  | 'IngressBackend';
+  | 'IngressBackend'
+  | 'Egress';
 
 /** group -> kind -> accepted versions. */
 export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKind, readonly string[]>>>>> = {
@@ -34,8 +35,8 @@ export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKi
   // OSM's MeshConfig, accepted unchanged so an OSM user's manifests work.
   'config.openservicemesh.io': { MeshConfig: ['v1alpha2'] },
   // Traffic policies (policy-types.ts); OSM's group accepted unchanged.
-  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
-  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
+  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'], Egress: ['v1alpha1'] },
+  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'], Egress: ['v1alpha1'] },
 };
 
 /** The API groups of the traffic policy kinds. */
@@ -52,6 +53,7 @@ export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'Retry',
   'UpstreamTrafficSetting',
   'IngressBackend',
+  'Egress',
 ]);
 
 export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -68,6 +70,7 @@ export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'Retry',
   'UpstreamTrafficSetting',
   'IngressBackend',
+  'Egress',
 ]);
 
 interface Namespaced extends KubeObject {
@@ -215,6 +218,7 @@ export interface KindMap {
   Retry: RetryObj;
   UpstreamTrafficSetting: UpstreamTrafficSettingObj;
   IngressBackend: IngressBackendObj;
+  Egress: EgressObj;
 }
 
 export function podServiceAccount(pod: PodObj): string {

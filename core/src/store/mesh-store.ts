@@ -466,6 +466,7 @@ function groupsOf(kind: MeshKind): string[] {
     case 'Retry':
     case 'UpstreamTrafficSetting':
     case 'IngressBackend':
+    case 'Egress':
       return [...POLICY_GROUPS];
     default:
       return [''];

@@ -242,7 +242,8 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
       return { outcome: 'accepted', kind, obj };
     case 'Retry':
     case 'UpstreamTrafficSetting':
-    case 'IngressBackend': {
+    case 'IngressBackend':
+    case 'Egress': {
       const r = checkPolicy(kind, obj);
       return r.ok ? { outcome: 'accepted', kind, obj: r.obj } : { outcome: 'invalid', kind, reason: r.reason };
     }

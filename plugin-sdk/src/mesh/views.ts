@@ -178,6 +178,20 @@ export interface InboundPort {
   readonly ingress?: IngressPolicy;
 }
 
+/** One port of an Egress policy for this identity (`policy.trellis.io` Egress): external destinations it may reach. @public */
+export interface EgressRule {
+  /** `ns/name` of the Egress. */
+  readonly policy: string;
+  readonly port: number;
+  readonly protocol: 'http' | 'https' | 'tcp';
+  /** Host names, exact or `*.`-wildcard (lower case, sorted): by Host header (http) or SNI (https, tcp with hosts). */
+  readonly hosts: readonly string[];
+  /** CIDRs (sorted): tcp by destination address. */
+  readonly ipRanges: readonly string[];
+  /** http: only these requests (the Egress `matches` HTTPRouteGroups); empty = every request. */
+  readonly matches: readonly HttpMatch[];
+}
+
 export interface ProxyView {
   readonly identity: Identity;
   readonly trustDomain: string;
@@ -187,4 +201,6 @@ export interface ProxyView {
   readonly inbound: readonly InboundPort[];
   /** Endpoints of this identity's own pods (a proxyless server listens on them). Sorted. */
   readonly localEndpoints: readonly MeshEndpoint[];
+  /** Egress policies whose sources include this identity, by port then policy; absent when none. */
+  readonly egressRules?: readonly EgressRule[];
 }

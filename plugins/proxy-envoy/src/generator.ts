@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ByteLru, SecretNames, TypeUrls, identityKey, xdsResourceBytes } from '@trellis/plugin-sdk';
 import type { CreateOptions, GenerateContext, IssuedCertificate, OutboundService, ProxyView, ResourceTypes, TypeUrl, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { egressClusters, egressRouteConfigs } from './internal/egress.ts';
 import { ingressRouteConfig, rdsIngressName } from './internal/ingress.ts';
 import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
 import { byString } from './internal/common.ts';
@@ -66,8 +67,9 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     const inbound = uniqueBy(view.inbound, (p) => `${p.localClusterName}|${p.service.port}`);
 
     // LDS
-    const outKey = `${view.egress}\n${outbound.map(outboundChainKey).join('\n')}`;
-    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress));
+    const egressRules = view.egressRules ?? [];
+    const outKey = `${view.egress}\n${outbound.map(outboundChainKey).join('\n')}${egressRules.length ? `\n${JSON.stringify(egressRules)}` : ''}`;
+    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => outboundListener(outbound, view.egress, egressRules));
     if (outL) push(outL);
     const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
     const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', JSON.stringify(inInput), () => inboundListener(inInput));
@@ -90,6 +92,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       add(TypeUrls.route, rdsIngressName(tp), JSON.stringify([port.localClusterName, port.service, port.ingress]), () => ingressRouteConfig(tp, port));
     }
 
+    for (const rc of egressRouteConfigs(egressRules)) add(TypeUrls.route, rc.name ?? '', JSON.stringify(rc), () => rc);
+
     // CDS + EDS
     for (const svc of outbound) {
       add(TypeUrls.cluster, svc.clusterName, `${identityKey(client)}|${cachedKey(svc.service, 'svc', (x) => x)}|${JSON.stringify(svc.upstream ?? null)}`, () => outboundCluster(svc, client));
@@ -99,6 +103,7 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       if (port.service.protocol === 'udp') continue;
       add(TypeUrls.cluster, port.localClusterName, `${port.service.targetPort}|${port.service.protocol}`, () => localCluster(port));
     }
+    for (const c of egressClusters(egressRules)) add(TypeUrls.cluster, c.name ?? '', JSON.stringify(c), () => c);
     if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
     if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
 
