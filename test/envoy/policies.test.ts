@@ -11,14 +11,14 @@ import { createEnvoyGenerator } from '@trellis/plugin-proxy-envoy';
 import { placeholderCertificate } from '../support/placeholder-cert.ts';
 
 /**
- * OSM's traffic policy kinds, in OSM's group and documented shapes (test/fixtures/osm-policies), through the
+ * OSM's traffic policy kinds, in OSM's group and documented shapes (test/data/osm-policies), through the
  * store, the catalog and the Envoy backend: the generated resources are strictly valid and carry what OSM put
  * in the same place for the same input (OSM docs' config dumps of the retry and circuit-breaking demos).
  */
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const fixture = (name: string): KubeObject[] =>
-  parseAllDocuments(readFileSync(fileURLToPath(new URL(`../fixtures/osm-policies/${name}`, import.meta.url)), 'utf8')).map((d) => d.toJS() as KubeObject);
+  parseAllDocuments(readFileSync(fileURLToPath(new URL(`../data/osm-policies/${name}`, import.meta.url)), 'utf8')).map((d) => d.toJS() as KubeObject);
 
 const CURL = { namespace: 'curl', serviceAccount: 'curl' };
 const HTTPBIN_CLUSTER = 'httpbin/httpbin|14001';
