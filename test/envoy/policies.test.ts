@@ -11,14 +11,14 @@ import { createEnvoyGenerator } from '@trellis/plugin-proxy-envoy';
 import { placeholderCertificate } from '../support/placeholder-cert.ts';
 
 /**
- * OSM's traffic policy kinds, in OSM's group and documented shapes (test/fixtures/osm-policies), through the
+ * OSM's traffic policy kinds, in OSM's group and documented shapes (test/data/osm-policies), through the
  * store, the catalog and the Envoy backend: the generated resources are strictly valid and carry what OSM put
  * in the same place for the same input (OSM docs' config dumps of the retry and circuit-breaking demos).
  */
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const fixture = (name: string): KubeObject[] =>
-  parseAllDocuments(readFileSync(fileURLToPath(new URL(`../fixtures/osm-policies/${name}`, import.meta.url)), 'utf8')).map((d) => d.toJS() as KubeObject);
+  parseAllDocuments(readFileSync(fileURLToPath(new URL(`../data/osm-policies/${name}`, import.meta.url)), 'utf8')).map((d) => d.toJS() as KubeObject);
 
 const CURL = { namespace: 'curl', serviceAccount: 'curl' };
 const HTTPBIN_CLUSTER = 'httpbin/httpbin|14001';
@@ -194,5 +194,57 @@ describe('OSM traffic policies through the Envoy backend', () => {
     expect(chain?.filter_chain_match.server_names).toBeUndefined();
     const route = json(find(rs, TypeUrls.route, 'rds-ingress.14001')).virtual_hosts[0].routes[0];
     expect(route.typed_per_filter_config['envoy.filters.http.rbac'].rbac.rules.policies['rbac-for-route'].principals).toEqual([{ any: true }]);
+  });
+
+  it('Egress: HTTP by Host to a STRICT_DNS cluster, HTTPS by SNI and TCP by range to ORIGINAL_DST, in the shape of OSM curl_egress.json', () => {
+    const { store, generate } = mesh(fixture('egress.yaml'));
+    expect(store.policyStatuses().filter((p) => p.kind === 'Egress').map((p) => p.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    const rs = generate();
+    expect(problems(rs)).toEqual([]);
+    const listener = json(find(rs, TypeUrls.listener, 'outbound-listener'));
+    const chains = Object.fromEntries((listener.filter_chains as Obj[]).map((c) => [c.name, c]));
+    // curl_egress.json: "egress-http.80" {destination_port: 80, ...} -> rds-egress.80; "egress-https.443" {destination_port: 443, server_names: ["httpbin.org"]} -> tcp_proxy "443".
+    expect(chains['egress-http.80'].filter_chain_match).toEqual({ destination_port: 80 });
+    expect(chains['egress-http.80'].filters[0].typed_config.rds.route_config_name).toBe('rds-egress.80');
+    expect(chains['egress-https.443'].filter_chain_match).toEqual({ destination_port: 443, server_names: ['httpbin.org'] });
+    expect(chains['egress-https.443'].filters[0].typed_config.cluster).toBe('443');
+    expect(chains['egress-tcp.5432'].filter_chain_match).toEqual({ destination_port: 5432, prefix_ranges: [{ address_prefix: '203.0.113.0', prefix_len: 24 }] });
+    expect(listener.listener_filters.map((f: Obj) => f.name)).toEqual(['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+    // The mesh chain and the passthrough default stay.
+    expect(chains['outbound_httpbin/httpbin_14001_http']).toBeDefined();
+    expect(listener.default_filter_chain.name).toBe('outbound-egress-filter-chain');
+    const rc = json(find(rs, TypeUrls.route, 'rds-egress.80'));
+    expect(rc.virtual_hosts).toHaveLength(1);
+    expect(rc.virtual_hosts[0]).toMatchObject({ name: 'egress_virtual-host|httpbin.org', domains: ['httpbin.org', 'httpbin.org:80'] });
+    expect(rc.virtual_hosts[0].routes[0].route).toEqual({ weighted_clusters: { clusters: [{ name: 'httpbin.org:80', weight: 100 }], total_weight: 100 }, timeout: '0s' });
+    const dns = json(find(rs, TypeUrls.cluster, 'httpbin.org:80'));
+    expect(dns).toMatchObject({ type: 'STRICT_DNS', load_assignment: { cluster_name: 'httpbin.org:80', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'httpbin.org', port_value: 80 } } }, load_balancing_weight: 100 }] }] } });
+    expect(json(find(rs, TypeUrls.cluster, '443'))).toMatchObject({ type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' });
+    expect(json(find(rs, TypeUrls.cluster, '5432'))).toMatchObject({ type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' });
+    // Another identity gets none of it.
+    const other = mesh(fixture('egress.yaml'), { namespace: 'curl', serviceAccount: 'other' }).generate();
+    expect(other.some((r) => r.name === 'rds-egress.80' || r.name === 'httpbin.org:80')).toBe(false);
+  });
+
+  it('Egress with HTTPRouteGroup matches: only the matching requests get a route; a wildcard host goes to the original destination', () => {
+    const egress: KubeObject = {
+      apiVersion: 'policy.trellis.io/v1alpha1',
+      kind: 'Egress',
+      metadata: { name: 'api', namespace: 'curl' },
+      spec: {
+        sources: [{ kind: 'ServiceAccount', name: 'curl' }],
+        hosts: ['*.example.com'],
+        ports: [{ number: 8080, protocol: 'http' }],
+        matches: [{ apiGroup: 'specs.smi-spec.io/v1alpha4', kind: 'HTTPRouteGroup', name: 'get-only' }],
+      },
+    };
+    const group: KubeObject = { apiVersion: 'specs.smi-spec.io/v1alpha4', kind: 'HTTPRouteGroup', metadata: { name: 'get-only', namespace: 'curl' }, spec: { matches: [{ name: 'get', pathRegex: '/api/.*', methods: ['GET'] }] } };
+    const rs = mesh([egress, group]).generate();
+    expect(problems(rs)).toEqual([]);
+    const vh = json(find(rs, TypeUrls.route, 'rds-egress.8080')).virtual_hosts[0];
+    expect(vh.domains).toEqual(['*.example.com', '*.example.com:8080']);
+    expect(vh.routes.map((r: Obj) => r.match)).toEqual([{ safe_regex: { regex: '/api/.*' }, headers: [{ name: ':method', string_match: { exact: 'GET' } }] }]);
+    expect(vh.routes[0].route.weighted_clusters.clusters[0].name).toBe('8080');
+    expect(json(find(rs, TypeUrls.cluster, '8080')).type).toBe('ORIGINAL_DST');
   });
 });

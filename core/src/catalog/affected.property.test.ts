@@ -145,7 +145,21 @@ const ingressArb: fc.Arbitrary<KubeObject> = fc
       sources: sources.map((src) => (typeof src === 'string' ? { kind: 'IPRange', name: src } : { kind: 'Service', namespace: src[0], name: src[1] })),
     },
   }));
-const policyArb = fc.oneof(retryArb, upstreamArb, ingressArb);
+const egressArb: fc.Arbitrary<KubeObject> = fc
+  .tuple(nsArb, fc.integer({ min: 0, max: 1 }), fc.array(fc.tuple(nsArb, pick(SAS)), { minLength: 1, maxLength: 2 }), pick(['http', 'https', 'tcp'] as const), fc.option(pick(['r0', 'r1']), { nil: undefined }))
+  .map(([n, i, sources, protocol, group]) => ({
+    apiVersion: 'policy.trellis.io/v1alpha1',
+    kind: 'Egress',
+    metadata: { name: `eg${i}`, namespace: n },
+    spec: {
+      sources: sources.map(([namespace, name]) => ({ kind: 'ServiceAccount', name, namespace })),
+      hosts: ['example.com'],
+      ...(protocol === 'tcp' && { ipAddresses: ['203.0.113.0/24'] }),
+      ports: [{ number: 443, protocol }],
+      ...(group && { matches: [{ kind: 'HTTPRouteGroup', name: group }] }),
+    },
+  }));
+const policyArb = fc.oneof(retryArb, upstreamArb, ingressArb, egressArb);
 
 type Change = { op: 'apply'; obj: KubeObject } | { op: 'delete'; index: number };
 const changeArb: fc.Arbitrary<Change> = fc.oneof(
@@ -211,7 +225,7 @@ describe('affected set (property)', () => {
             expect(deepEqual(cached.viewFor(id), after.get(k)), `cached view of ${k} is stale`).toBe(true);
           }
           const size = all ? universe.length : [...union].filter((k) => universe.some((u) => identityKey(u) === k)).length;
-          if (needed > 0 && emitted.some((c) => c.kind === 'Retry' || c.kind === 'UpstreamTrafficSetting' || c.kind === 'IngressBackend')) stats.policyViews++;
+          if (needed > 0 && emitted.some((c) => c.kind === 'Retry' || c.kind === 'UpstreamTrafficSetting' || c.kind === 'IngressBackend' || c.kind === 'Egress')) stats.policyViews++;
           stats.inSet += size;
           stats.needed += needed;
           if (size > needed) stats.larger++;

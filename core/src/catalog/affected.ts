@@ -11,6 +11,7 @@ import type { Identity, KubeObject } from '@trellis/plugin-sdk';
 import { podIPs, podServiceAccount } from '../store/index.ts';
 import type {
   EndpointSliceObj,
+  EgressObj,
   EndpointsObj,
   IngressBackendObj,
   MeshConfigSettings,
@@ -100,6 +101,9 @@ export function computeAffected(store: MeshStore, settings: MeshSettingsService,
           if (isActiveTarget(tt) && tt.spec.rules.some((r) => r.kind === change.kind && r.name === name))
             out.add(identityKey({ namespace: tt.spec.destination.namespace, serviceAccount: tt.spec.destination.name }));
       if (change.kind === 'HTTPRouteGroup')
+        for (const e of store.list('Egress', ns))
+          if (e.spec.matches?.some((m) => m.name === name)) for (const s of e.spec.sources) out.add(identityKey({ namespace: s.namespace, serviceAccount: s.name }));
+      if (change.kind === 'HTTPRouteGroup')
         for (const split of store.list('TrafficSplit', ns))
           if (split.spec.matches?.some((m) => m.name === name)) {
             if (permissive) return 'all';
@@ -126,6 +130,10 @@ export function computeAffected(store: MeshStore, settings: MeshSettingsService,
       return out;
     case 'UpstreamTrafficSetting':
       return serviceImpact(store, servicesOfSettings(store, both<UpstreamTrafficSettingObj>()), [], permissive, out);
+    case 'Egress':
+      // Read only by its sources' views.
+      for (const e of both<EgressObj>()) for (const s of e.spec.sources) out.add(identityKey({ namespace: s.namespace, serviceAccount: s.name }));
+      return out;
     case 'IngressBackend':
       // Read only by the backends' own views (their inbound ports).
       addOwners(store, servicesOfIngress(both<IngressBackendObj>()).backends, out);

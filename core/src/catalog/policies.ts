@@ -4,9 +4,10 @@
  * apply, the first by `namespace/name` wins (OSM left the choice undefined), so views stay deterministic.
  */
 import { identityKey } from '@trellis/plugin-sdk';
-import type { Identity, IngressPolicy, MeshServicePort, RetryPolicy, UpstreamSettings } from '@trellis/plugin-sdk';
+import type { EgressRule, HttpMatch, Identity, IngressPolicy, MeshServicePort, RetryPolicy, UpstreamSettings } from '@trellis/plugin-sdk';
 import type { IngressBackendObj, MeshStore, RetryObj, ServiceObj, UpstreamTrafficSettingObj } from '../store/index.ts';
 import type { ServiceModel } from './model.ts';
+import { matchKey, toHttpMatch } from './routes.ts';
 import { goDurationMs, retryConditions } from '../store/policy-validate.ts';
 
 const byName = (a: { metadata: { namespace?: string; name: string } }, b: { metadata: { namespace?: string; name: string } }): number =>
@@ -149,4 +150,33 @@ export function servicesOfIngress(objs: readonly IngressBackendObj[]): { backend
     for (const s of ib.spec.sources) if (s.kind === 'Service') sources.add(`${s.namespace}/${s.name}`);
   }
   return { backends, sources };
+}
+
+/** The Egress rules of `client` (one per policy port), sorted by port, protocol and policy. */
+export function egressRulesOf(store: MeshStore, client: Identity): EgressRule[] {
+  const key = identityKey(client);
+  const out: EgressRule[] = [];
+  for (const e of store.list('Egress').sort(byName)) {
+    if (!e.spec.sources.some((s) => identityKey({ namespace: s.namespace, serviceAccount: s.name }) === key)) continue;
+    let matches: HttpMatch[] = [];
+    let nothing = false;
+    if (e.spec.matches?.length) {
+      for (const m of e.spec.matches) matches.push(...(store.get('HTTPRouteGroup', e.metadata.namespace, m.name)?.spec.matches.map(toHttpMatch) ?? []));
+      // Matches naming only missing groups allow no request (as a TrafficTarget rule with a missing group).
+      nothing = matches.length === 0;
+      matches = [...new Map(matches.map((m) => [matchKey(m), m])).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, m]) => m);
+    }
+    for (const p of e.spec.ports) {
+      if (p.protocol === 'http' && nothing) continue;
+      out.push({
+        policy: `${e.metadata.namespace}/${e.metadata.name}`,
+        port: p.number,
+        protocol: p.protocol,
+        hosts: [...new Set(e.spec.hosts ?? [])].sort(),
+        ipRanges: [...new Set(e.spec.ipAddresses ?? [])].sort(),
+        matches: p.protocol === 'http' ? matches : [],
+      });
+    }
+  }
+  return out.sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol) || a.policy.localeCompare(b.policy));
 }

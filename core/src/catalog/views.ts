@@ -8,7 +8,7 @@ import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj }
 import { gammaRoots, gammaRoutesFor } from './gamma.ts';
 import type { GammaIndex } from './gamma.ts';
 import { hostnames } from './hostnames.ts';
-import { ingressFor, retriesFrom, upstreamFor } from './policies.ts';
+import { egressRulesOf, ingressFor, retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
 import { isHttpLike } from './protocol.ts';
@@ -109,6 +109,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     });
   }
   inbound.sort((a, b) => a.localClusterName.localeCompare(b.localClusterName) || a.service.port - b.service.port);
+  const egressRules = egressRulesOf(ix.store, id);
   return {
     identity: { namespace: id.namespace, serviceAccount: id.serviceAccount },
     trustDomain: ix.settings.trustDomain,
@@ -118,6 +119,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     inbound,
     localEndpoints: [...local.values()].sort(compareEndpoints),
     ...(ix.settings.telemetry ? { telemetry: ix.settings.telemetry } : {}),
+    ...(egressRules.length > 0 && { egressRules }),
   };
 }
 

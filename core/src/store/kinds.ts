@@ -4,7 +4,7 @@
  */
 import type { KubeObject, MeshTelemetry } from '@trellis/plugin-sdk';
 import type { GatewayRouteObj } from './gateway-kinds.ts';
-import type { IngressBackendObj, RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
+import type { EgressObj, IngressBackendObj, RetryObj, UpstreamTrafficSettingObj } from './policy-types.ts';
 
 /** The store's kind names (one per kind, whatever the version or alias group). */
 export type MeshKind =
@@ -24,7 +24,8 @@ export type MeshKind =
   | 'GRPCRoute'
   | 'Retry'
   | 'UpstreamTrafficSetting'
-  | 'IngressBackend';
+  | 'IngressBackend'
+  | 'Egress';
 
 /** group -> kind -> accepted versions. */
 export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKind, readonly string[]>>>>> = {
@@ -39,8 +40,8 @@ export const KNOWN_KINDS: Readonly<Record<string, Readonly<Partial<Record<MeshKi
   // Gateway API routes for the mesh (GAMMA): the older versions have the same shape.
   'gateway.networking.k8s.io': { HTTPRoute: ['v1', 'v1beta1'], GRPCRoute: ['v1', 'v1alpha2'] },
   // Traffic policies (policy-types.ts); OSM's group accepted unchanged.
-  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
-  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'] },
+  'policy.trellis.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'], Egress: ['v1alpha1'] },
+  'policy.openservicemesh.io': { Retry: ['v1alpha1'], UpstreamTrafficSetting: ['v1alpha1'], IngressBackend: ['v1alpha1'], Egress: ['v1alpha1'] },
 };
 
 /** The API groups of the traffic policy kinds. */
@@ -59,6 +60,7 @@ export const POLICY_KINDS: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'Retry',
   'UpstreamTrafficSetting',
   'IngressBackend',
+  'Egress',
 ]);
 
 export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
@@ -77,6 +79,7 @@ export const NAMESPACED: ReadonlySet<MeshKind> = new Set<MeshKind>([
   'Retry',
   'UpstreamTrafficSetting',
   'IngressBackend',
+  'Egress',
 ]);
 
 interface Namespaced extends KubeObject {
@@ -231,6 +234,7 @@ export interface KindMap {
   Retry: RetryObj;
   UpstreamTrafficSetting: UpstreamTrafficSettingObj;
   IngressBackend: IngressBackendObj;
+  Egress: EgressObj;
 }
 
 export function podServiceAccount(pod: PodObj): string {

@@ -475,6 +475,7 @@ function groupsOf(kind: MeshKind): string[] {
     case 'Retry':
     case 'UpstreamTrafficSetting':
     case 'IngressBackend':
+    case 'Egress':
       return [...POLICY_GROUPS];
     default:
       return [''];

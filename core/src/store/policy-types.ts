@@ -67,3 +67,13 @@ export type IngressSource =
 export interface IngressBackendObj extends Namespaced {
   spec: { backends: IngressBackendSpec[]; sources: IngressSource[]; matches?: unknown[] };
 }
+
+export interface EgressObj extends Namespaced {
+  spec: {
+    sources: PolicyRef[];
+    hosts?: string[];
+    ipAddresses?: string[];
+    ports: { number: number; protocol: 'http' | 'https' | 'tcp' }[];
+    matches?: { apiGroup?: string; kind: string; name: string }[];
+  };
+}

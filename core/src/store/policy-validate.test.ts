@@ -75,6 +75,23 @@ describe('traffic policy validation', () => {
     expect(reason(ib({ sources: [{ kind: 'IPRange', name: '10.0.0.0/33' }] }))).toBe('spec.sources[0].name: "10.0.0.0/33": prefix length must be 0-32');
   });
 
+  it('refuses bad Egress fields with the field and why', () => {
+    const eg = (spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'policy.openservicemesh.io/v1alpha1',
+      kind: 'Egress',
+      metadata: { name: 'e', namespace: 'curl' },
+      spec: { sources: [{ kind: 'ServiceAccount', name: 'curl', namespace: 'curl' }], hosts: ['httpbin.org'], ports: [{ number: 80, protocol: 'http' }], ...spec },
+    });
+    expect(validateObject(eg({})).outcome).toBe('accepted');
+    expect(validateObject(eg({ hosts: ['*.Example.com'] })).outcome).toBe('accepted');
+    expect(reason(eg({ hosts: undefined }))).toBe('spec: needs hosts or ipAddresses');
+    expect(reason(eg({ hosts: ['a..b'] }))).toMatch(/^spec\.hosts\[0\]: "a\.\.b" is not a host name/);
+    expect(reason(eg({ hosts: undefined, ipAddresses: ['10.0.0.0/8'] }))).toBe('spec.ports[0].protocol: http egress needs spec.hosts (it matches by Host header or SNI)');
+    expect(reason(eg({ ports: [{ number: 80, protocol: 'udp' }] }))).toBe('spec.ports[0].protocol: must be http, https or tcp, got "udp"');
+    expect(reason(eg({ sources: [] }))).toBe('spec.sources: must have at least 1 item(s)');
+    expect(reason(eg({ matches: [{ kind: 'TCPRoute', name: 'x' }] }))).toBe('spec.matches[0].kind: must be HTTPRouteGroup, got "TCPRoute"');
+  });
+
   it('reads Kubernetes (Go) durations', () => {
     expect([goDurationMs('1s'), goDurationMs('250ms'), goDurationMs('1m30s'), goDurationMs('1.5h'), goDurationMs('1000us')]).toEqual([1000, 250, 90_000, 5_400_000, 1]);
     expect([goDurationMs('1'), goDurationMs(''), goDurationMs('s'), goDurationMs('1d')]).toEqual([undefined, undefined, undefined, undefined]);

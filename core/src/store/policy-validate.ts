@@ -185,6 +185,43 @@ function ingressBackend(obj: KubeObject, ns: string): KubeObject {
   return { ...obj, spec: { ...spec, backends, sources } };
 }
 
+const EGRESS_PROTOCOLS = new Set(['http', 'https', 'tcp']);
+const HOST = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function egress(obj: KubeObject, ns: string): KubeObject {
+  const spec = rec(obj.spec, 'spec');
+  const nonEmpty = (v: unknown, field: string): unknown[] => {
+    if (!Array.isArray(v)) bad(field, v === undefined ? 'is required' : 'must be a list');
+    if (v.length === 0) bad(field, 'must have at least 1 item(s)');
+    return v;
+  };
+  const sources = nonEmpty(spec.sources, 'spec.sources').map((s, i) => ref(s, `spec.sources[${i}]`, 'ServiceAccount', ns));
+  const hosts = spec.hosts === undefined || spec.hosts === null ? [] : nonEmpty(spec.hosts, 'spec.hosts').map((h, i) => str(h, `spec.hosts[${i}]`, (v) => (v.length <= 253 && HOST.test(v.toLowerCase()) ? undefined : `${show(v)} is not a host name (exact, or a wildcard such as *.example.com)`)).toLowerCase());
+  const ipAddresses = spec.ipAddresses === undefined || spec.ipAddresses === null ? [] : nonEmpty(spec.ipAddresses, 'spec.ipAddresses').map((a, i) => str(a, `spec.ipAddresses[${i}]`, cidrProblem));
+  if (hosts.length === 0 && ipAddresses.length === 0) bad('spec', 'needs hosts or ipAddresses');
+  const ports = nonEmpty(spec.ports, 'spec.ports').map((p, i) => {
+    const f = `spec.ports[${i}]`;
+    const r = rec(p, f);
+    const number = uint32(r.number, `${f}.number`, { min: 1, max: 65535 });
+    if (number === undefined) bad(`${f}.number`, 'is required');
+    const protocol = typeof r.protocol === 'string' ? r.protocol.toLowerCase() : r.protocol;
+    if (typeof protocol !== 'string' || !EGRESS_PROTOCOLS.has(protocol)) bad(`${f}.protocol`, `must be http, https or tcp, got ${show(r.protocol)}`);
+    if (protocol !== 'tcp' && hosts.length === 0) bad(`${f}.protocol`, `${protocol} egress needs spec.hosts (it matches by Host header or SNI)`);
+    return { number, protocol };
+  });
+  const matches =
+    spec.matches === undefined || spec.matches === null
+      ? undefined
+      : Array.isArray(spec.matches)
+        ? spec.matches.map((m, i) => {
+            const r = rec(m, `spec.matches[${i}]`);
+            if (r.kind !== 'HTTPRouteGroup') bad(`spec.matches[${i}].kind`, `must be HTTPRouteGroup, got ${show(r.kind)}`);
+            return { ...r, kind: 'HTTPRouteGroup', name: str(r.name, `spec.matches[${i}].name`, dns1123Subdomain) };
+          })
+        : bad('spec.matches', 'must be a list');
+  return { ...obj, spec: { ...spec, sources, hosts, ipAddresses, ports, ...(matches && { matches }) } };
+}
+
 /** Why `v` is not a CIDR (`10.0.0.0/8`, `fd00::/8`), or undefined. */
 export function cidrProblem(v: string): string | undefined {
   const slash = v.indexOf('/');
@@ -198,10 +235,11 @@ export function cidrProblem(v: string): string | undefined {
 }
 
 /** Validates one traffic policy object (metadata already checked, namespace defaulted). */
-export function checkPolicy(kind: 'Retry' | 'UpstreamTrafficSetting' | 'IngressBackend', obj: KubeObject): PolicyCheck {
+export function checkPolicy(kind: 'Retry' | 'UpstreamTrafficSetting' | 'IngressBackend' | 'Egress', obj: KubeObject): PolicyCheck {
   const ns = obj.metadata.namespace ?? 'default';
+  const checks = { Retry: retry, IngressBackend: ingressBackend, Egress: egress, UpstreamTrafficSetting: (o: KubeObject) => upstreamTrafficSetting(o) };
   try {
-    return { ok: true, obj: kind === 'Retry' ? retry(obj, ns) : kind === 'IngressBackend' ? ingressBackend(obj, ns) : upstreamTrafficSetting(obj) };
+    return { ok: true, obj: checks[kind](obj, ns) };
   } catch (err) {
     if (err instanceof Invalid) return { ok: false, reason: err.message };
     throw err;
@@ -236,6 +274,7 @@ export function policyNotes(kind: string, obj: KubeObject): string[] {
     if (grpcIgnored.length > 0) notes.push(`proxyless gRPC: ${grpcIgnored.join(', ')} not supported by gRPC clients (Envoy applies them)`);
     return notes;
   }
+  if (kind === 'Egress') return ['proxyless gRPC: not applied (gRPC clients dial mesh services only)'];
   if (kind === 'IngressBackend') {
     const notes: string[] = ['proxyless gRPC: not applied (ingress reaches gRPC servers without a sidecar)'];
     if (Array.isArray(spec.matches) && spec.matches.length > 0) notes.unshift('spec.matches: not enforced yet (every path of the backend is allowed, as OSM did)');

@@ -250,7 +250,8 @@ function check(kind: MeshKind, obj: KubeObject): Validation {
     }
     case 'Retry':
     case 'UpstreamTrafficSetting':
-    case 'IngressBackend': {
+    case 'IngressBackend':
+    case 'Egress': {
       const r = checkPolicy(kind, obj);
       return r.ok ? { outcome: 'accepted', kind, obj: r.obj } : { outcome: 'invalid', kind, reason: r.reason };
     }

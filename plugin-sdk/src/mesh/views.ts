@@ -184,6 +184,20 @@ export interface InboundPort {
   readonly ingress?: IngressPolicy;
 }
 
+/** One port of an Egress policy for this identity (`policy.trellis.io` Egress): external destinations it may reach. @public */
+export interface EgressRule {
+  /** `ns/name` of the Egress. */
+  readonly policy: string;
+  readonly port: number;
+  readonly protocol: 'http' | 'https' | 'tcp';
+  /** Host names, exact or `*.`-wildcard (lower case, sorted): by Host header (http) or SNI (https, tcp with hosts). */
+  readonly hosts: readonly string[];
+  /** CIDRs (sorted): tcp by destination address. */
+  readonly ipRanges: readonly string[];
+  /** http: only these requests (the Egress `matches` HTTPRouteGroups); empty = every request. */
+  readonly matches: readonly HttpMatch[];
+}
+
 export interface ProxyView {
   readonly identity: Identity;
   readonly trustDomain: string;
@@ -195,6 +209,8 @@ export interface ProxyView {
   readonly localEndpoints: readonly MeshEndpoint[];
   /** Data-plane telemetry the MeshConfig asks for (`spec.observability`); absent: none. */
   readonly telemetry?: MeshTelemetry;
+  /** Egress policies whose sources include this identity, by port then policy; absent when none. */
+  readonly egressRules?: readonly EgressRule[];
 }
 
 /** The MeshConfig's `spec.observability` for proxies (docs/observability.md, "Data-plane telemetry"). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ByteLru, SecretNames, TypeUrls, identityKey, xdsResourceBytes } from '@trellis/plugin-sdk';
 import type { CreateOptions, GenerateContext, IssuedCertificate, OutboundService, ProxyView, ResourceTypes, TypeUrl, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { egressClusters, egressRouteConfigs } from './internal/egress.ts';
 import { ingressRouteConfig, rdsIngressName } from './internal/ingress.ts';
 import { localCluster, metricsCluster, outboundCluster, outboundEndpoints, passthroughCluster } from './internal/clusters.ts';
 import { byString } from './internal/common.ts';
@@ -74,8 +75,9 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     // The tracer names the proxy's service, so a traced outbound listener is one identity's, not shared.
     const telKey = tel ? `${JSON.stringify(tel)}|${identityKey(client)}\n` : '';
     const serviceName = `${client.serviceAccount}.${client.namespace}`;
-    const outKey = `${telKey}${view.egress}\n${outboundPorts.map(outboundChainKey).join('\n')}`;
-    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => withTelemetry(outboundListener(outboundPorts, view.egress), tel, serviceName));
+    const egressRules = view.egressRules ?? [];
+    const outKey = `${telKey}${view.egress}\n${outboundPorts.map(outboundChainKey).join('\n')}${egressRules.length ? `\n${JSON.stringify(egressRules)}` : ''}`;
+    const outL = cachedBuild(memo, f, TypeUrls.listener, 'outbound', outKey, () => withTelemetry(outboundListener(outboundPorts, view.egress, egressRules), tel, serviceName));
     if (outL) push(outL);
     const inInput = { identity: client, trustDomain: view.trustDomain, permissive: view.permissive, inbound };
     const inL = cachedBuild(memo, f, TypeUrls.listener, 'inbound', telKey + JSON.stringify(inInput), () => withTelemetry(inboundListener(inInput), tel, serviceName));
@@ -99,6 +101,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       add(TypeUrls.route, rdsIngressName(tp), JSON.stringify([port.localClusterName, port.service, port.ingress]), () => ingressRouteConfig(tp, port));
     }
 
+    for (const rc of egressRouteConfigs(egressRules)) add(TypeUrls.route, rc.name ?? '', JSON.stringify(rc), () => rc);
+
     // CDS + EDS
     for (const svc of outbound) {
       // Identity-free (the TLS context names SDS secrets each proxy resolves to its own): one encode for the mesh.
@@ -109,6 +113,7 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
       if (port.service.protocol === 'udp') continue;
       add(TypeUrls.cluster, port.localClusterName, `${port.service.targetPort}|${port.service.protocol}`, () => localCluster(port));
     }
+    for (const c of egressClusters(egressRules)) add(TypeUrls.cluster, c.name ?? '', JSON.stringify(c), () => c);
     if (view.egress) add(TypeUrls.cluster, 'passthrough-outbound', 'const', passthroughCluster);
     if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
     const tracing = tel?.tracing;

@@ -1,5 +1,5 @@
 import { ExtensionTypeUrls, typedConfig } from '@trellis/plugin-sdk';
-import type { Filter, FilterChain, HttpFilter, Identity, InboundPort, Listener, OutboundService, TcpProxy, TransportSocket } from '@trellis/plugin-sdk';
+import type { EgressRule, Filter, FilterChain, HttpFilter, Identity, InboundPort, Listener, OutboundService, TcpProxy, TransportSocket } from '@trellis/plugin-sdk';
 import {
   ClusterNames,
   EGRESS_CHAIN,
@@ -18,6 +18,7 @@ import {
   serviceFqdn,
 } from '../names.ts';
 import { FilterNames, adsSource, byString, isIpv6, routerFilter, socketAddress, tlsParams } from './common.ts';
+import { egressChains, needsTlsInspector } from './egress.ts';
 import { ingressChains } from './ingress.ts';
 import { httpRbacFilter, networkRbacFilter } from './rbac.ts';
 
@@ -59,7 +60,7 @@ const prefixRange = (ip: string) => ({ address_prefix: ip, prefix_len: { value: 
  * HTTP chains route via `rds-outbound.<port>`; TCP chains tcp_proxy (weighted when split). With egress on,
  * everything else passes through to its original destination.
  */
-export function outboundListener(outbound: readonly OutboundService[], egress: boolean): Listener | undefined {
+export function outboundListener(outbound: readonly OutboundService[], egress: boolean, egressRules: readonly EgressRule[] = []): Listener | undefined {
   const claimed = new Map<number, Set<string>>();
   const chains: FilterChain[] = [];
   const ordered = [...outbound].sort((a, b) => Number(!a.gamma) - Number(!b.gamma) || Number(!a.split) - Number(!b.split) || byString(a.clusterName, b.clusterName));
@@ -84,12 +85,16 @@ export function outboundListener(outbound: readonly OutboundService[], egress: b
       filters: [filter],
     });
   }
+  chains.push(...egressChains(egressRules));
   if (chains.length === 0 && !egress) return undefined;
   const listener: Listener = {
     name: ListenerNames.outbound,
     address: socketAddress('0.0.0.0', Ports.outbound),
     traffic_direction: 'OUTBOUND',
-    listener_filters: [{ name: FilterNames.originalDst, typed_config: typedConfig(ExtensionTypeUrls.originalDst) }],
+    listener_filters: [
+      { name: FilterNames.originalDst, typed_config: typedConfig(ExtensionTypeUrls.originalDst) },
+      ...(needsTlsInspector(egressRules) ? [{ name: FilterNames.tlsInspector, typed_config: typedConfig(ExtensionTypeUrls.tlsInspector) }] : []),
+    ],
     filter_chains: chains,
   };
   if (egress) {
