@@ -8,6 +8,7 @@ import { configPrintCommand } from './commands/config-print.ts';
 import { configSchemaCommand } from './commands/config-schema.ts';
 import { controllerCommand } from './commands/controller.ts';
 import { pluginsCommand } from './commands/plugins.ts';
+import { policyDiffCommand } from './commands/policy-diff.ts';
 import { policyExplainCommand } from './commands/policy-explain.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
 import { proxyStatusCommand } from './commands/proxy-status.ts';
@@ -28,6 +29,7 @@ const COMMANDS: readonly Command[] = [
   configSchemaCommand,
   versionCommand,
   policyExplainCommand,
+  policyDiffCommand,
   checkCommand,
   proxyStatusCommand,
 ];
