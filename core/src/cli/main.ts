@@ -12,6 +12,7 @@ import { policyDiffCommand } from './commands/policy-diff.ts';
 import { policyExplainCommand } from './commands/policy-explain.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
 import { proxyStatusCommand } from './commands/proxy-status.ts';
+import { supportBundleCommand } from './commands/support-bundle.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
 import { CliFailure } from './output.ts';
@@ -32,6 +33,7 @@ const COMMANDS: readonly Command[] = [
   policyDiffCommand,
   checkCommand,
   proxyStatusCommand,
+  supportBundleCommand,
 ];
 
 function usage(plugin: readonly { name: string; summary: string; plugin: string }[] = []): string {

@@ -4,7 +4,8 @@
  * and the controller runs the real generators for every connected proxy family; the result is compared with
  * the snapshot each family holds now. Nothing reaches the real store or any proxy.
  */
-import { compare, getValueByPointer, type Operation } from 'fast-json-patch';
+// fast-json-patch is CommonJS: Node's ESM loader gives only its default export, so no named imports.
+import jsonPatch, { type Operation } from 'fast-json-patch';
 import { keyOf, type KubeObject, type Logger, type ObjectKey, type PolicyKind } from '@trellis/plugin-sdk';
 import { Bus } from '../bus/bus.ts';
 import { Catalog } from '../catalog/index.ts';
@@ -15,6 +16,7 @@ import { MeshStore, type MeshKind, type PolicyStatus } from '../store/index.ts';
 import { KNOWN_KINDS } from '../store/kinds.ts';
 import type { Snapshot } from '../xds/index.ts';
 import { redactResource } from '../xds/server/redact.ts';
+
 import type { MeshController } from './controller.ts';
 
 export interface PolicyChange {
@@ -87,7 +89,7 @@ function diffSnapshots(current: Snapshot | undefined, next: Snapshot): { added: 
       if (!old) added.push({ type: TYPE_NAME(type), name });
       else if (old.version !== r.version) {
         const from = redactResource(old.value) as object;
-        const diff = compare(from, redactResource(r.value) as object).map((op): FieldChange => (op.op === 'replace' || op.op === 'remove' ? { ...op, old: getValueByPointer(from, op.path) as unknown } : op));
+        const diff = jsonPatch.compare(from, redactResource(r.value) as object).map((op): FieldChange => (op.op === 'replace' || op.op === 'remove' ? { ...op, old: jsonPatch.getValueByPointer(from, op.path) as unknown } : op));
         changed.push({ type: TYPE_NAME(type), name, diff });
       }
     }
