@@ -39,6 +39,8 @@ export interface DebugPage {
   /** `query` is the request's query string (a repeated key gives an array); throw an error with `statusCode: 400` for bad input. */
   get(query?: Readonly<Record<string, string | readonly string[] | undefined>>): unknown;
   getOne?(id: string): unknown;
+  /** Answers `POST /debug/<name>` with a JSON body (a dry run such as `policy diff`; never a change). */
+  post?(body: unknown): unknown;
 }
 
 export interface AdminResponse {

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,5 +207,34 @@ describe('CLI conventions', () => {
       expect(h.code).toBe(0);
       expect(h.out).toContain('Examples:\n  trellis ');
     }
+  });
+});
+
+describe('trellis support bundle', () => {
+  it('writes one archive with versions, debug pages, proxy statuses and logs, and no private key', async () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const log = join(dir, 'controller.log');
+    writeFileSync(log, `{"level":30,"msg":"started"}\n{"level":50,"msg":"oops","detail":${JSON.stringify(key)}}\n`);
+    const out = join(dir, 'bundle.tar.gz');
+    const r = await run(['support', 'bundle', '--admin', mesh.adminUrl, '--logs', log, '--out', out, '-o', 'json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const x = mkdtempSync(join(tmpdir(), 'trellis-bundle-x-'));
+    execFileSync('tar', ['-xzf', out, '-C', x]);
+    const root = join(x, 'trellis-support');
+    const all = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? all(join(d, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));
+    const names = all(root).sort();
+    for (const f of ['version.json', 'readyz.json', 'metrics.txt', 'proxy-status.json', 'debug/proxies.json', 'debug/certs.json', 'debug/policies.json', 'debug/ca.json', 'logs/0-controller.log'])
+      expect(names).toContain(f);
+    expect(names.filter((n) => n.startsWith('debug/proxies/'))).toHaveLength(2);
+    expect(names).not.toContain('debug/explain.json');
+    const text = names.map((n) => readFileSync(join(root, n), 'utf8')).join('\n');
+    expect(JSON.parse(readFileSync(join(root, 'version.json'), 'utf8'))).toMatchObject({ server: { version: CORE_VERSION } });
+    // The workload key the buyer proxy received over SDS, and the key in the log, are nowhere in the bundle.
+    const buyerKey = (await mesh.resolve(controllerRef).certificates().workload({ namespace: 'shop', serviceAccount: 'buyer' })).privateKey.reveal();
+    const body = (pem: string) => pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+    for (const line of [...body(buyerKey), ...body(key)]) expect(text).not.toContain(line);
+    expect(text).not.toMatch(/PRIVATE KEY-----/);
+    expect(readFileSync(join(root, 'logs/0-controller.log'), 'utf8')).toContain('[redacted private key]');
   });
 });

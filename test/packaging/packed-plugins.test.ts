@@ -318,7 +318,7 @@ describe('the packed packages, used from outside the workspace', () => {
   it('the installed trellis command lists them and a controller loads them by package name', async () => {
     const bin = join(app, 'node_modules/.bin/trellis');
     expect(realpathSync(bin).startsWith(join(app, 'node_modules/@trellis/core/dist') + sep)).toBe(true);
-    const listed = await ok(process.execPath, [bin, 'plugins'], app);
+    const listed = await ok(process.execPath, [bin, 'plugins', '-o', 'table'], app);
     expect(listed.stdout).toMatch(/trellis-plugin-acme-source\s+source\s+1\.0\.0/);
     expect(listed.stdout).toMatch(/trellis-plugin-acme-obs\s+observability\s+1\.0\.0/);
 

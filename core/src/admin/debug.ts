@@ -13,6 +13,11 @@ export const debugRoutes =
       if (!page) return reply.code(404).send({ error: `no debug page "${req.params.name}"` });
       return page.get(req.query as Record<string, string | string[]>);
     });
+    app.post<{ Params: { name: string } }>('/debug/:name', async (req, reply) => {
+      const page = pages().find((p) => p.name === req.params.name);
+      if (!page?.post) return reply.code(404).send({ error: `no debug page "${req.params.name}" taking POST` });
+      return page.post(req.body);
+    });
     app.get<{ Params: { name: string; '*': string } }>('/debug/:name/*', async (req, reply) => {
       const id = req.params['*'];
       const page = pages().find((p) => p.name === req.params.name);

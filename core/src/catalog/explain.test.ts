@@ -44,6 +44,18 @@ describe('policy explain', () => {
     expect(no.reasons).toContain('TrafficTarget shop/cart-to-checkout admits /shop.Echo/Say, not POST /shop.Echo/Admin');
   });
 
+  it('matches headers and methods as the inbound route does', () => {
+    const ex = setup([
+      ...base(),
+      routeGroup('shop', 'bob', [{ name: 'bob-only', pathRegex: '/shop.Echo/.*', methods: ['POST'], headers: { 'x-user': 'bob|alice' } }]),
+      target('shop', 'cart-to-checkout', 'checkout', ['cart'], [{ kind: 'HTTPRouteGroup', name: 'bob' }]),
+    ]);
+    expect(ex('shop/cart', 'shop/checkout', { path: '/shop.Echo/Say', headers: { 'X-User': 'alice' } }).allowed).toBe(true);
+    expect(ex('shop/cart', 'shop/checkout', { path: '/shop.Echo/Say', headers: { 'x-user': 'alicex' } }).allowed).toBe(false);
+    expect(ex('shop/cart', 'shop/checkout', { path: '/shop.Echo/Say' }).allowed).toBe(false);
+    expect(ex('shop/cart', 'shop/checkout', { path: '/shop.Echo/Say', method: 'GET', headers: { 'x-user': 'bob' } }).allowed).toBe(false);
+  });
+
   it('reports a TrafficTarget in another namespace as ignored: destination namespace differs', () => {
     const r = setup([...base(), tcpRoute('other', 'all', []), target('other', 'fraud-to-checkout', 'checkout', [['shop', 'fraud']], [{ kind: 'TCPRoute', name: 'all' }], 'shop')])(
       'shop/fraud',

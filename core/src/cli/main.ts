@@ -10,9 +10,11 @@ import { controllerCommand } from './commands/controller.ts';
 import { installCommand, uninstallCommand } from './commands/install.ts';
 import { namespaceCommand } from './commands/namespace.ts';
 import { pluginsCommand } from './commands/plugins.ts';
+import { policyDiffCommand } from './commands/policy-diff.ts';
 import { policyExplainCommand } from './commands/policy-explain.ts';
 import { proxyConfigCommand } from './commands/proxy-config.ts';
 import { proxyStatusCommand } from './commands/proxy-status.ts';
+import { supportBundleCommand } from './commands/support-bundle.ts';
 import { tokenCreateCommand, tokenListCommand } from './commands/token.ts';
 import { validateCommand } from './commands/validate.ts';
 import { versionCommand } from './commands/version.ts';
@@ -36,8 +38,10 @@ const COMMANDS: readonly Command[] = [
   configSchemaCommand,
   versionCommand,
   policyExplainCommand,
+  policyDiffCommand,
   checkCommand,
   proxyStatusCommand,
+  supportBundleCommand,
 ];
 
 function usage(plugin: readonly { name: string; summary: string; plugin: string }[] = []): string {

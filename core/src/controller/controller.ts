@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { createDebouncer, identityKey } from '@trellis/plugin-sdk';
-import type { Debouncer, Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResourceFactory } from '@trellis/plugin-sdk';
+import type { Debouncer, Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
 import type { Catalog } from '../catalog/index.ts';
 import type { StoreChange } from '../store/index.ts';
 import { NodeRejectedError, preciseNow, Snapshot, TokenBucket, type SnapshotCache, type StreamSource } from '../xds/index.ts';
@@ -172,6 +172,32 @@ export class MeshController {
     this.#debouncer.cancel();
   }
 
+  /** One proxy family's resources from `catalog`'s view: what a rebuild sets, and what `preview` compares. */
+  async #generate(c: Connected, catalog: Catalog): Promise<readonly XdsResource[]> {
+    const identity: Identity = { namespace: c.node.namespace, serviceAccount: c.node.serviceAccount };
+    const view = catalog.viewFor(identity);
+    const certificate = c.backend.servesSecrets ? await this.#d.certificates.workload(identity) : undefined;
+    return c.backend.generate(view, { node: c.node, resources: this.#d.resources, ...(certificate ? { certificate } : {}) });
+  }
+
+  /**
+   * What every connected family's snapshot would become with `catalog` (a copy of the store with a change
+   * applied), next to the snapshot it has now; nothing is stored or sent (`policy diff`).
+   */
+  async preview(catalog: Catalog): Promise<{ key: string; node: NodeIdentity; current: Snapshot | undefined; next: Snapshot | { error: string } }[]> {
+    const out: { key: string; node: NodeIdentity; current: Snapshot | undefined; next: Snapshot | { error: string } }[] = [];
+    for (const [key, c] of [...this.#connected].sort(([a], [b]) => a.localeCompare(b))) {
+      let next: Snapshot | { error: string };
+      try {
+        next = new Snapshot(await this.#generate(c, catalog));
+      } catch (err) {
+        next = { error: (err as Error).message };
+      }
+      out.push({ key, node: c.node, current: this.#d.cache.getSnapshot(key), next });
+    }
+    return out;
+  }
+
   async #rebuild(key: string): Promise<void> {
     const c = this.#connected.get(key);
     if (!c) return;
@@ -179,13 +205,10 @@ export class MeshController {
     const kind = c.node.kind;
     const traced = this.#d.tracing?.enabled ? this.#d.tracing.rebuildStarting(key) : undefined;
     try {
-      const identity: Identity = { namespace: c.node.namespace, serviceAccount: c.node.serviceAccount };
-      const view = this.#d.catalog.viewFor(identity);
-      const certificate = c.backend.servesSecrets ? await this.#d.certificates.workload(identity) : undefined;
-      const resources = c.backend.generate(view, { node: c.node, resources: this.#d.resources, ...(certificate ? { certificate } : {}) });
+      const resources = await this.#generate(c, this.#d.catalog);
       const snapshot = new Snapshot(resources, { generatedAt: t0 });
       // Before setSnapshot: its watchers push at once, and the tracing must know the snapshot first.
-      if (traced) this.#d.tracing?.rebuildDone(key, traced, { identity: identityKey(identity), kind, startedAt: t0, generatedAt: t0, resources: resources.length, streams: this.#connected.get(key)?.streams ?? 0 });
+      if (traced) this.#d.tracing?.rebuildDone(key, traced, { identity: identityKey(c.node), kind, startedAt: t0, generatedAt: t0, resources: resources.length, streams: this.#connected.get(key)?.streams ?? 0 });
       const result = this.#d.cache.setSnapshot(key, snapshot);
       if (!result.ok) throw new Error(`inconsistent snapshot: ${result.problems.join('; ')}`);
       this.#builds.inc({ kind });

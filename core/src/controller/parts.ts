@@ -25,6 +25,7 @@ import type { IdentityServer, IdentityService } from '../identity/index.ts';
 import { startInjector, type RunningInjector } from '../injector/component.ts';
 import { caPage } from './ca-page.ts';
 import { explainPage } from './explain-page.ts';
+import { parsePolicyChange, policyDiff } from './policy-diff.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -245,6 +246,12 @@ function createDefaultParts(ctx: CorePartsContext) {
     { name: 'certs', get: () => certs?.debugCerts() ?? [], getOne: (id) => (id === 'issuance' ? (identity?.service.debug() ?? { disabled: 'identity.address is not set' }) : undefined) },
     explainPage(catalog, store),
     caPage(() => certs, CONTROLLER_SERVER_NAMES),
+    {
+      name: 'diff',
+      get: () => ({ usage: 'POST /debug/diff {"apply": [objects], "delete": [objects or keys]}: a dry run against the running mesh' }),
+      post: (body) =>
+        policyDiff({ store, meshSettings, controller: need(controller, 'the controller'), policyKinds: () => ctx.container.all(extensionPoints.policyKinds) }, parsePolicyChange(body)),
+    },
     {
       name: 'views',
       get: () => catalog.identities().map((i) => `${i.namespace}/${i.serviceAccount}`),

@@ -4,6 +4,7 @@ import { PLUGIN_KINDS } from '@trellis/plugin-sdk';
 import { BUILTIN_PLUGINS } from '../../kernel/builtins.ts';
 import { loadPlugin } from '../../kernel/plugin-loader.ts';
 import type { Command } from '../args.ts';
+import { OUTPUT_HELP, outputFormat, outputOptions, render, table } from '../output.ts';
 
 interface Row {
   use: string;
@@ -54,21 +55,17 @@ async function describe(use: string, source: Row['source'], cwd: string): Promis
 export const pluginsCommand: Command = {
   name: 'plugins',
   summary: 'List installed plugins: built-ins and trellis-plugin-* packages (name, kind, version, stability).',
-  usage: 'trellis plugins [-o json]',
-  options: { output: { type: 'string', short: 'o' } },
+  usage: 'trellis plugins [-o table|json|yaml]',
+  options: { ...outputOptions },
+  optionHelp: { ...OUTPUT_HELP },
+  examples: ['trellis plugins', 'trellis plugins -o json'],
   async run(values, _pos, io) {
+    const format = outputFormat(values, io);
     const cwd = process.cwd();
     const rows: Row[] = [];
     for (const use of Object.keys(BUILTIN_PLUGINS)) rows.push(await describe(use, 'built-in', cwd));
     for (const pkg of installedPackages(cwd)) rows.push(await describe(pkg, 'package', cwd));
-    if (values.output === 'json') {
-      io.out(`${JSON.stringify(rows, null, 2)}\n`);
-      return 0;
-    }
-    const header = ['USE', 'KIND', 'VERSION', 'STABILITY', 'SOURCE'];
-    const table = [header, ...rows.map((r) => [r.use, r.kind, r.version, r.stability, r.source])];
-    const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
-    for (const r of table) io.out(`${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
+    render(io, format, rows, () => table(['use', 'kind', 'version', 'stability', 'source'], rows.map((r) => [r.use, r.kind, r.version, r.stability, r.source])));
     return 0;
   },
 };

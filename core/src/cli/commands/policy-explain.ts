@@ -16,7 +16,8 @@ function explainText(r: ExplainResult): string {
     }
   }
   lines.push('Why:');
-  for (const reason of r.reasons.slice(1)) lines.push(`  - ${reason}`);
+  // The first reason repeats the verdict; a denial's says where it stops (no route, or refused by a backend).
+  for (const reason of r.allowed ? r.reasons.slice(1) : r.reasons) lines.push(`  - ${reason}`);
   return `${lines.join('\n')}\n`;
 }
 
