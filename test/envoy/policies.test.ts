@@ -175,8 +175,8 @@ describe('OSM traffic policies through the Envoy backend', () => {
     });
     const tls = chain?.transport_socket.typed_config;
     expect(tls.require_client_certificate).toBe(true);
-    expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert:httpbin/httpbin');
-    expect(tls.common_tls_context.validation_context_sds_secret_config.name).toBe('root-cert-for-mtls-inbound:httpbin/httpbin');
+    expect(tls.common_tls_context.tls_certificate_sds_secret_configs[0].name).toBe('service-cert');
+    expect(tls.common_tls_context.validation_context_sds_secret_config.name).toBe('root-cert-for-mtls-inbound');
     const route = json(find(rs, TypeUrls.route, 'rds-ingress.14001')).virtual_hosts[0].routes[0];
     expect(route.typed_per_filter_config['envoy.filters.http.rbac'].rbac.rules.policies['rbac-for-route'].principals).toEqual([
       { or_ids: { ids: [{ authenticated: { principal_name: { exact: 'ingress-nginx.ingress-nginx.cluster.local' } } }] } },

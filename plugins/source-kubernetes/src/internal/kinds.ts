@@ -28,6 +28,15 @@ export const BUILTIN_KINDS: readonly WatchedKind[] = [
   // MeshConfig is namespaced on Kubernetes (it lives in the controller's namespace).
   { group: 'config.trellismesh.io', kind: 'MeshConfig', versions: ['v1alpha1'], plural: 'meshconfigs', namespaced: true },
   { group: 'config.openservicemesh.io', kind: 'MeshConfig', versions: ['v1alpha2'], plural: 'meshconfigs', namespaced: true },
+  { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', versions: ['v1beta1', 'v1'], plural: 'httproutes', namespaced: true },
+  { group: 'gateway.networking.k8s.io', kind: 'GRPCRoute', versions: ['v1alpha2', 'v1'], plural: 'grpcroutes', namespaced: true },
+  // Traffic policies, in Trellis's group and OSM's (accepted unchanged).
+  ...['policy.trellis.io', 'policy.openservicemesh.io'].flatMap((group) => [
+    { group, kind: 'Retry', versions: ['v1alpha1'], plural: 'retries', namespaced: true },
+    { group, kind: 'UpstreamTrafficSetting', versions: ['v1alpha1'], plural: 'upstreamtrafficsettings', namespaced: true },
+    { group, kind: 'IngressBackend', versions: ['v1alpha1'], plural: 'ingressbackends', namespaced: true },
+    { group, kind: 'Egress', versions: ['v1alpha1'], plural: 'egresses', namespaced: true },
+  ]),
 ];
 
 export const kindId = (k: Pick<WatchedKind, 'group' | 'kind'>): string => (k.group === '' ? k.kind : `${k.kind}.${k.group}`);
