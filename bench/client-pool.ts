@@ -20,6 +20,11 @@ export interface Clients {
 /** Proxies one client process drives by default (`--client-processes` overrides). */
 export const PROXIES_PER_CLIENT_PROCESS = 2500;
 
+/** Local indexes j of shard s (of n) whose global index j * n + s lies in [from, to). */
+export function shardRange(s: number, n: number, from: number, to: number): { from: number; to: number } {
+  return { from: Math.max(0, Math.ceil((from - s) / n)), to: Math.max(0, Math.ceil((to - s) / n)) };
+}
+
 export class ClientPool implements Clients {
   readonly #rpcs: ChildRpc<ClientCommand>[];
   /** Proxies added so far (global indexes are assigned in order). */
@@ -37,10 +42,8 @@ export class ClientPool implements Clients {
     return this.#rpcs.map((r) => r.pid);
   }
 
-  /** Local indexes j of shard s with from <= j * n + s < to. */
   #range(s: number, from: number, to: number): { from: number; to: number } {
-    const n = this.#rpcs.length;
-    return { from: Math.max(0, Math.ceil((from - s) / n)), to: Math.max(0, Math.ceil((to - s) / n)) };
+    return shardRange(s, this.#rpcs.length, from, to);
   }
 
   #global(s: number, j: number): number {
