@@ -21,7 +21,7 @@ export { MeshController } from './controller/controller.ts';
 export { KNOWN_KINDS, MeshStore, NAMESPACED, meshChanged, validateObject } from './store/index.ts';
 export type { IgnoredObject, MeshConfigSettings, MeshKind, PolicyStatus, StoreChange } from './store/index.ts';
 export { Catalog, explainPolicy, ExplainInputError } from './catalog/index.ts';
-export type { ExplainRequest, ExplainResult, ExplainBackend, ExplainIdentity, ExplainRoute } from './catalog/index.ts';
+export type { ExplainRequest, ExplainResult, ExplainBackend, ExplainIdentity, ExplainRoute, ExplainGammaRoute } from './catalog/index.ts';
 export { MeshSettingsService } from './settings/index.ts';
 export type { MeshSettingsChange, MeshSettingsOptions } from './settings/index.ts';
 export { CertificateManager, certificateRotated } from './certs/index.ts';

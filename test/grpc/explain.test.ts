@@ -8,12 +8,12 @@ import { GrpcTestMesh } from '../support/grpc-controller.ts';
 import { ECHO_PATH, METRICS_PATH, eventually, freePort, loadGrpcXds } from '../support/grpc-workloads.ts';
 import type { EchoClient, EchoServer, GrpcWorkload } from '../support/grpc-workloads.ts';
 
-const { meshConfig, pod, routeGroup, sa, slice, split, svc, target, tcpRoute } = objects;
+const { gatewayRoute, meshConfig, pod, routeGroup, sa, serviceParent, slice, split, svc, target, tcpRoute } = objects;
 
 /**
  * Acceptance of `policy explain`: for a table of (from, to, path) cases, the answer of `/debug/explain` equals
  * what real grpc-js-xds calls through the controller get — allowed and denied, route-level, split backends,
- * permissive mode and an ignored policy. Workloads a (client), b and c (servers, also clients) in namespace t;
+ * a GRPCRoute over a TrafficSplit, permissive mode and an ignored policy. Workloads a (client), b and c (servers, also clients) in namespace t;
  * the service `root` selects b and c, for the split. Each scenario waits until every proxy ACKed what the
  * controller sent, then compares each case until the data path agrees (a wrong explain never converges).
  */
@@ -60,7 +60,7 @@ async function scenario(...objs: KubeObject[]): Promise<void> {
 
 type Case = readonly [from: 'a' | 'c', to: 'b' | 'root', path: string];
 
-/** Checks every case: explain's verdict equals the real call's; for a split, the servers reached are its allowed backends. */
+/** Checks every case: explain's verdict equals the real call's; for a split or route, the servers reached are its allowed backends. */
 async function expectAgreement(cases: readonly Case[]): Promise<ExplainResult[]> {
   const answers: ExplainResult[] = [];
   for (const [from, to, path] of cases) {
@@ -72,7 +72,7 @@ async function expectAgreement(cases: readonly Case[]): Promise<ExplainResult[]>
     await eventually(async () => {
       const r = await client.call(path, 1000);
       if (r.ok !== ex.allowed) throw new Error(`${from} -> ${to} ${path}: explain says ${ex.allowed ? 'allowed' : 'denied'}, the call ${r.ok ? `reached ${r.reply.server}` : grpc.status[r.code]}`);
-      if (ex.allowed && ex.split) {
+      if (ex.allowed && (ex.split || ex.route)) {
         const expected = ex.backends.filter((b) => (b.weight ?? 0) > 0).map((b) => b.service.split(':')[0]?.split('/')[1]);
         const seen = Object.keys(await client.tally(20, path)).sort();
         expect(seen).toEqual(expected.sort());
@@ -153,6 +153,30 @@ describe('policy explain agrees with real grpc-js-xds calls', () => {
     await scenario(access[0] as KubeObject, access[1] as KubeObject, split(NS, 'root-split', 'root', [{ service: 'b', weight: 1 }, { service: 'c', weight: 1 }]));
     const [onlyB] = await expectAgreement([['a', 'root', ECHO_PATH]]);
     expect(onlyB?.split?.backends).toEqual([{ service: 't/b:8080', weight: 1 }]);
+  });
+
+  it('GRPCRoute: explain names the rule and backend calls reach (over the TrafficSplit), and a call no rule matches is denied', async () => {
+    await scenario(
+      tcpRoute(NS, 'all', []),
+      target(NS, 'a-to-b', 'b', ['a'], [{ kind: 'TCPRoute', name: 'all' }]),
+      target(NS, 'a-to-c', 'c', ['a'], [{ kind: 'TCPRoute', name: 'all' }]),
+      split(NS, 'root-split', 'root', [{ service: 'c', weight: 1 }]),
+      gatewayRoute('GRPCRoute', NS, 'root-route', {
+        parentRefs: [serviceParent('root', 8080)],
+        rules: [{ name: 'echo', matches: [{ method: { service: 'trellis.test.Echo', method: 'Echo' } }], backendRefs: [{ name: 'b', port: 8080 }] }],
+      }),
+    );
+    const [echo, metrics] = await expectAgreement([
+      ['a', 'root', ECHO_PATH],
+      ['a', 'root', METRICS_PATH],
+    ]);
+    expect(echo?.route).toMatchObject({ kind: 'GRPCRoute', matched: true, name: 't/root-route', rule: 0, ruleName: 'echo', match: `path Exact ${ECHO_PATH}`, backends: [{ service: 't/b:8080', weight: 1 }] });
+    expect(echo?.split).toBeUndefined();
+    expect(echo?.reasons).toContain('TrafficSplit t/root-split does not apply: GRPCRoute t/root-route attached to t/root:8080 take precedence (docs/gamma.md)');
+    expect(metrics).toMatchObject({ allowed: false, reachable: true, route: { matched: false } });
+    expect(metrics?.reasons).toContain(`no rule of GRPCRoute t/root-route matches POST ${METRICS_PATH}: Envoy answers 404, a proxyless gRPC client fails with UNAVAILABLE`);
+    const r = await clients.aToRoot.call(METRICS_PATH, 1000);
+    expect(r.ok ? 'reached a server' : grpc.status[r.code]).toBe('UNAVAILABLE');
   });
 
   it('permissive mode: allowed without any TrafficTarget, and explain says permissive', async () => {

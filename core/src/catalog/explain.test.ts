@@ -4,7 +4,7 @@ import { MeshStore } from '../store/index.ts';
 import { fakeDeps } from '../store/test-fakes.ts';
 import { Catalog } from './catalog.ts';
 import { ExplainInputError, explainPolicy } from './explain.ts';
-import { meshConfig, pod, routeGroup, slice, split, svc, target, tcpRoute, workload } from './test-builders.ts';
+import { gatewayRoute, meshConfig, pod, routeGroup, serviceParent, slice, split, svc, target, tcpRoute, workload } from './test-builders.ts';
 
 function setup(objects: KubeObject[]): (from: string, to: string, extra?: { path?: string; port?: string; method?: string; headers?: Record<string, string> }) => ReturnType<typeof explainPolicy> {
   const store = new MeshStore(fakeDeps());
@@ -95,6 +95,61 @@ describe('policy explain', () => {
     expect(both.split?.backends.map((b) => b.weight)).toEqual([75, 25]);
     expect(both.allowed).toBe(false);
     expect(both.backends.find((b) => b.service === 'shop/fraud:8080')?.allowed).toBe(false);
+  });
+
+  it('names the GRPCRoute rule, match, backends and filters that govern a call, over the TrafficSplit; a call no rule matches is denied', () => {
+    const ex = setup([
+      ...base(),
+      svc('shop', 'pay', [{ port: 8080, name: 'grpc' }], { app: 'checkout' }),
+      slice('shop', 'pay', [{ ip: '10.0.0.2', pod: 'checkout-0' }], [{ name: 'grpc', port: 8080 }]),
+      tcpRoute('shop', 'all', []),
+      target('shop', 'cart-to-checkout', 'checkout', ['cart'], [{ kind: 'TCPRoute', name: 'all' }]),
+      split('shop', 'pay-split', 'pay', [{ service: 'checkout', weight: 75 }, { service: 'fraud', weight: 25 }]),
+      gatewayRoute('GRPCRoute', 'shop', 'pay-route', {
+        parentRefs: [serviceParent('pay', 8080)],
+        rules: [
+          {
+            name: 'say',
+            matches: [{ method: { service: 'shop.Echo', method: 'Say' } }],
+            filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { set: [{ name: 'x-a', value: '1' }] } }],
+            backendRefs: [{ name: 'checkout', port: 8080, weight: 3 }],
+          },
+          { matches: [{ headers: [{ name: 'x-canary', value: 'yes' }] }], backendRefs: [{ name: 'fraud', port: 8080 }] },
+        ],
+      }),
+    ]);
+    const say = ex('shop/cart', 'svc:shop/pay', { path: '/shop.Echo/Say' });
+    expect(say.allowed).toBe(true);
+    expect(say.split).toBeUndefined();
+    expect(say.route).toEqual({
+      kind: 'GRPCRoute',
+      sources: ['shop/pay-route'],
+      matched: true,
+      name: 'shop/pay-route',
+      rule: 0,
+      ruleName: 'say',
+      match: 'path Exact /shop.Echo/Say',
+      backends: [{ service: 'shop/checkout:8080', weight: 3 }],
+      unresolvedWeight: 0,
+      filters: ['RequestHeaderModifier (set x-a: 1)'],
+    });
+    expect(say.backends.map((b) => [b.service, b.weight, b.allowed])).toEqual([['shop/checkout:8080', 3, true]]);
+    expect(say.reasons).toContain('TrafficSplit shop/pay-split does not apply: GRPCRoute shop/pay-route attached to shop/pay:8080 take precedence (docs/gamma.md)');
+    expect(say.reasons).toContain('GRPCRoute shop/pay-route rule 0 (say) governs it (match: path Exact /shop.Echo/Say), sending it to shop/checkout:8080 (weight 3, 100%)');
+
+    const none = ex('shop/cart', 'svc:shop/pay', { path: '/shop.Echo/Other' });
+    expect(none).toMatchObject({ allowed: false, reachable: true, backends: [], route: { matched: false, sources: ['shop/pay-route'] } });
+    expect(none.reasons).toContain('no rule of GRPCRoute shop/pay-route matches POST /shop.Echo/Other: Envoy answers 404, a proxyless gRPC client fails with UNAVAILABLE');
+
+    // Rule 1 names fraud, which cart may not reach: its whole share has no backend.
+    const canary = ex('shop/cart', 'svc:shop/pay', { path: '/shop.Echo/Other', headers: { 'X-Canary': 'yes' } });
+    expect(canary).toMatchObject({ allowed: false, route: { rule: 1, match: 'header x-canary=yes', backends: [], unresolvedWeight: 1 } });
+    expect(canary.reasons[0]).toMatch(/a share of requests has no backend by GRPCRoute shop\/pay-route/);
+
+    // fraud may reach no backend of the route: no route at all, and explain says the route attaches.
+    const fraud = ex('shop/fraud', 'svc:shop/pay', { path: '/shop.Echo/Say' });
+    expect(fraud.reachable).toBe(false);
+    expect(fraud.reasons).toContain("GRPCRoute shop/pay-route attach(es) to shop/pay:8080 but name no backend shop/fraud may reach");
   });
 
   it('resolves a pod as FROM and rejects unknown objects and ambiguous ports precisely', () => {

@@ -1,13 +1,16 @@
 /**
  * `policy explain`: may FROM call TO with this request, and why. The verdict is read off the same proxy views
  * the generators turn into config (the client's outbound services and split, the server's inbound routes and
- * network policies, matched with the same `requestMatches`); the reasons name the SMI objects behind them.
+ * network policies, matched with the same `requestMatches`); the reasons name the objects behind them: SMI
+ * TrafficTargets and TrafficSplits, Gateway API (GAMMA) route rules, and the Retry / UpstreamTrafficSetting on the way.
  */
 import { identityKey, parseIdentityKey } from '@trellis/plugin-sdk';
-import type { HttpMatch, Identity, InboundPort, InboundRoute, MeshServicePort } from '@trellis/plugin-sdk';
+import type { GammaRoute, GammaRoutes, HttpMatch, Identity, InboundPort, InboundRoute, MeshServicePort, OutboundService } from '@trellis/plugin-sdk';
 import { podServiceAccount } from '../store/index.ts';
 import type { MeshStore, PolicyStatus, TrafficTargetObj } from '../store/index.ts';
 import type { Catalog } from './catalog.ts';
+import { attachedRoutes, buildGammaIndex } from './gamma.ts';
+import { gammaEditTexts, gammaFilterTexts, gammaMatchText, gammaMatches } from './gamma-match.ts';
 import { isHttpLike } from './protocol.ts';
 import { requestMatches } from './routes.ts';
 import { isActiveTarget, targetGrants } from './views.ts';
@@ -67,8 +70,32 @@ export interface ExplainResult {
   /** The TrafficSplit on the destination, when the request is split. */
   readonly split?: { readonly name: string; readonly backends: readonly { readonly service: string; readonly weight: number }[] };
   readonly backends: readonly ExplainBackend[];
+  /** The GAMMA route rule in effect, when HTTPRoutes or GRPCRoutes attach to the destination port. */
+  readonly route?: ExplainGammaRoute;
+  /** `ns/name` of the Retry and of the UpstreamTrafficSetting applied to this client's calls, when any. */
+  readonly retry?: string;
+  readonly upstream?: string;
   /** Ignored or invalid policies that concern this pair, with why. */
   readonly ignored: readonly { readonly kind: string; readonly name: string; readonly status: string; readonly reason: string }[];
+}
+
+/** The Gateway API route rule that governs the request (routes attached to the destination port replace a TrafficSplit). */
+export interface ExplainGammaRoute {
+  readonly kind: 'HTTPRoute' | 'GRPCRoute';
+  /** `ns/name` of every route object in effect for this client on this port. */
+  readonly sources: readonly string[];
+  /** False when no rule matches: Envoy answers 404, a proxyless client fails with UNAVAILABLE. */
+  readonly matched: boolean;
+  /** `ns/name` of the route whose rule matched, its rule index and name, and the match that selected it. */
+  readonly name?: string;
+  readonly rule?: number;
+  readonly ruleName?: string;
+  readonly match?: string;
+  /** Resolved backends (`ns/name:port`) with their weights. */
+  readonly backends: readonly { readonly service: string; readonly weight: number }[];
+  /** Weight of backendRefs that do not resolve or that the client may not reach: that share gets a 500. */
+  readonly unresolvedWeight: number;
+  readonly filters: readonly string[];
 }
 
 /** Input the caller must fix (unknown object, ambiguous port): HTTP 400, CLI exit 2. */
@@ -253,6 +280,67 @@ function relevantIgnored(store: MeshStore, statuses: readonly PolicyStatus[], fr
     });
 }
 
+const share = (w: number, total: number): string => `${Math.round((100 * w) / total)}%`;
+
+/** The rule of `gamma` that governs `req` (the first match in precedence order), with the reasons naming it. */
+function explainGamma(gamma: GammaRoutes, out: OutboundService, store: MeshStore, req: { path: string; method: string; headers: Record<string, string> }, reasons: string[]): { route?: GammaRoute; result: ExplainGammaRoute } {
+  const svc = ref(out.service.namespace, out.service.name);
+  const sources = gamma.sources.map((s) => `${gamma.kind} ${s}`).join(', ');
+  const sp = store.splitFor(out.service.namespace, out.service.name);
+  if (sp) reasons.push(`TrafficSplit ${ref(sp.metadata.namespace, sp.metadata.name)} does not apply: ${sources} attached to ${svc}:${out.service.port} take precedence (docs/gamma.md)`);
+  const route = gamma.routes.find((r) => gammaMatches(r.match, req));
+  if (!route) {
+    reasons.push(`no rule of ${sources} matches ${req.method} ${req.path}: Envoy answers 404, a proxyless gRPC client fails with UNAVAILABLE`);
+    return { result: { kind: gamma.kind, sources: gamma.sources, matched: false, backends: [], unresolvedWeight: 0, filters: [] } };
+  }
+  const filters = gammaFilterTexts(route);
+  const total = route.backends.reduce((n, b) => n + b.weight, 0) + route.unresolvedWeight;
+  const rule = `${gamma.kind} ${route.route} rule ${route.rule}${route.ruleName !== undefined ? ` (${route.ruleName})` : ''}`;
+  const to = route.backends.map((b) => {
+    const edits = [...gammaEditTexts('RequestHeaderModifier', b.requestHeaders), ...gammaEditTexts('ResponseHeaderModifier', b.responseHeaders)];
+    return `${ref(b.service.namespace, b.service.name)}:${b.service.port} (weight ${b.weight}, ${share(b.weight, total)}${edits.length ? `; ${edits.join(', ')}` : ''})`;
+  });
+  reasons.push(
+    `${rule} governs it (match: ${gammaMatchText(route.match)})${route.redirect ? ': the proxy answers with a redirect, no backend is called' : `, sending it to ${to.join(', ') || 'no backend'}`}`,
+  );
+  if (route.unresolvedWeight > 0)
+    reasons.push(`${rule}: ${share(route.unresolvedWeight, total)} of requests go to backendRefs that do not resolve or that the client may not reach (HTTP 500; UNAVAILABLE proxyless)`);
+  if (filters.length) reasons.push(`${rule} filters: ${filters.join('; ')}${out.service.protocol === 'grpc' ? ' (proxyless gRPC clients apply only the timeouts)' : ''}`);
+  return {
+    route,
+    result: {
+      kind: gamma.kind,
+      sources: gamma.sources,
+      matched: true,
+      name: route.route,
+      rule: route.rule,
+      ...(route.ruleName !== undefined && { ruleName: route.ruleName }),
+      match: gammaMatchText(route.match),
+      backends: route.backends.map((b) => ({ service: portText(b.service), weight: b.weight })),
+      unresolvedWeight: route.unresolvedWeight,
+      filters,
+    },
+  };
+}
+
+/** The Retry, UpstreamTrafficSetting and request timeout on this client's calls to the service. */
+function explainTrafficPolicies(out: OutboundService, reasons: string[]): { retry?: string; upstream?: string } {
+  const r = out.retry;
+  if (r) reasons.push(`Retry ${r.policy ?? '(unnamed)'} retries up to ${r.attempts} time(s) on ${r.retryOn.join(', ') || 'the default conditions'}${r.perTryTimeoutMs ? `, ${r.perTryTimeoutMs} ms per try` : ''}`);
+  const u = out.upstream;
+  if (u) {
+    const limits = [
+      u.maxConnections !== undefined && `maxConnections ${u.maxConnections}`,
+      u.maxRequests !== undefined && `maxRequests ${u.maxRequests}`,
+      u.maxPendingRequests !== undefined && `maxPendingRequests ${u.maxPendingRequests}`,
+      u.outlierDetection && 'outlier detection',
+    ].filter(Boolean);
+    reasons.push(`UpstreamTrafficSetting ${u.policy} applies${limits.length ? ` (${limits.join(', ')})` : ''}`);
+  }
+  if (out.timeoutMs) reasons.push(`request timeout ${out.timeoutMs} ms${u ? ` (UpstreamTrafficSetting ${u.policy})` : ''}`);
+  return { ...(r?.policy !== undefined && { retry: r.policy }), ...(u && { upstream: u.policy }) };
+}
+
 /** Answers `policy explain` from the catalog's views (the generators' input) and the store. */
 export function explainPolicy(catalog: Catalog, store: MeshStore, input: ExplainRequest): ExplainResult {
   const src = resolveSource(catalog, store, input.from);
@@ -285,6 +373,9 @@ export function explainPolicy(catalog: Catalog, store: MeshStore, input: Explain
     const sub: string[] = [];
     if (rootIds.length === 0) sub.push(`Service ${ref(service.namespace, service.name)} has no pods with a known identity`);
     for (const d of rootIds) explainIdentity(catalog, store, from, d, service, req, sub);
+    const attached = attachedRoutes(buildGammaIndex(store), from.namespace, service.namespace, service.name, service.port);
+    if (attached.length && isHttpLike(service.protocol))
+      sub.push(`${attached.map((r) => `${r.kind} ${ref(r.metadata.namespace, r.metadata.name)}`).join(', ')} attach(es) to ${svcText} but name no backend ${fromKey} may reach`);
     const ignored = relevantIgnored(store, statuses, from, rootIds, service);
     return {
       allowed: false,
@@ -296,9 +387,25 @@ export function explainPolicy(catalog: Catalog, store: MeshStore, input: Explain
     };
   }
 
+  const policies = explainTrafficPolicies(out, reasons);
+  const gamma = out.gamma && explainGamma(out.gamma, out, store, req, reasons);
+  if (gamma && !gamma.route) {
+    return {
+      allowed: false,
+      reasons: [`denied: ${fromKey}'s request ${req.method} ${req.path} to ${svcText} matches no ${gamma.result.kind} rule`, ...reasons],
+      ...base,
+      reachable: true,
+      backends: [],
+      route: gamma.result,
+      ...policies,
+      ignored: relevantIgnored(store, statuses, from, [], service),
+    };
+  }
   const split = out.split && (out.split.matches.length === 0 || out.split.matches.some((m) => requestMatches(m, req))) ? out.split : undefined;
   if (out.split && !split) reasons.push(`TrafficSplit ${out.split.splitName} does not apply: the request matches none of its matches`);
-  const targets = split
+  const targets = gamma?.route
+    ? gamma.route.backends.map((b) => ({ service: b.service, clusterName: b.clusterName, weight: b.weight }))
+    : split
     ? split.backends.map((b) => ({ service: b.service, clusterName: b.clusterName, weight: b.weight }))
     : [{ service: out.service, clusterName: out.clusterName, weight: undefined as number | undefined }];
   if (split) {
@@ -323,12 +430,13 @@ export function explainPolicy(catalog: Catalog, store: MeshStore, input: Explain
     });
   }
   const carrying = backends.filter((b) => b.weight === undefined || b.weight > 0);
-  const allowed = carrying.length > 0 && carrying.every((b) => b.allowed);
+  const unresolved = gamma?.route ? gamma.route.unresolvedWeight > 0 || !!gamma.route.redirect : false;
+  const allowed = !unresolved && carrying.length > 0 && carrying.every((b) => b.allowed);
   const ignored = relevantIgnored(store, statuses, from, allDests, service);
   const denied = carrying.filter((b) => !b.allowed).map((b) => b.service);
   const verdict = allowed
     ? `allowed: ${fromKey} may call ${svcText} with ${req.method} ${req.path}`
-    : `denied: ${fromKey} may not call ${svcText} with ${req.method} ${req.path}${denied.length ? ` (refused by ${denied.join(', ')})` : ''}`;
+    : `denied: ${fromKey} may not call ${svcText} with ${req.method} ${req.path}${denied.length ? ` (refused by ${denied.join(', ')})` : ''}${unresolved ? ` (${gamma?.route?.redirect ? 'redirected' : 'a share of requests has no backend'} by ${gamma?.result.kind} ${gamma?.route?.route})` : ''}`;
   return {
     allowed,
     reasons: [verdict, ...reasons, ...ignored.map((i) => `${i.kind} ${i.name} is ${i.status}: ${i.reason}`)],
@@ -336,6 +444,8 @@ export function explainPolicy(catalog: Catalog, store: MeshStore, input: Explain
     reachable: true,
     ...(split && { split: { name: split.splitName, backends: split.backends.map((b) => ({ service: portText(b.service), weight: b.weight })) } }),
     backends,
+    ...(gamma && { route: gamma.result }),
+    ...policies,
     ignored,
   };
 }

@@ -4,4 +4,4 @@ export { hostnames, fqdn } from './hostnames.ts';
 export { protocolOf, isHttpLike } from './protocol.ts';
 export { WILDCARD_MATCH, fullMatch, requestMatches } from './routes.ts';
 export { explainPolicy, ExplainInputError } from './explain.ts';
-export type { ExplainRequest, ExplainResult, ExplainBackend, ExplainIdentity, ExplainRoute } from './explain.ts';
+export type { ExplainRequest, ExplainResult, ExplainBackend, ExplainIdentity, ExplainRoute, ExplainGammaRoute } from './explain.ts';
