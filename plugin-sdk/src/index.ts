@@ -53,6 +53,8 @@ export { CONTROLLER_SERVER_NAME, WORKLOAD_CERT_FILES, workloadCertFiles } from '
 export { KEY_TYPES } from './kinds/certificates.ts';
 export type { CertificatesPlugin, CertificateRequest, IssuedCertificate, KeyType, SignedCertificate, SignRequest, TrustBundle } from './kinds/certificates.ts';
 export type { ObservabilityPlugin } from './kinds/observability.ts';
+export { clusterServices } from './kinds/cluster.ts';
+export type { BootstrapSecret, BootstrapSecretWriter, CaBundleSink, TokenReviewer, TokenReviewResult } from './kinds/cluster.ts';
 export { apiGroup, keyOf, objectKeyString } from './mesh/objects.ts';
 export type { KubeObject, ObjectKey, ObjectMeta, ObjectOrigin, SourceError } from './mesh/objects.ts';
 export { identityKey, parseIdentityKey, principalName, spiffeId, formatNodeId, parseNodeId } from './mesh/identity.ts';

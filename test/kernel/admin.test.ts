@@ -33,11 +33,11 @@ describe('admin server', () => {
       ['admin', true],
       ['selfsigned', true],
       ['certificate-manager', true],
-      ['identity-service', true],
-      ['injector', true],
       ['hello', true],
       ['sources-synced', true],
       ['xds-server', true],
+      ['identity-service', true],
+      ['injector', true],
     ]);
     const metrics = await (await fetch(`${mesh.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/trellis_build_info\{node="v\d+[^"]*",version="0\.1\.0"\} 1/);

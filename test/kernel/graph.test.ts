@@ -214,6 +214,6 @@ describe('starting the graph', () => {
     const cfg = await parse(`plugins:\n  sources: [ { use: ${recordingSource}, config: { id: a } } ]\n  proxies: [ { use: envoy } ]\n${certs}\n`);
     const plan = planMesh(cfg, defaultParts);
     expect(plan.problems).toEqual([]);
-    expect(plan.order.map((n) => n.name)).toEqual(['admin', 'fixture-certs', 'certificate-manager', 'identity-service', 'injector', 'recording-source', 'sources-synced', 'envoy', 'xds-server']);
+    expect(plan.order.map((n) => n.name)).toEqual(['admin', 'fixture-certs', 'certificate-manager', 'recording-source', 'sources-synced', 'identity-service', 'injector', 'envoy', 'xds-server']);
   });
 });

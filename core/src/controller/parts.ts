@@ -70,9 +70,10 @@ export const defaultParts: CorePartsFactory = {
     { name: 'sources-synced', consumes: [extensionPoints.sources] },
     { name: 'xds-server', needs: [certificateManagerRef], consumes: [extensionPoints.proxyBackends, extensionPoints.sources, extensionPoints.tracers] },
     // Workloads' CSRs (identity.address): certificates are issued only here, never on a workload host.
-    { name: 'identity-service', needs: [certificateManagerRef] },
+    // After the sources: the Kubernetes source provides the TokenReview, bootstrap Secrets and the webhook's caBundle.
+    { name: 'identity-service', needs: [certificateManagerRef], consumes: [extensionPoints.sources] },
     // The sidecar-injector webhook (injector.address).
-    { name: 'injector', needs: [certificateManagerRef] },
+    { name: 'injector', needs: [certificateManagerRef], consumes: [extensionPoints.sources] },
   ],
   create: (ctx) => createDefaultParts(ctx),
 };
@@ -199,7 +200,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       const manager = ctx.container.resolve(certificateManagerRef);
       const provider = ctx.container.one(extensionPoints.certificateProvider);
       if (!provider) throw new Error('no certificates plugin is configured');
-      identity = await startIdentityService({ config, provider, manager, settings: meshSettings, logger, metrics });
+      identity = await startIdentityService({ config, provider, manager, settings: meshSettings, container: ctx.container, logger, metrics });
       const started = identity;
       if (started)
         unsubscribers.push(

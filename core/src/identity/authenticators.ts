@@ -1,4 +1,4 @@
-import { identityKey, parseIdentityKey, type Identity } from '@trellis/plugin-sdk';
+import { identityKey, parseIdentityKey, type Identity, type TokenReviewer } from '@trellis/plugin-sdk';
 import type { JoinTokenStore } from './join-tokens.ts';
 
 /** What a request to the identity service presented: a bearer credential and/or a verified TLS client certificate. */
@@ -54,9 +54,7 @@ export function certificateAuthenticator(trustDomains: () => readonly string[]):
 }
 
 /** The TokenReview call (the Kubernetes API): `@kubernetes/client-node`'s AuthenticationV1Api in production. */
-export interface TokenReviewer {
-  review(token: string, audiences: readonly string[]): Promise<{ authenticated: boolean; username?: string; audiences?: readonly string[]; error?: string }>;
-}
+export type { TokenReviewer } from '@trellis/plugin-sdk';
 
 /**
  * Kubernetes mode: the pod's projected, audience-bound ServiceAccount token, checked by a TokenReview. Any

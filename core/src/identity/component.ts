@@ -1,8 +1,9 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CONTROLLER_SERVER_NAME, type CertificatesPlugin, type IssuedCertificate, type Logger, type Metrics } from '@trellis/plugin-sdk';
+import { clusterServices, CONTROLLER_SERVER_NAME, type CertificatesPlugin, type IssuedCertificate, type Logger, type Metrics } from '@trellis/plugin-sdk';
 import type { CertificateManager } from '../certs/index.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import type { ServiceContainer } from '../kernel/container.ts';
 import type { MeshSettingsService } from '../settings/index.ts';
 import { certificateAuthenticator, joinTokenAuthenticator, serviceAccountTokenAuthenticator, type Authenticator, type TokenReviewer } from './authenticators.ts';
 import { JoinTokenStore } from './join-tokens.ts';
@@ -40,7 +41,9 @@ export async function startIdentityService(deps: {
   settings: MeshSettingsService;
   logger: Logger;
   metrics: Metrics;
-  /** Kubernetes mode's TokenReview (default: the cluster's API server, when an audience is configured). */
+  /** Where a cluster source provides its TokenReview (`clusterServices.tokenReviewer`). */
+  container?: ServiceContainer;
+  /** Kubernetes mode's TokenReview (default: the Kubernetes source's, else the in-cluster or default kubeconfig). */
   tokenReviewer?: TokenReviewer;
 }): Promise<{ service: IdentityService; server: IdentityServer } | undefined> {
   const c = deps.config.settings.identity;
@@ -48,7 +51,8 @@ export async function startIdentityService(deps: {
   const authenticators: Authenticator[] = [joinTokenAuthenticator(joinTokenStoreFor(deps.config)), certificateAuthenticator(() => deps.settings.trustDomains())];
   if (c.serviceAccountAudience) {
     // Loaded only in Kubernetes mode: the client library is large and universal mode never needs it.
-    const reviewer = deps.tokenReviewer ?? (await import('./token-review.ts')).kubernetesTokenReviewer();
+    const provided = deps.container?.has(clusterServices.tokenReviewer) ? deps.container.resolve(clusterServices.tokenReviewer) : undefined;
+    const reviewer = deps.tokenReviewer ?? provided ?? (await import('./token-review.ts')).kubernetesTokenReviewer();
     authenticators.push(serviceAccountTokenAuthenticator(reviewer, c.serviceAccountAudience));
   }
   const service = new IdentityService({

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import fastJsonPatch from 'fast-json-patch';
-import type { Counter, Histogram, Logger, Metrics } from '@trellis/plugin-sdk';
-import { decide, injectPod, InjectionError, type BootstrapSecret, type InjectorSettings } from './pod-mutation.ts';
+import type { BootstrapSecretWriter, Counter, Histogram, Logger, Metrics } from '@trellis/plugin-sdk';
+import { decide, injectPod, InjectionError, type InjectorSettings } from './pod-mutation.ts';
 
 /** Writes a pod's bootstrap Secret (the Kubernetes source implements it with the API; tests record). */
-export interface BootstrapSecretWriter {
-  write(secret: BootstrapSecret): Promise<void>;
-}
+export type { BootstrapSecretWriter } from '@trellis/plugin-sdk';
 
 export interface AdmissionOutcome {
   /** 200 with an AdmissionReview, or 400 for a body that is not one. */

@@ -1,20 +1,18 @@
-import { createServiceRef, type Logger, type Metrics } from '@trellis/plugin-sdk';
+import { clusterServices, type BootstrapSecretWriter, type Logger, type Metrics } from '@trellis/plugin-sdk';
 import type { CertificateManager } from '../certs/index.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import type { ServiceContainer } from '../kernel/container.ts';
 import type { MeshSettingsService } from '../settings/index.ts';
-import { PodInjector, type BootstrapSecretWriter } from './admission.ts';
+import { PodInjector } from './admission.ts';
 import { InjectorServer } from './server.ts';
 
 /** Keeps the MutatingWebhookConfiguration's `caBundle` current (the Kubernetes source provides it). */
-export interface CaBundleSink {
-  update(caBundlePem: string): Promise<void>;
-}
+export type { CaBundleSink } from '@trellis/plugin-sdk';
 
-/** What the Kubernetes source registers on the mesh's container for the injector. */
+/** What the Kubernetes source provides for the injector (the SDK's `clusterServices`, by their injector names). */
 export const injectorRefs = {
-  secretWriter: createServiceRef<BootstrapSecretWriter>('core.injector.secretWriter'),
-  caBundle: createServiceRef<CaBundleSink>('core.injector.caBundle'),
+  secretWriter: clusterServices.bootstrapSecrets,
+  caBundle: clusterServices.webhookCaBundle,
 };
 
 export interface RunningInjector {

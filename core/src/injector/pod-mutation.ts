@@ -1,6 +1,6 @@
 import type { V1Container, V1Pod, V1Probe, V1Volume } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { formatNodeId, type BootstrapRequest, type IssuedCertificate, type NodeIdentity, SecretValue } from '@trellis/plugin-sdk';
+import { formatNodeId, type BootstrapRequest, type BootstrapSecret, type IssuedCertificate, type NodeIdentity, SecretValue } from '@trellis/plugin-sdk';
 import { envoyBootstrap, type ProbeSpec } from '@trellis/plugin-proxy-envoy';
 import { grpcBootstrap } from '@trellis/plugin-proxy-grpc';
 import { captureProblems, initScript, PROXY_UID, type CaptureOptions } from './iptables.ts';
@@ -40,12 +40,8 @@ export interface InjectorSettings {
   readonly envoyResources?: V1Container['resources'];
 }
 
-export interface BootstrapSecret {
-  readonly name: string;
-  readonly namespace: string;
-  /** File name -> content (public material only: the key is made by the agent inside the pod). */
-  readonly data: Readonly<Record<string, string>>;
-}
+/** The pod's bootstrap Secret (public material only: the key is made by the agent inside the pod). */
+export type { BootstrapSecret } from '@trellis/plugin-sdk';
 
 export type Decision = { readonly inject: false; readonly reason: string } | { readonly inject: true; readonly kind: 'sidecar' | 'grpc' };
 

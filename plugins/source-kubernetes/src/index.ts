@@ -2,12 +2,15 @@
  * `use: kubernetes` — the Kubernetes API server as a mesh source: supervised informers for Namespaces,
  * Services, Endpoints, EndpointSlices, Pods, ServiceAccounts, the SMI CRDs, MeshConfig (Trellis' and OSM's
  * group) and the policy kinds plugins contribute; mesh membership by namespace label.
- * Config: `kubeconfig`, `context`, `resyncSeconds`, `staleAfterSeconds`, `qps`, `burst`.
+ * Config: `kubeconfig`, `context`, `resyncSeconds`, `staleAfterSeconds`, `qps`, `burst`, `webhookConfiguration`.
+ * It also provides the core's cluster services (`clusterServices`): the injector's bootstrap Secrets and webhook
+ * `caBundle`, and the identity service's TokenReviews, on the same API server and credentials.
  */
-import { coreServices, definePlugin, extensionPoints, s } from '@trellis/plugin-sdk';
+import { clusterServices, coreServices, definePlugin, extensionPoints, s } from '@trellis/plugin-sdk';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ApiClient, loadKubeConfig } from './internal/api.ts';
+import { bootstrapSecretWriter, tokenReviewer, webhookCaBundle } from './internal/cluster-services.ts';
 import { watchedKinds } from './internal/kinds.ts';
 import { KubernetesSource } from './internal/kubernetes-source.ts';
 
@@ -18,6 +21,8 @@ export { BUILTIN_KINDS, watchedKinds } from './internal/kinds.ts';
 export type { WatchedKind } from './internal/kinds.ts';
 export { reduce } from './internal/reduce.ts';
 export { ApiClient, loadKubeConfig } from './internal/api.ts';
+export { apiReason, bootstrapSecretWriter, tokenReviewer, webhookCaBundle } from './internal/cluster-services.ts';
+export type { WebhookCaBundle } from './internal/cluster-services.ts';
 
 /** `~/...` is the home directory; other relative paths are relative to the config file. */
 function configPath(p: string, baseDir: string): string {
@@ -37,6 +42,9 @@ export const kubernetesSourceConfig = s.object({
   ),
   qps: s.default(s.number({ min: 0.1, description: 'API requests per second (lists, discovery, watch starts)' }), 20),
   burst: s.default(s.number({ integer: true, min: 1, description: 'API requests allowed in a burst above `qps`' }), 40),
+  webhookConfiguration: s.optional(
+    s.string({ minLength: 1, description: "MutatingWebhookConfiguration whose caBundle the controller keeps current (default `trellis-injector-<mesh name>`, as `trellis install` names it)" }),
+  ),
 });
 
 export default definePlugin({
@@ -49,6 +57,7 @@ export default definePlugin({
   configSchema: kubernetesSourceConfig,
   deps: { policies: coreServices.policies, metrics: coreServices.metrics },
   extends: [extensionPoints.debugPages],
+  provides: [clusterServices.bootstrapSecrets, clusterServices.webhookCaBundle, clusterServices.tokenReviewer],
   create(ctx) {
     const { config } = ctx;
     const kubeconfig = config.kubeconfig === undefined ? undefined : configPath(config.kubeconfig, ctx.baseDir);
@@ -64,6 +73,10 @@ export default definePlugin({
       lastEventAge: m.gauge({ name: 'trellis_kubernetes_informer_last_event_age_seconds', help: 'Seconds since an informer last saw an event, bookmark or list', labelNames: ['kind'] }),
       synced: m.gauge({ name: 'trellis_kubernetes_informer_synced', help: '1 once an informer completed its first full list', labelNames: ['kind'] }),
     };
+    const caBundle = webhookCaBundle(kc, () => config.webhookConfiguration ?? `trellis-injector-${ctx.mesh.name}`, ctx.logger);
+    ctx.provide(clusterServices.bootstrapSecrets, bootstrapSecretWriter(kc));
+    ctx.provide(clusterServices.webhookCaBundle, caBundle);
+    ctx.provide(clusterServices.tokenReviewer, tokenReviewer(kc));
     const source = new KubernetesSource({
       api,
       kinds: watchedKinds(ctx.deps.policies.kinds?.() ?? []),
@@ -74,6 +87,7 @@ export default definePlugin({
       staleAfterMs,
       resyncMs: config.resyncSeconds * 1000,
       metrics,
+      alsoStop: [caBundle],
     });
     ref.source = source;
     ctx.extend(extensionPoints.debugPages, { name: 'kubernetes', get: () => ({ server: api.server, informers: source.health() }) });

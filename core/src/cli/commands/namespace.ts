@@ -1,5 +1,22 @@
 import { MONITORED_BY } from '../../install/manifests.ts';
 import { UsageError, type Command } from '../args.ts';
+import { CliFailure } from '../output.ts';
+
+/** The API server's reason (its Status message) for a failed call. */
+function reason(err: unknown): string {
+  const e = err as { code?: unknown; body?: unknown; message?: unknown };
+  let body: unknown = e.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body) as unknown;
+    } catch {
+      /* not a Status */
+    }
+  }
+  const msg = (body as { message?: unknown } | undefined)?.message;
+  if (typeof e.code === 'number' && typeof msg === 'string') return `${e.code} ${msg}`;
+  return typeof e.message === 'string' ? (e.message.split('\n')[0] ?? '') : String(err);
+}
 
 /**
  * `trellis namespace add|remove NS`: labels the namespace for the mesh (the webhook's namespaceSelector and
@@ -8,8 +25,8 @@ import { UsageError, type Command } from '../args.ts';
 export const namespaceCommand: Command = {
   name: 'namespace',
   summary: 'Add a namespace to the mesh or remove it (the trellis.io/monitored-by label), optionally restarting its Deployments.',
-  usage: 'trellis namespace <add|remove> NS [--mesh NAME] [--restart] (uses the current kubeconfig)',
-  options: { mesh: { type: 'string' }, restart: { type: 'boolean' } },
+  usage: 'trellis namespace <add|remove> NS [--mesh NAME] [--restart] [--kubeconfig FILE] [--context NAME] (default: in-cluster, $KUBECONFIG, ~/.kube/config)',
+  options: { mesh: { type: 'string' }, restart: { type: 'boolean' }, kubeconfig: { type: 'string' }, context: { type: 'string' } },
   async run(values, positionals, io) {
     const [action, ns] = positionals;
     if ((action !== 'add' && action !== 'remove') || !ns) throw new UsageError(`usage: ${this.usage}`);
@@ -17,20 +34,36 @@ export const namespaceCommand: Command = {
     // Loaded here only: the client library is large and no other command needs it.
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
-    kc.loadFromDefault();
+    try {
+      if (typeof values.kubeconfig === 'string') kc.loadFromFile(values.kubeconfig);
+      else kc.loadFromDefault();
+      if (typeof values.context === 'string') kc.setCurrentContext(values.context);
+    } catch (err) {
+      throw new CliFailure(`loading the kubeconfig: ${(err as Error).message}`, 2);
+    }
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-    await core.patchNamespace({ name: ns, body: { metadata: { labels: { [MONITORED_BY]: action === 'add' ? mesh : null } } } }, merge);
+    try {
+      await core.patchNamespace({ name: ns, body: { metadata: { labels: { [MONITORED_BY]: action === 'add' ? mesh : null } } } }, merge);
+    } catch (err) {
+      throw new CliFailure(`labelling namespace ${ns}: ${reason(err)}`);
+    }
     io.out(`namespace ${ns} ${action === 'add' ? `joined mesh ${mesh}` : 'left the mesh'}\n`);
     if (values.restart) {
       const apps = kc.makeApiClient(k8s.AppsV1Api);
-      const list = await apps.listNamespacedDeployment({ namespace: ns });
+      const list = await apps.listNamespacedDeployment({ namespace: ns }).catch((err: unknown) => {
+        throw new CliFailure(`listing the Deployments of ${ns}: ${reason(err)}`);
+      });
       const at = new Date().toISOString();
       for (const d of list.items) {
         const name = d.metadata?.name;
         if (!name) continue;
         // What `kubectl rollout restart` does: a changed pod-template annotation.
-        await apps.patchNamespacedDeployment({ name, namespace: ns, body: { spec: { template: { metadata: { annotations: { 'trellis.io/restartedAt': at } } } } } }, merge);
+        try {
+          await apps.patchNamespacedDeployment({ name, namespace: ns, body: { spec: { template: { metadata: { annotations: { 'trellis.io/restartedAt': at } } } } } }, merge);
+        } catch (err) {
+          throw new CliFailure(`restarting deployment ${ns}/${name}: ${reason(err)}`);
+        }
         io.out(`restarted deployment ${ns}/${name}\n`);
       }
     }

@@ -36,6 +36,8 @@ export interface KubernetesSourceOptions {
   readonly watchTimeoutSeconds?: number;
   readonly absentRetryMs?: number;
   readonly metrics?: KubernetesSourceMetrics;
+  /** Stopped with the source (the cluster services' retries). */
+  readonly alsoStop?: readonly { stop(): void }[];
 }
 
 const isMeshWide = (o: KubeObject): boolean => o.kind === 'MeshConfig';
@@ -82,6 +84,7 @@ export class KubernetesSource implements SourcePlugin {
   }
 
   async stop(): Promise<void> {
+    for (const s of this.#o.alsoStop ?? []) s.stop();
     await Promise.all(this.#reflectors.map((r) => r.stop()));
   }
 
