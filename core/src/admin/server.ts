@@ -3,6 +3,7 @@ import type { EventBus, Logger, Metrics } from '@trellis/plugin-sdk';
 import type { ComponentStatus } from '../kernel/lifecycle.ts';
 import { debugRoutes, type DebugPage } from './debug.ts';
 import { healthRoutes } from './health.ts';
+import { listenAt } from './listen.ts';
 import { metricsRoutes } from './metrics.ts';
 import { pluginRoutes, type MountedRoute } from './plugin-routes.ts';
 import { uiRoutes } from './ui.ts';
@@ -18,11 +19,6 @@ export interface AdminOptions {
   readonly pluginRoutes?: () => readonly MountedRoute[];
   /** Mesh changes the page at `/ui` is told about (`/ui/events`). */
   readonly bus?: EventBus;
-}
-
-export function splitHostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
 }
 
 /** The admin/debug HTTP API: one fastify plugin per area (health, metrics, debug, the mesh page, plugins' routes). */
@@ -52,11 +48,7 @@ export class AdminServer {
 
   async start(): Promise<void> {
     void this.#app.register(pluginRoutes(this.#opts.pluginRoutes?.() ?? []));
-    const { host, port } = splitHostPort(this.#opts.address);
-    await this.#app.listen({ host, port });
-    const addr = this.#app.server.address();
-    const boundPort = typeof addr === 'object' && addr ? addr.port : port;
-    this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+    this.#url = await listenAt(this.#app, this.#opts.address, 'http');
     this.#opts.logger.info('admin server listening', { url: this.#url });
   }
 

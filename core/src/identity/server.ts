@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '@trellis/plugin-sdk';
-import { splitHostPort } from '../admin/server.ts';
+import { hideInternalErrors, listenAt } from '../admin/listen.ts';
 import type { Credentials } from './authenticators.ts';
 import { IdentityRefused, type IdentityService } from './service.ts';
 
@@ -42,11 +42,7 @@ export class IdentityServer {
         throw err;
       }
     });
-    this.#app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
-      if (status === 500) this.#log.error('identity request failed', { error: err.message });
-      void reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
-    });
+    hideInternalErrors(this.#app, this.#log, 'identity request');
   }
 
   get url(): string | undefined {
@@ -54,11 +50,7 @@ export class IdentityServer {
   }
 
   async start(): Promise<string> {
-    const { host, port } = splitHostPort(this.#address);
-    await this.#app.listen({ host, port });
-    const addr = this.#app.server.address();
-    const bound = typeof addr === 'object' && addr ? addr.port : port;
-    this.#url = `https://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    this.#url = await listenAt(this.#app, this.#address, 'https');
     this.#log.info('identity service listening', { url: this.#url });
     return this.#url;
   }

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '@trellis/plugin-sdk';
-import { splitHostPort } from '../admin/server.ts';
+import { hideInternalErrors, listenAt } from '../admin/listen.ts';
 import type { PodInjector } from './admission.ts';
 
 export const MUTATE_PATH = '/mutate-pod-creation';
@@ -20,11 +20,7 @@ export class InjectorServer {
       const r = await o.injector.review(req.body);
       return reply.code(r.status).send(r.body);
     });
-    this.#app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
-      const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
-      if (status === 500) this.#log.error('admission request failed', { error: err.message });
-      void reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
-    });
+    hideInternalErrors(this.#app, this.#log, 'admission request');
   }
 
   get url(): string | undefined {
@@ -32,10 +28,7 @@ export class InjectorServer {
   }
 
   async start(): Promise<string> {
-    const { host, port } = splitHostPort(this.#address);
-    await this.#app.listen({ host, port });
-    const addr = this.#app.server.address();
-    this.#url = `https://${host.includes(':') ? `[${host}]` : host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+    this.#url = await listenAt(this.#app, this.#address, 'https');
     this.#log.info('sidecar injector listening', { url: this.#url });
     return this.#url;
   }

@@ -6,7 +6,7 @@ import { planMesh } from '../../kernel/mesh.ts';
 import type { PolicyStatus } from '../../store/index.ts';
 import { CORE_VERSION } from '../../version.ts';
 import type { ProxyInfo } from '../../xds/index.ts';
-import { splitHostPort } from '../../admin/server.ts';
+import { splitHostPort } from '../../admin/listen.ts';
 import type { Command } from '../args.ts';
 import { ADMIN_HELP, OUTPUT_HELP, CliFailure, adminGet, adminOptions, adminUrl, outputFormat, outputOptions, render } from '../output.ts';
 import { hasNack, inSync, proxyStatus } from '../proxy-state.ts';
