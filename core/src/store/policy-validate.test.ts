@@ -58,6 +58,33 @@ describe('traffic policy validation', () => {
     expect(reason(uts({ httpRoutes: {} }))).toBe('spec.httpRoutes: must be a list');
   });
 
+  it('refuses bad local rate limits with the field and why (Envoy would reject them)', () => {
+    const tcp = (t: Record<string, unknown>): KubeObject => uts({ rateLimit: { local: { tcp: t } } });
+    const http = (h: Record<string, unknown>): KubeObject => uts({ httpRoutes: [{ path: '/get', rateLimit: { local: h } }] });
+    expect(validateObject(tcp({ connections: 5, unit: 'second', burst: 2 })).outcome).toBe('accepted');
+    expect(validateObject(http({ requests: 1, unit: 'hour', responseStatusCode: 503, responseHeadersToAdd: [{ name: 'x-limited', value: 'yes' }] })).outcome).toBe('accepted');
+    expect(reason(tcp({ unit: 'second' }))).toBe('spec.rateLimit.local.tcp.connections: is required');
+    expect(reason(tcp({ connections: 0, unit: 'second' }))).toBe('spec.rateLimit.local.tcp.connections: must be an integer 1-4294967295, got 0');
+    expect(reason(tcp({ connections: 1, unit: 'day' }))).toBe('spec.rateLimit.local.tcp.unit: must be second, minute or hour, got "day"');
+    expect(reason(tcp({ connections: 4294967295, unit: 'second', burst: 1 }))).toBe('spec.rateLimit.local.tcp.burst: connections + burst must be at most 4294967295');
+    expect(reason(uts({ rateLimit: { local: { http: { requests: 1, unit: 'second', responseStatusCode: 418 } } } }))).toBe(
+      'spec.rateLimit.local.http.responseStatusCode: 418 is not a 4xx/5xx status Envoy defines',
+    );
+    expect(reason(http({ requests: 1, unit: 'second', responseHeadersToAdd: [{ name: 'bad header', value: 'x' }] }))).toBe(
+      'spec.httpRoutes[0].rateLimit.local.responseHeadersToAdd[0].name: "bad header" is not an HTTP header name',
+    );
+    expect(reason(uts({ httpRoutes: [{ rateLimit: {} }] }))).toBe('spec.httpRoutes[0].path: is required');
+  });
+
+  it('notes what is not enforced: global rate limits; local ones only by Envoy', () => {
+    const store = new MeshStore(fakeDeps());
+    store.sinkFor('file').apply(uts({ rateLimit: { local: { http: { requests: 1, unit: 'second' } }, global: {} } }));
+    const note = store.policyStatuses()[0]?.reason ?? '';
+    expect(note).toMatch(/spec\.rateLimit\.global: global rate limits are not enforced/);
+    expect(note).toMatch(/proxyless gRPC: local rate limits are enforced by the destination's Envoy sidecar only/);
+    expect(note).not.toMatch(/spec\.rateLimit: rate limits are not enforced/);
+  });
+
   it('refuses bad IngressBackend fields with the field and why; accepts OSM protocol case', () => {
     const ib = (spec: Record<string, unknown>): KubeObject => ({
       apiVersion: 'policy.openservicemesh.io/v1alpha1',
