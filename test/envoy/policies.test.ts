@@ -180,6 +180,26 @@ describe('OSM traffic policies through the Envoy backend', () => {
     for (const r of others) expect(Object.keys(r.typed_per_filter_config)).toEqual(['envoy.filters.http.rbac']);
   });
 
+  it('UpstreamTrafficSetting failurePercentage: Envoy failure-percentage ejection; consecutive 5xx off unless asked for', () => {
+    const uts: KubeObject = {
+      apiVersion: 'policy.trellis.io/v1alpha1',
+      kind: 'UpstreamTrafficSetting',
+      metadata: { name: 'httpbin', namespace: 'httpbin' },
+      spec: { host: 'httpbin', outlierDetection: { interval: '1s', failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 4 } } },
+    };
+    const rs = mesh([uts]).generate();
+    expect(problems(rs)).toEqual([]);
+    expect(json(find(rs, TypeUrls.cluster, HTTPBIN_CLUSTER)).outlier_detection).toEqual({
+      interval: '1s',
+      enforcing_success_rate: 0,
+      enforcing_consecutive_5xx: 0,
+      enforcing_failure_percentage: 100,
+      failure_percentage_threshold: 50,
+      failure_percentage_minimum_hosts: 2,
+      failure_percentage_request_volume: 4,
+    });
+  });
+
   it('local rate limits stay on the destination: the client keeps unlimited clusters and no rate limit filter', () => {
     const rs = mesh(fixture('rate-limit.yaml')).generate();
     expect(problems(rs)).toEqual([]);

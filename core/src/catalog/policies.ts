@@ -108,6 +108,7 @@ function upstreamPolicy(u: UpstreamTrafficSettingObj): UpstreamPolicy {
         intervalMs: ms(od.interval),
         baseEjectionTimeMs: ms(od.baseEjectionTime),
         maxEjectionPercent: od.maxEjectionPercent,
+        failurePercentage: od.failurePercentage && defined({ threshold: od.failurePercentage.threshold, minimumHosts: od.failurePercentage.minimumHosts, requestVolume: od.failurePercentage.requestVolume }),
       })
     : undefined;
   const settings: UpstreamSettings = defined({

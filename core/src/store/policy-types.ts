@@ -47,6 +47,8 @@ export interface OutlierDetectionSpec {
   readonly interval?: string;
   readonly baseEjectionTime?: string;
   readonly maxEjectionPercent?: number;
+  /** Trellis extension: eject hosts whose failure percentage reaches `threshold` (Envoy and gRPC, gRFC A50). */
+  readonly failurePercentage?: { readonly threshold: number; readonly minimumHosts?: number; readonly requestVolume?: number };
 }
 
 /** OSM's token-bucket limits (`unit`: second, minute or hour; the bucket holds rate + burst). */

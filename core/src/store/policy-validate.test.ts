@@ -56,6 +56,8 @@ describe('traffic policy validation', () => {
     expect(reason(uts({ connectionSettings: { http: { requestTimeout: 5 } } }))).toBe('spec.connectionSettings.http.requestTimeout: must be a duration such as "1s" or "250ms", got 5');
     expect(reason(uts({ outlierDetection: { maxEjectionPercent: 101 } }))).toBe('spec.outlierDetection.maxEjectionPercent: must be an integer 0-100, got 101');
     expect(reason(uts({ httpRoutes: {} }))).toBe('spec.httpRoutes: must be a list');
+    expect(reason(uts({ outlierDetection: { failurePercentage: { minimumHosts: 2 } } }))).toBe('spec.outlierDetection.failurePercentage.threshold: is required');
+    expect(reason(uts({ outlierDetection: { failurePercentage: { threshold: 150 } } }))).toBe('spec.outlierDetection.failurePercentage.threshold: must be an integer 0-100, got 150');
   });
 
   it('refuses bad local rate limits with the field and why (Envoy would reject them)', () => {
@@ -83,6 +85,17 @@ describe('traffic policy validation', () => {
     expect(note).toMatch(/spec\.rateLimit\.global: global rate limits are not enforced/);
     expect(note).toMatch(/proxyless gRPC: local rate limits are enforced by the destination's Envoy sidecar only/);
     expect(note).not.toMatch(/spec\.rateLimit: rate limits are not enforced/);
+  });
+
+  it('notes which outlier detection gRPC applies: failure percentage yes, consecutive errors no', () => {
+    const noteOf = (outlierDetection: Record<string, unknown>): string => {
+      const store = new MeshStore(fakeDeps());
+      store.sinkFor('file').apply(uts({ outlierDetection }));
+      return store.policyStatuses()[0]?.reason ?? '';
+    };
+    expect(noteOf({ consecutive5xxErrors: 3 })).toMatch(/proxyless gRPC: outlierDetection \(gRPC has no consecutive-error ejection; set outlierDetection\.failurePercentage\)/);
+    expect(noteOf({ consecutive5xxErrors: 3, failurePercentage: { threshold: 50 } })).toBe('proxyless gRPC: outlierDetection.consecutive5xxErrors not supported by gRPC clients (Envoy applies them)');
+    expect(noteOf({ interval: '1s', failurePercentage: { threshold: 50 } })).toBe('');
   });
 
   it('refuses bad IngressBackend fields with the field and why; accepts OSM protocol case', () => {

@@ -132,6 +132,12 @@ function upstreamTrafficSetting(obj: KubeObject): KubeObject {
   duration(od?.interval, 'spec.outlierDetection.interval', { positive: true });
   duration(od?.baseEjectionTime, 'spec.outlierDetection.baseEjectionTime', { positive: true });
   uint32(od?.maxEjectionPercent, 'spec.outlierDetection.maxEjectionPercent', { max: 100 });
+  const fp = optRec(od?.failurePercentage, 'spec.outlierDetection.failurePercentage');
+  if (fp) {
+    if (uint32(fp.threshold, 'spec.outlierDetection.failurePercentage.threshold', { max: 100 }) === undefined) bad('spec.outlierDetection.failurePercentage.threshold', 'is required');
+    uint32(fp.minimumHosts, 'spec.outlierDetection.failurePercentage.minimumHosts');
+    uint32(fp.requestVolume, 'spec.outlierDetection.failurePercentage.requestVolume');
+  }
   const rl = optRec(spec.rateLimit, 'spec.rateLimit');
   const local = optRec(rl?.local, 'spec.rateLimit.local');
   optRec(rl?.global, 'spec.rateLimit.global');
@@ -321,7 +327,10 @@ export function policyNotes(kind: string, obj: KubeObject): string[] {
       ...(cs.http?.maxRetries !== undefined ? ['connectionSettings.http.maxRetries'] : []),
       ...(cs.http?.maxRequestsPerConnection !== undefined ? ['connectionSettings.http.maxRequestsPerConnection'] : []),
     ];
-    if (spec.outlierDetection !== undefined) grpcIgnored.push('outlierDetection');
+    const od = (spec.outlierDetection ?? undefined) as Rec | undefined;
+    // gRPC ejects on failure percentage (and success rate), never on consecutive errors (gRFC A50).
+    if (od && od.failurePercentage === undefined) grpcIgnored.push('outlierDetection (gRPC has no consecutive-error ejection; set outlierDetection.failurePercentage)');
+    else if (od) for (const k of ['consecutive5xxErrors', 'consecutiveGatewayErrors']) if (od[k] !== undefined) grpcIgnored.push(`outlierDetection.${k}`);
     if (grpcIgnored.length > 0) notes.push(`proxyless gRPC: ${grpcIgnored.join(', ')} not supported by gRPC clients (Envoy applies them)`);
     return notes;
   }

@@ -84,6 +84,11 @@ export interface OutlierDetectionPolicy {
   readonly intervalMs?: number;
   readonly baseEjectionTimeMs?: number;
   readonly maxEjectionPercent?: number;
+  /**
+   * Failure-percentage ejection (Envoy and gRPC, gRFC A50): every interval, a host with at least `requestVolume`
+   * requests whose failures reach `threshold` percent is ejected, when at least `minimumHosts` hosts qualify.
+   */
+  readonly failurePercentage?: { readonly threshold: number; readonly minimumHosts?: number; readonly requestVolume?: number };
 }
 
 /** Connection limits and outlier detection for one upstream service (`policy.trellis.io` UpstreamTrafficSetting). */
