@@ -175,7 +175,7 @@ describe('gRPC generator: traffic policies', () => {
     expect(get(plain, TypeUrls.cluster, 'bs/bookstore|15001').circuit_breakers).toBeUndefined();
   });
 
-  it('sends outlier detection by failure percentage (gRFC A50), success rate off; nothing for consecutive errors alone', () => {
+  it('sends outlier detection by failure percentage (gRFC A50), success rate off; a no-op for consecutive errors alone', () => {
     const outlierDetection = { consecutive5xx: 3, intervalMs: 1000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50, failurePercentage: { threshold: 60, minimumHosts: 2, requestVolume: 10 } };
     const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream: { policy: 'bs/u', outlierDetection } })] }), { resources: jsonFactory() });
     expect(get(rs, TypeUrls.cluster, 'bs/bookstore|15001').outlier_detection).toEqual({
@@ -190,7 +190,7 @@ describe('gRPC generator: traffic policies', () => {
     });
     const consecutive = { policy: 'bs/u', outlierDetection: { consecutive5xx: 3 } };
     const none = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream: consecutive })] }), { resources: jsonFactory() });
-    expect(get(none, TypeUrls.cluster, 'bs/bookstore|15001').outlier_detection).toBeUndefined();
+    expect(get(none, TypeUrls.cluster, 'bs/bookstore|15001').outlier_detection).toEqual({ enforcing_success_rate: { value: 0 } });
   });
 });
 

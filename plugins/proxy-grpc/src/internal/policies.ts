@@ -33,13 +33,15 @@ export function retryPolicy(r: RetryPolicy): RouteRetryPolicy | undefined {
 
 /**
  * Outlier detection as gRPC reads it (gRFC A50): failure-percentage ejection with the interval, ejection time
- * and percentage; success-rate ejection (gRPC's default when `enforcing_success_rate` is unset) off. Nothing
- * without `failurePercentage`: consecutive-error ejection has no gRPC equivalent (reported by the core).
+ * and percentage; success-rate ejection (gRPC's default when `enforcing_success_rate` is unset) off. Without
+ * `failurePercentage` (consecutive-error ejection has no gRPC equivalent; the core reports it) a no-op: success
+ * rate off and nothing else. It is sent anyway because grpc-js-xds 1.14 compares a cluster update with the old
+ * value's keys only, so an update that merely adds `outlier_detection` would never reach a running client.
  */
 export function outlierDetection(o: OutboundService): Pick<Cluster, 'outlier_detection'> {
   const od = o.upstream?.outlierDetection;
   const fp = od?.failurePercentage;
-  if (!od || !fp) return {};
+  if (!od || !fp) return { outlier_detection: { enforcing_success_rate: { value: 0 } } };
   return {
     outlier_detection: {
       ...(od.intervalMs !== undefined && { interval: durationMs(od.intervalMs) }),
