@@ -6,7 +6,7 @@ import { Catalog, MeshStore, validateEnvoyResource, xds } from '@trellis/core';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import type { KubeObject, XdsResource } from '@trellis/plugin-sdk';
 import { MemoryBus, MemoryLogger, MemoryMetrics } from '@trellis/plugin-sdk/testing';
-import { sa, target, tcpRoute, workload } from '@trellis/plugin-sdk/testing/objects';
+import { routeGroup, sa, target, tcpRoute, workload } from '@trellis/plugin-sdk/testing/objects';
 import { createEnvoyGenerator } from '@trellis/plugin-proxy-envoy';
 import { placeholderCertificate } from '../support/placeholder-cert.ts';
 
@@ -129,15 +129,89 @@ describe('OSM traffic policies through the Envoy backend', () => {
     for (const r of routes) expect(r.route.timeout).toBe('90s');
   });
 
-  it('OSM rate-limit manifests load unchanged; /debug/policies says what is not enforced, and clusters keep unlimited thresholds', () => {
-    const { store, generate } = mesh(fixture('rate-limit.yaml'));
+  it('UpstreamTrafficSetting local rate limits (OSM manifest): enforced on the destination, in the shape OSM generated', () => {
+    const HTTPBIN_ID = { namespace: 'httpbin', serviceAccount: 'httpbin' };
+    const headers = routeGroup('httpbin', 'headers', [{ name: 'headers', pathRegex: '/headers', methods: ['GET'] }]);
+    const tt = target('httpbin', 'curl-headers', 'httpbin', [['curl', 'curl']], [{ kind: 'HTTPRouteGroup', name: 'headers', matches: ['headers'] }]);
+    const { store, generate } = mesh([...fixture('rate-limit.yaml'), headers, tt], HTTPBIN_ID);
     const st = store.policyStatuses().find((p) => p.kind === 'UpstreamTrafficSetting');
     expect(st?.status).toBe('accepted');
-    expect(st?.reason).toMatch(/spec\.rateLimit: rate limits are not enforced yet/);
-    expect(st?.reason).toMatch(/spec\.httpRoutes/);
+    expect(st?.reason ?? '').not.toMatch(/not enforced/);
     const rs = generate();
     expect(problems(rs)).toEqual([]);
+    const chain = (json(find(rs, TypeUrls.listener, 'inbound-listener')).filter_chains as Obj[]).find((c) => c.name === 'inbound_httpbin/httpbin_14001_http');
+    const names = (chain?.filters as Obj[]).map((f) => f.name);
+    // OSM's filter order: network RBAC, then the local rate limit, then the HCM.
+    expect(names).toEqual(['envoy.filters.network.rbac', 'l4_local_rate_limit', 'envoy.filters.network.http_connection_manager']);
+    // OSM: TokenBucket{MaxTokens: connections + burst, TokensPerFill: connections, FillInterval: unit}, stat prefix = the chain's name.
+    expect(chain?.filters[1].typed_config).toEqual({
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit',
+      stat_prefix: 'inbound_httpbin/httpbin_14001_http',
+      token_bucket: { max_tokens: 3, tokens_per_fill: 1, fill_interval: '60s' },
+    });
+    // The HCM carries the filter with no bucket (OSM's default filter); the vhost and routes enable it.
+    const httpFilters = chain?.filters[2].typed_config.http_filters as Obj[];
+    expect(httpFilters.map((f) => f.name)).toEqual(['envoy.filters.http.rbac', 'envoy.filters.http.local_ratelimit', 'envoy.filters.http.router']);
+    expect(httpFilters[1]?.typed_config).toEqual({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', stat_prefix: 'mesh-http-conn-manager.rds-inbound.14001' });
+    const full = { default_value: { numerator: 100, denominator: 'HUNDRED' } };
+    const rc = json(find(rs, TypeUrls.route, 'rds-inbound.14001'));
+    const vh = rc.virtual_hosts[0] as Obj;
+    expect(vh.typed_per_filter_config['envoy.filters.http.local_ratelimit']).toEqual({
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+      stat_prefix: 'http_local_rate_limiter',
+      token_bucket: { max_tokens: 3, tokens_per_fill: 3, fill_interval: '60s' },
+      filter_enabled: full,
+      filter_enforced: full,
+    });
+    const byPath = (p: string): Obj[] => (vh.routes as Obj[]).filter((r) => r.match.safe_regex.regex === p);
+    expect(byPath('/headers')).toHaveLength(1);
+    expect(byPath('/headers')[0]?.typed_per_filter_config['envoy.filters.http.local_ratelimit']).toEqual({
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+      stat_prefix: 'http_local_rate_limiter',
+      token_bucket: { max_tokens: 1, tokens_per_fill: 1, fill_interval: '1s' },
+      filter_enabled: full,
+      filter_enforced: full,
+      response_headers_to_add: [{ header: { key: 'x-rate-limited', value: 'true' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      status: { code: 503 },
+    });
+    // Other routes (the TCPRoute's wildcard) have only their RBAC: the vhost's limit covers them.
+    const others = (vh.routes as Obj[]).filter((r) => r.match.safe_regex.regex !== '/headers');
+    expect(others.length).toBeGreaterThan(0);
+    for (const r of others) expect(Object.keys(r.typed_per_filter_config)).toEqual(['envoy.filters.http.rbac']);
+  });
+
+  it('UpstreamTrafficSetting failurePercentage: Envoy failure-percentage ejection; consecutive 5xx off unless asked for', () => {
+    const uts: KubeObject = {
+      apiVersion: 'policy.trellis.io/v1alpha1',
+      kind: 'UpstreamTrafficSetting',
+      metadata: { name: 'httpbin', namespace: 'httpbin' },
+      spec: { host: 'httpbin', outlierDetection: { interval: '1s', failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 4 } } },
+    };
+    const rs = mesh([uts]).generate();
+    expect(problems(rs)).toEqual([]);
+    expect(json(find(rs, TypeUrls.cluster, HTTPBIN_CLUSTER)).outlier_detection).toEqual({
+      interval: '1s',
+      enforcing_success_rate: 0,
+      enforcing_consecutive_5xx: 0,
+      enforcing_failure_percentage: 100,
+      failure_percentage_threshold: 50,
+      failure_percentage_minimum_hosts: 2,
+      failure_percentage_request_volume: 4,
+    });
+  });
+
+  it('local rate limits stay on the destination: the client keeps unlimited clusters and no rate limit filter', () => {
+    const rs = mesh(fixture('rate-limit.yaml')).generate();
+    expect(problems(rs)).toEqual([]);
     expect(json(find(rs, TypeUrls.cluster, HTTPBIN_CLUSTER)).circuit_breakers.thresholds[0].max_connections).toBe(4294967295);
+    expect(JSON.stringify(rs.map((r) => r.value))).not.toMatch(/local_ratelimit|l4_local_rate_limit/);
+  });
+
+  it('global rate limits are accepted and reported as not enforced', () => {
+    const uts = fixture('rate-limit.yaml')[0] as KubeObject & { spec: Obj };
+    const global: KubeObject = { ...uts, spec: { ...uts.spec, rateLimit: { global: { tcp: { rateLimitService: { host: 'rls.rls', port: 8081 }, domain: 'd', descriptors: [] } } } } };
+    const { store } = mesh([global]);
+    expect(store.policyStatuses().find((p) => p.kind === 'UpstreamTrafficSetting')?.reason).toMatch(/spec\.rateLimit\.global: global rate limits are not enforced/);
   });
 
   const HTTPBIN = { namespace: 'httpbin', serviceAccount: 'httpbin' };

@@ -132,6 +132,8 @@ const upstreamArb: fc.Arbitrary<KubeObject> = fc
       host: [s, `${s}.${n}`, `${s}.${n}.svc`, `${s}.${n}.svc.cluster.local`][form],
       connectionSettings: { http: { maxRequests: max, requestTimeout: `${max}s` } },
       ...(max % 2 === 0 && { outlierDetection: { consecutive5xxErrors: max } }),
+      // Read by the destination's own (inbound) view.
+      rateLimit: { local: { tcp: { connections: max, unit: 'second' }, ...(max % 2 === 1 && { http: { requests: max, unit: 'minute' } }) } },
     },
   }));
 const ingressArb: fc.Arbitrary<KubeObject> = fc

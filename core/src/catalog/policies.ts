@@ -4,11 +4,11 @@
  * apply, the first by `namespace/name` wins (OSM left the choice undefined), so views stay deterministic.
  */
 import { identityKey } from '@trellis/plugin-sdk';
-import type { EgressRule, HttpMatch, Identity, IngressPolicy, MeshServicePort, RetryPolicy, UpstreamSettings } from '@trellis/plugin-sdk';
-import type { IngressBackendObj, MeshStore, RetryObj, ServiceObj, UpstreamTrafficSettingObj } from '../store/index.ts';
+import type { EgressRule, HttpLocalRateLimitPolicy, HttpMatch, Identity, IngressPolicy, LocalRateLimitPolicy, MeshServicePort, RetryPolicy, TokenBucketPolicy, UpstreamSettings } from '@trellis/plugin-sdk';
+import type { HttpLocalRateLimitSpec, IngressBackendObj, MeshStore, RetryObj, ServiceObj, TcpLocalRateLimitSpec, UpstreamTrafficSettingObj } from '../store/index.ts';
 import type { ServiceModel } from './model.ts';
 import { matchKey, toHttpMatch } from './routes.ts';
-import { goDurationMs, retryConditions } from '../store/policy-validate.ts';
+import { RATE_LIMIT_UNIT_MS, goDurationMs, retryConditions } from '../store/policy-validate.ts';
 
 const byName = (a: { metadata: { namespace?: string; name: string } }, b: { metadata: { namespace?: string; name: string } }): number =>
   `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`);
@@ -57,13 +57,43 @@ export interface UpstreamPolicy {
   readonly timeoutMs?: number;
 }
 
-/** The UpstreamTrafficSetting in effect for a service port's service, as view fields. */
-export function upstreamFor(store: MeshStore, port: MeshServicePort): UpstreamPolicy | undefined {
-  const uts = store
+const settingFor = (store: MeshStore, port: MeshServicePort): UpstreamTrafficSettingObj | undefined =>
+  store
     .list('UpstreamTrafficSetting', port.namespace)
     .filter((u) => hostNames(u.spec.host, port))
     .sort(byName)[0];
+
+/** The UpstreamTrafficSetting in effect for a service port's service, as view fields. */
+export function upstreamFor(store: MeshStore, port: MeshServicePort): UpstreamPolicy | undefined {
+  const uts = settingFor(store, port);
   return uts ? upstreamPolicy(uts) : undefined;
+}
+
+/** The local rate limits of the same UpstreamTrafficSetting, for the destination's own (inbound) view. */
+export function rateLimitFor(store: MeshStore, port: MeshServicePort): LocalRateLimitPolicy | undefined {
+  const uts = settingFor(store, port);
+  if (!uts) return undefined;
+  const local = uts.spec.rateLimit?.local;
+  const routes = (uts.spec.httpRoutes ?? []).flatMap((r) => (r.rateLimit?.local ? [{ path: r.path, http: httpBucket(r.rateLimit.local) }] : []));
+  if (!local?.tcp && !local?.http && routes.length === 0) return undefined;
+  return {
+    policy: `${uts.metadata.namespace}/${uts.metadata.name}`,
+    ...(local?.tcp && { tcp: bucket(local.tcp.connections, local.tcp) }),
+    ...(local?.http && { http: httpBucket(local.http) }),
+    routes,
+  };
+}
+
+function bucket(n: number, s: TcpLocalRateLimitSpec | HttpLocalRateLimitSpec): TokenBucketPolicy {
+  return { tokensPerFill: n, fillIntervalMs: RATE_LIMIT_UNIT_MS[s.unit] ?? 1000, maxTokens: n + (s.burst ?? 0) };
+}
+
+function httpBucket(s: HttpLocalRateLimitSpec): HttpLocalRateLimitPolicy {
+  return {
+    ...bucket(s.requests, s),
+    ...(s.responseStatusCode ? { statusCode: s.responseStatusCode } : {}),
+    responseHeaders: (s.responseHeadersToAdd ?? []).map((h) => ({ name: h.name, value: h.value })),
+  };
 }
 
 function upstreamPolicy(u: UpstreamTrafficSettingObj): UpstreamPolicy {
@@ -78,6 +108,7 @@ function upstreamPolicy(u: UpstreamTrafficSettingObj): UpstreamPolicy {
         intervalMs: ms(od.interval),
         baseEjectionTimeMs: ms(od.baseEjectionTime),
         maxEjectionPercent: od.maxEjectionPercent,
+        failurePercentage: od.failurePercentage && defined({ threshold: od.failurePercentage.threshold, minimumHosts: od.failurePercentage.minimumHosts, requestVolume: od.failurePercentage.requestVolume }),
       })
     : undefined;
   const settings: UpstreamSettings = defined({

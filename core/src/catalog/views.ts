@@ -3,12 +3,12 @@
  * snapshot of indexes over the store. Every list is sorted so equal states give equal views.
  */
 import { identityKey, localClusterName, outboundClusterName } from '@trellis/plugin-sdk';
-import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, InboundTcpPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
+import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, InboundTcpPolicy, LocalRateLimitPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { gammaRoots, gammaRoutesFor } from './gamma.ts';
 import type { GammaIndex } from './gamma.ts';
 import { hostnames } from './hostnames.ts';
-import { egressRulesOf, ingressFor, retriesFrom, upstreamFor } from './policies.ts';
+import { egressRulesOf, ingressFor, rateLimitFor, retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
 import { isHttpLike } from './protocol.ts';
@@ -106,6 +106,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
       routes: isHttpLike(port.protocol) ? inboundRoutes(ix, targets, port.targetPort) : [],
       tcpPolicies,
       ...ingressField(ix, port),
+      ...rateLimitField(ix, port),
     });
   }
   inbound.sort((a, b) => a.localClusterName.localeCompare(b.localClusterName) || a.service.port - b.service.port);
@@ -121,6 +122,11 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     ...(ix.settings.telemetry ? { telemetry: ix.settings.telemetry } : {}),
     ...(egressRules.length > 0 && { egressRules }),
   };
+}
+
+function rateLimitField(ix: ViewIndexes, port: InboundPort['service']): { rateLimit?: LocalRateLimitPolicy } {
+  const rateLimit = rateLimitFor(ix.store, port);
+  return rateLimit ? { rateLimit } : {};
 }
 
 function ingressField(ix: ViewIndexes, port: InboundPort['service']): { ingress?: IngressPolicy } {

@@ -47,10 +47,35 @@ export interface OutlierDetectionSpec {
   readonly interval?: string;
   readonly baseEjectionTime?: string;
   readonly maxEjectionPercent?: number;
+  /** Trellis extension: eject hosts whose failure percentage reaches `threshold` (Envoy and gRPC, gRFC A50). */
+  readonly failurePercentage?: { readonly threshold: number; readonly minimumHosts?: number; readonly requestVolume?: number };
+}
+
+/** OSM's token-bucket limits (`unit`: second, minute or hour; the bucket holds rate + burst). */
+export interface TcpLocalRateLimitSpec {
+  readonly connections: number;
+  readonly unit: string;
+  readonly burst?: number;
+}
+
+export interface HttpLocalRateLimitSpec {
+  readonly requests: number;
+  readonly unit: string;
+  readonly burst?: number;
+  readonly responseStatusCode?: number;
+  readonly responseHeadersToAdd?: readonly { readonly name: string; readonly value: string }[];
 }
 
 export interface UpstreamTrafficSettingObj extends Namespaced {
-  spec: { host: string; connectionSettings?: UpstreamConnectionSettings; outlierDetection?: OutlierDetectionSpec; [key: string]: unknown };
+  spec: {
+    host: string;
+    connectionSettings?: UpstreamConnectionSettings;
+    outlierDetection?: OutlierDetectionSpec;
+    /** `global` is accepted, not enforced. */
+    rateLimit?: { local?: { tcp?: TcpLocalRateLimitSpec; http?: HttpLocalRateLimitSpec }; global?: unknown };
+    httpRoutes?: { path: string; rateLimit?: { local?: HttpLocalRateLimitSpec; global?: unknown } }[];
+    [key: string]: unknown;
+  };
 }
 
 export interface IngressBackendSpec {

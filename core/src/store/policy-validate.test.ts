@@ -56,6 +56,46 @@ describe('traffic policy validation', () => {
     expect(reason(uts({ connectionSettings: { http: { requestTimeout: 5 } } }))).toBe('spec.connectionSettings.http.requestTimeout: must be a duration such as "1s" or "250ms", got 5');
     expect(reason(uts({ outlierDetection: { maxEjectionPercent: 101 } }))).toBe('spec.outlierDetection.maxEjectionPercent: must be an integer 0-100, got 101');
     expect(reason(uts({ httpRoutes: {} }))).toBe('spec.httpRoutes: must be a list');
+    expect(reason(uts({ outlierDetection: { failurePercentage: { minimumHosts: 2 } } }))).toBe('spec.outlierDetection.failurePercentage.threshold: is required');
+    expect(reason(uts({ outlierDetection: { failurePercentage: { threshold: 150 } } }))).toBe('spec.outlierDetection.failurePercentage.threshold: must be an integer 0-100, got 150');
+  });
+
+  it('refuses bad local rate limits with the field and why (Envoy would reject them)', () => {
+    const tcp = (t: Record<string, unknown>): KubeObject => uts({ rateLimit: { local: { tcp: t } } });
+    const http = (h: Record<string, unknown>): KubeObject => uts({ httpRoutes: [{ path: '/get', rateLimit: { local: h } }] });
+    expect(validateObject(tcp({ connections: 5, unit: 'second', burst: 2 })).outcome).toBe('accepted');
+    expect(validateObject(http({ requests: 1, unit: 'hour', responseStatusCode: 503, responseHeadersToAdd: [{ name: 'x-limited', value: 'yes' }] })).outcome).toBe('accepted');
+    expect(reason(tcp({ unit: 'second' }))).toBe('spec.rateLimit.local.tcp.connections: is required');
+    expect(reason(tcp({ connections: 0, unit: 'second' }))).toBe('spec.rateLimit.local.tcp.connections: must be an integer 1-4294967295, got 0');
+    expect(reason(tcp({ connections: 1, unit: 'day' }))).toBe('spec.rateLimit.local.tcp.unit: must be second, minute or hour, got "day"');
+    expect(reason(tcp({ connections: 4294967295, unit: 'second', burst: 1 }))).toBe('spec.rateLimit.local.tcp.burst: connections + burst must be at most 4294967295');
+    expect(reason(uts({ rateLimit: { local: { http: { requests: 1, unit: 'second', responseStatusCode: 418 } } } }))).toBe(
+      'spec.rateLimit.local.http.responseStatusCode: 418 is not a 4xx/5xx status Envoy defines',
+    );
+    expect(reason(http({ requests: 1, unit: 'second', responseHeadersToAdd: [{ name: 'bad header', value: 'x' }] }))).toBe(
+      'spec.httpRoutes[0].rateLimit.local.responseHeadersToAdd[0].name: "bad header" is not an HTTP header name',
+    );
+    expect(reason(uts({ httpRoutes: [{ rateLimit: {} }] }))).toBe('spec.httpRoutes[0].path: is required');
+  });
+
+  it('notes what is not enforced: global rate limits; local ones only by Envoy', () => {
+    const store = new MeshStore(fakeDeps());
+    store.sinkFor('file').apply(uts({ rateLimit: { local: { http: { requests: 1, unit: 'second' } }, global: {} } }));
+    const note = store.policyStatuses()[0]?.reason ?? '';
+    expect(note).toMatch(/spec\.rateLimit\.global: global rate limits are not enforced/);
+    expect(note).toMatch(/proxyless gRPC: local rate limits are enforced by the destination's Envoy sidecar only/);
+    expect(note).not.toMatch(/spec\.rateLimit: rate limits are not enforced/);
+  });
+
+  it('notes which outlier detection gRPC applies: failure percentage yes, consecutive errors no', () => {
+    const noteOf = (outlierDetection: Record<string, unknown>): string => {
+      const store = new MeshStore(fakeDeps());
+      store.sinkFor('file').apply(uts({ outlierDetection }));
+      return store.policyStatuses()[0]?.reason ?? '';
+    };
+    expect(noteOf({ consecutive5xxErrors: 3 })).toMatch(/proxyless gRPC: outlierDetection \(gRPC has no consecutive-error ejection; set outlierDetection\.failurePercentage\)/);
+    expect(noteOf({ consecutive5xxErrors: 3, failurePercentage: { threshold: 50 } })).toBe('proxyless gRPC: outlierDetection.consecutive5xxErrors not supported by gRPC clients (Envoy applies them)');
+    expect(noteOf({ interval: '1s', failurePercentage: { threshold: 50 } })).toBe('');
   });
 
   it('refuses bad IngressBackend fields with the field and why; accepts OSM protocol case', () => {

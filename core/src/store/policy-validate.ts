@@ -132,9 +132,62 @@ function upstreamTrafficSetting(obj: KubeObject): KubeObject {
   duration(od?.interval, 'spec.outlierDetection.interval', { positive: true });
   duration(od?.baseEjectionTime, 'spec.outlierDetection.baseEjectionTime', { positive: true });
   uint32(od?.maxEjectionPercent, 'spec.outlierDetection.maxEjectionPercent', { max: 100 });
-  optRec(spec.rateLimit, 'spec.rateLimit');
-  if (spec.httpRoutes !== undefined && !Array.isArray(spec.httpRoutes)) bad('spec.httpRoutes', 'must be a list');
+  const fp = optRec(od?.failurePercentage, 'spec.outlierDetection.failurePercentage');
+  if (fp) {
+    if (uint32(fp.threshold, 'spec.outlierDetection.failurePercentage.threshold', { max: 100 }) === undefined) bad('spec.outlierDetection.failurePercentage.threshold', 'is required');
+    uint32(fp.minimumHosts, 'spec.outlierDetection.failurePercentage.minimumHosts');
+    uint32(fp.requestVolume, 'spec.outlierDetection.failurePercentage.requestVolume');
+  }
+  const rl = optRec(spec.rateLimit, 'spec.rateLimit');
+  const local = optRec(rl?.local, 'spec.rateLimit.local');
+  optRec(rl?.global, 'spec.rateLimit.global');
+  const tcpRl = optRec(local?.tcp, 'spec.rateLimit.local.tcp');
+  if (tcpRl) tokenBucket(tcpRl, 'spec.rateLimit.local.tcp', 'connections');
+  const httpRl = optRec(local?.http, 'spec.rateLimit.local.http');
+  if (httpRl) httpLocalRateLimit(httpRl, 'spec.rateLimit.local.http');
+  if (spec.httpRoutes !== undefined && spec.httpRoutes !== null) {
+    if (!Array.isArray(spec.httpRoutes)) bad('spec.httpRoutes', 'must be a list');
+    spec.httpRoutes.forEach((r, i) => {
+      const f = `spec.httpRoutes[${i}]`;
+      const route = rec(r, f);
+      str(route.path, `${f}.path`);
+      const routeRl = optRec(route.rateLimit, `${f}.rateLimit`);
+      optRec(routeRl?.global, `${f}.rateLimit.global`);
+      const routeLocal = optRec(routeRl?.local, `${f}.rateLimit.local`);
+      if (routeLocal) httpLocalRateLimit(routeLocal, `${f}.rateLimit.local`);
+    });
+  }
   return obj;
+}
+
+/** OSM's rate-limit units; the token bucket refills once per unit. */
+export const RATE_LIMIT_UNIT_MS: Readonly<Record<string, number>> = { second: 1000, minute: 60_000, hour: 3_600_000 };
+
+/** Status codes Envoy's `type.v3.StatusCode` defines in 400-599 (OSM's allowed range): Envoy rejects others. */
+const RATE_LIMIT_STATUS = new Set([400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 426, 428, 429, 431, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511]);
+
+function tokenBucket(r: Rec, f: string, count: 'connections' | 'requests'): void {
+  const n = uint32(r[count], `${f}.${count}`, { min: 1 });
+  if (n === undefined) bad(`${f}.${count}`, 'is required');
+  if (typeof r.unit !== 'string' || RATE_LIMIT_UNIT_MS[r.unit] === undefined) bad(`${f}.unit`, `must be second, minute or hour, got ${show(r.unit)}`);
+  const burst = uint32(r.burst, `${f}.burst`) ?? 0;
+  if (n + burst > UINT32_MAX) bad(`${f}.burst`, `${count} + burst must be at most ${UINT32_MAX}`);
+}
+
+function httpLocalRateLimit(r: Rec, f: string): void {
+  tokenBucket(r, f, 'requests');
+  const code = uint32(r.responseStatusCode, `${f}.responseStatusCode`);
+  if (code !== undefined && code !== 0 && !RATE_LIMIT_STATUS.has(code)) bad(`${f}.responseStatusCode`, `${code} is not a 4xx/5xx status Envoy defines`);
+  const headers = r.responseHeadersToAdd;
+  if (headers === undefined || headers === null) return;
+  if (!Array.isArray(headers)) bad(`${f}.responseHeadersToAdd`, 'must be a list');
+  if (headers.length > 10) bad(`${f}.responseHeadersToAdd`, `at most 10 headers (Envoy's limit), got ${headers.length}`);
+  headers.forEach((h, j) => {
+    const hf = `${f}.responseHeadersToAdd[${j}]`;
+    const hr = rec(h, hf);
+    str(hr.name, `${hf}.name`, (v) => (/^[!#$%&'*+\-.^_`|~0-9a-z]+$/i.test(v) ? undefined : `${show(v)} is not an HTTP header name`));
+    if (typeof hr.value !== 'string') bad(`${hf}.value`, hr.value === undefined ? 'is required' : 'must be a string');
+  });
 }
 
 const PROTOCOLS = new Set(['http', 'https']);
@@ -260,8 +313,12 @@ export function policyNotes(kind: string, obj: KubeObject): string[] {
   }
   if (kind === 'UpstreamTrafficSetting') {
     const notes: string[] = [];
-    if (spec.rateLimit !== undefined) notes.push('spec.rateLimit: rate limits are not enforced yet (accepted for OSM compatibility)');
-    if (Array.isArray(spec.httpRoutes) && spec.httpRoutes.length > 0) notes.push('spec.httpRoutes: per-route rate limits are not enforced yet');
+    const rl = (spec.rateLimit ?? {}) as { global?: unknown; local?: Rec };
+    if (rl.global !== undefined) notes.push('spec.rateLimit.global: global rate limits are not enforced (no rate limit service; local limits are)');
+    if (Array.isArray(spec.httpRoutes) && spec.httpRoutes.some((r) => isRec(r) && isRec(r.rateLimit) && r.rateLimit.global !== undefined))
+      notes.push('spec.httpRoutes[].rateLimit.global: global rate limits are not enforced');
+    const localRl = rl.local !== undefined || (Array.isArray(spec.httpRoutes) && spec.httpRoutes.some((r) => isRec(r) && isRec(r.rateLimit) && r.rateLimit.local !== undefined));
+    if (localRl) notes.push("proxyless gRPC: local rate limits are enforced by the destination's Envoy sidecar only (a proxyless server has none)");
     const cs = (spec.connectionSettings ?? {}) as { tcp?: Rec; http?: Rec };
     const grpcIgnored = [
       ...(cs.tcp?.maxConnections !== undefined ? ['connectionSettings.tcp.maxConnections'] : []),
@@ -270,7 +327,10 @@ export function policyNotes(kind: string, obj: KubeObject): string[] {
       ...(cs.http?.maxRetries !== undefined ? ['connectionSettings.http.maxRetries'] : []),
       ...(cs.http?.maxRequestsPerConnection !== undefined ? ['connectionSettings.http.maxRequestsPerConnection'] : []),
     ];
-    if (spec.outlierDetection !== undefined) grpcIgnored.push('outlierDetection');
+    const od = (spec.outlierDetection ?? undefined) as Rec | undefined;
+    // gRPC ejects on failure percentage (and success rate), never on consecutive errors (gRFC A50).
+    if (od && od.failurePercentage === undefined) grpcIgnored.push('outlierDetection (gRPC has no consecutive-error ejection; set outlierDetection.failurePercentage)');
+    else if (od) for (const k of ['consecutive5xxErrors', 'consecutiveGatewayErrors']) if (od[k] !== undefined) grpcIgnored.push(`outlierDetection.${k}`);
     if (grpcIgnored.length > 0) notes.push(`proxyless gRPC: ${grpcIgnored.join(', ')} not supported by gRPC clients (Envoy applies them)`);
     return notes;
   }

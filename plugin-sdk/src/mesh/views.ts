@@ -84,6 +84,11 @@ export interface OutlierDetectionPolicy {
   readonly intervalMs?: number;
   readonly baseEjectionTimeMs?: number;
   readonly maxEjectionPercent?: number;
+  /**
+   * Failure-percentage ejection (Envoy and gRPC, gRFC A50): every interval, a host with at least `requestVolume`
+   * requests whose failures reach `threshold` percent is ejected, when at least `minimumHosts` hosts qualify.
+   */
+  readonly failurePercentage?: { readonly threshold: number; readonly minimumHosts?: number; readonly requestVolume?: number };
 }
 
 /** Connection limits and outlier detection for one upstream service (`policy.trellis.io` UpstreamTrafficSetting). */
@@ -97,6 +102,32 @@ export interface UpstreamSettings {
   readonly maxRetries?: number;
   readonly maxRequestsPerConnection?: number;
   readonly outlierDetection?: OutlierDetectionPolicy;
+}
+
+/** A local token bucket: `tokensPerFill` tokens every `fillIntervalMs`, at most `maxTokens` (rate + burst). */
+export interface TokenBucketPolicy {
+  readonly tokensPerFill: number;
+  readonly fillIntervalMs: number;
+  readonly maxTokens: number;
+}
+
+/** An HTTP local rate limit: a request takes a token; without one it gets `statusCode` (Envoy's 429 when absent). */
+export interface HttpLocalRateLimitPolicy extends TokenBucketPolicy {
+  readonly statusCode?: number;
+  readonly responseHeaders: readonly { readonly name: string; readonly value: string }[];
+}
+
+/**
+ * Local rate limits of a destination service (UpstreamTrafficSetting `rateLimit.local` and `httpRoutes`),
+ * enforced by the destination's own proxies: `tcp` per connection on the inbound chain, `http` per request on
+ * the service's virtual host, `routes` per request on inbound routes whose path regex equals `path` (as OSM).
+ */
+export interface LocalRateLimitPolicy {
+  /** `ns/name` of the UpstreamTrafficSetting. */
+  readonly policy: string;
+  readonly tcp?: TokenBucketPolicy;
+  readonly http?: HttpLocalRateLimitPolicy;
+  readonly routes: readonly { readonly path: string; readonly http: HttpLocalRateLimitPolicy }[];
 }
 
 /** One upstream service port this identity may reach. */
@@ -182,6 +213,7 @@ export interface InboundPort {
    */
   readonly tcpPolicies: readonly InboundTcpPolicy[];
   readonly ingress?: IngressPolicy;
+  readonly rateLimit?: LocalRateLimitPolicy;
 }
 
 /** One port of an Egress policy for this identity (`policy.trellis.io` Egress): external destinations it may reach. @public */

@@ -33,6 +33,8 @@ export const ExtensionTypeUrls = {
   httpProtocolOptions: `${T}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   stdoutAccessLog: `${T}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`,
   openTelemetryTracer: `${T}envoy.config.trace.v3.OpenTelemetryConfig`,
+  networkLocalRateLimit: `${T}envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit`,
+  httpLocalRateLimit: `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,
 } as const;
 
 export type ExtensionTypeUrl = (typeof ExtensionTypeUrls)[keyof typeof ExtensionTypeUrls];

@@ -25,6 +25,8 @@ import type { DownstreamTlsContext } from './generated/envoy/extensions/transpor
 import type { HttpProtocolOptions } from './generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.ts';
 import type { StdoutAccessLog } from './generated/envoy/extensions/access_loggers/stream/v3/StdoutAccessLog.ts';
 import type { OpenTelemetryConfig } from './generated/envoy/config/trace/v3/OpenTelemetryConfig.ts';
+import type { LocalRateLimit as NetworkLocalRateLimit } from './generated/envoy/extensions/filters/network/local_ratelimit/v3/LocalRateLimit.ts';
+import type { LocalRateLimit as HttpLocalRateLimit } from './generated/envoy/extensions/filters/http/local_ratelimit/v3/LocalRateLimit.ts';
 // Message types the resources above are built from.
 import type { ConfigSource } from './generated/envoy/config/core/v3/ConfigSource.ts';
 import type { TransportSocket } from './generated/envoy/config/core/v3/TransportSocket.ts';
@@ -68,6 +70,8 @@ export type {
   HttpProtocolOptions,
   StdoutAccessLog,
   OpenTelemetryConfig,
+  NetworkLocalRateLimit,
+  HttpLocalRateLimit,
   ConfigSource,
   TransportSocket,
   Address,
@@ -114,6 +118,8 @@ export interface ExtensionTypes {
   'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions': HttpProtocolOptions;
   'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': StdoutAccessLog;
   'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig': OpenTelemetryConfig;
+  'type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit': NetworkLocalRateLimit;
+  'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit': HttpLocalRateLimit;
 }
 
 /** A typed `google.protobuf.Any`: `{ '@type': typeUrl, ...value }`, checked against the config's message type. */

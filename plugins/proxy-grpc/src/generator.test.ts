@@ -174,6 +174,24 @@ describe('gRPC generator: traffic policies', () => {
     const plain = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream: { policy: 'bs/u', maxConnections: 2 } })] }), { resources: jsonFactory() });
     expect(get(plain, TypeUrls.cluster, 'bs/bookstore|15001').circuit_breakers).toBeUndefined();
   });
+
+  it('sends outlier detection by failure percentage (gRFC A50), success rate off; a no-op for consecutive errors alone', () => {
+    const outlierDetection = { consecutive5xx: 3, intervalMs: 1000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50, failurePercentage: { threshold: 60, minimumHosts: 2, requestVolume: 10 } };
+    const rs = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream: { policy: 'bs/u', outlierDetection } })] }), { resources: jsonFactory() });
+    expect(get(rs, TypeUrls.cluster, 'bs/bookstore|15001').outlier_detection).toEqual({
+      interval: { seconds: 1, nanos: 0 },
+      base_ejection_time: { seconds: 30, nanos: 0 },
+      max_ejection_percent: { value: 50 },
+      enforcing_success_rate: { value: 0 },
+      enforcing_failure_percentage: { value: 100 },
+      failure_percentage_threshold: { value: 60 },
+      failure_percentage_minimum_hosts: { value: 2 },
+      failure_percentage_request_volume: { value: 10 },
+    });
+    const consecutive = { policy: 'bs/u', outlierDetection: { consecutive5xx: 3 } };
+    const none = createGrpcGenerator()(view({ outbound: [outbound(STORE, { upstream: consecutive })] }), { resources: jsonFactory() });
+    expect(get(none, TypeUrls.cluster, 'bs/bookstore|15001').outlier_detection).toEqual({ enforcing_success_rate: { value: 0 } });
+  });
 });
 
 const inbound = (s: MeshServicePort, extra: Partial<InboundPort> = {}): InboundPort => ({

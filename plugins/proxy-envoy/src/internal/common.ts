@@ -12,6 +12,9 @@ export const FilterNames = {
   tlsInspector: 'envoy.filters.listener.tls_inspector',
   tlsSocket: 'envoy.transport_sockets.tls',
   httpProtocolOptions: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  /** OSM's names for the local rate limit filters. */
+  networkLocalRateLimit: 'l4_local_rate_limit',
+  httpLocalRateLimit: 'envoy.filters.http.local_ratelimit',
 } as const;
 
 /** Config source for everything fetched over the ADS stream. */

@@ -21,6 +21,7 @@ import { FilterNames, adsSource, byString, isIpv6, routerFilter, socketAddress, 
 import { egressChains, needsTlsInspector } from './egress.ts';
 import { ingressChains } from './ingress.ts';
 import { httpRbacFilter, networkRbacFilter } from './rbac.ts';
+import { httpRateLimitFilter, limitsRequests, tcpRateLimitFilter } from './ratelimit.ts';
 
 function hcm(statPrefix: string, rds: string, filters: HttpFilter[]): Filter {
   return {
@@ -165,9 +166,12 @@ export function inboundListener(input: InboundListenerInput): Listener | undefin
       const unique = [...new Map(policies.map((p) => [JSON.stringify(p), p])).values()];
       filters.push(networkRbacFilter(unique, input.trustDomain, `inbound-network-rbac.${service.namespace}/${service.name}_${service.targetPort}`));
     }
+    filters.push(...tcpRateLimitFilter(port, inboundChainName(service)));
+    const hcmStat = `mesh-http-conn-manager.${rdsInboundName(service.targetPort)}`;
+    const limited = limitsRequests(ports.filter((p) => p.service.targetPort === service.targetPort));
     filters.push(
       isHttp(service)
-        ? hcm(`mesh-http-conn-manager.${rdsInboundName(service.targetPort)}`, rdsInboundName(service.targetPort), [httpRbacFilter()])
+        ? hcm(hcmStat, rdsInboundName(service.targetPort), [httpRbacFilter(), ...(limited ? [httpRateLimitFilter(hcmStat)] : [])])
         : tcpProxy(`inbound-mesh-tcp-proxy.${port.localClusterName}`, { cluster: port.localClusterName }),
     );
     chains.push({

@@ -6,6 +6,7 @@ import { byString, durationOfMs } from './common.ts';
 type RouteTarget = Pick<Route, 'route' | 'direct_response'>;
 import { routeRbac } from './rbac.ts';
 import { routeRetryPolicy } from './retry.ts';
+import { routeRateLimit, vhostRateLimit } from './ratelimit.ts';
 
 /** SMI matches a path regex against the whole path; an empty regex means any path. */
 const pathRegex = (m: HttpMatch): string => (m.pathRegex === '' ? '.*' : m.pathRegex);
@@ -88,7 +89,7 @@ export function inboundRouteConfig(targetPort: number, ports: readonly InboundPo
     for (const p of group) {
       const list = p.routes.length === 0 && permissive ? [{ match: ANY, principals: 'any' as const }] : p.routes;
       for (const r of list) {
-        const perFilter = routeRbac(r, trustDomain);
+        const perFilter = { ...routeRbac(r, trustDomain), ...routeRateLimit(p, pathRegex(r.match)) };
         for (const match of routeMatches(r.match)) {
           const route: Route = { match, route: { cluster: p.localClusterName, timeout: { seconds: 0 } }, typed_per_filter_config: perFilter };
           const text = JSON.stringify(route);
@@ -99,7 +100,9 @@ export function inboundRouteConfig(targetPort: number, ports: readonly InboundPo
       }
     }
     const domains = claim(group.flatMap((p) => p.hostnames), taken);
-    if (domains.length > 0) virtual_hosts.push({ name: inboundVirtualHostName(first.service), domains, routes });
+    const vhostLimit = vhostRateLimit(group);
+    if (domains.length > 0)
+      virtual_hosts.push({ name: inboundVirtualHostName(first.service), domains, routes, ...(Object.keys(vhostLimit).length > 0 && { typed_per_filter_config: vhostLimit }) });
   }
   return { name: rdsInboundName(targetPort), virtual_hosts, validate_clusters: { value: false } };
 }

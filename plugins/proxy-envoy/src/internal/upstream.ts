@@ -39,6 +39,16 @@ export function withUpstreamSettings(cluster: Cluster, u: UpstreamSettings): Clu
   return out;
 }
 
+/** Failure-percentage ejection: the same fields in Envoy's and gRPC's (gRFC A50) reading of the cluster. */
+function failurePercentage(f: NonNullable<OutlierDetectionPolicy['failurePercentage']>): Partial<NonNullable<Cluster['outlier_detection']>> {
+  return {
+    enforcing_failure_percentage: { value: 100 },
+    failure_percentage_threshold: { value: f.threshold },
+    ...(f.minimumHosts !== undefined && { failure_percentage_minimum_hosts: { value: f.minimumHosts } }),
+    ...(f.requestVolume !== undefined && { failure_percentage_request_volume: { value: f.requestVolume } }),
+  };
+}
+
 function outlierDetection(o: OutlierDetectionPolicy): NonNullable<Cluster['outlier_detection']> {
   return {
     ...(o.consecutive5xx !== undefined && { consecutive_5xx: { value: o.consecutive5xx } }),
@@ -50,5 +60,8 @@ function outlierDetection(o: OutlierDetectionPolicy): NonNullable<Cluster['outli
     ...(o.baseEjectionTimeMs !== undefined && { base_ejection_time: durationOfMs(o.baseEjectionTimeMs) }),
     ...(o.maxEjectionPercent !== undefined && { max_ejection_percent: { value: o.maxEjectionPercent } }),
     enforcing_success_rate: { value: 0 },
+    // Envoy ejects on 5 consecutive 5xx by default: off unless asked for, as success-rate ejection.
+    ...(o.consecutive5xx === undefined && { enforcing_consecutive_5xx: { value: 0 } }),
+    ...(o.failurePercentage && failurePercentage(o.failurePercentage)),
   };
 }

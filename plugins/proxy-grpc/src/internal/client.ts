@@ -21,7 +21,7 @@ import type {
 import { gammaGrpcRoutes } from './gamma.ts';
 import type { Emit } from './memo.ts';
 import { outboundRouteName } from './names.ts';
-import { circuitBreakers, routeExtras } from './policies.ts';
+import { circuitBreakers, outlierDetection, routeExtras } from './policies.ts';
 import { upstreamTls } from './tls.ts';
 import { routerFilter } from './types.ts';
 
@@ -50,7 +50,7 @@ export function clientResources(view: ProxyView, emit: Emit): XdsResource[] {
   const clusters = new Map<string, OutboundService>();
   for (const o of dialable) if (!clusters.has(o.clusterName)) clusters.set(o.clusterName, o);
   for (const [name, o] of [...clusters.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push(emit(JSON.stringify([view.trustDomain, o.service, o.identities, o.upstream?.maxRequests ?? null]), TypeUrls.cluster, name, () => cluster(name, o, view.trustDomain)));
+    out.push(emit(JSON.stringify([view.trustDomain, o.service, o.identities, o.upstream?.maxRequests ?? null, o.upstream?.outlierDetection?.failurePercentage ? o.upstream.outlierDetection : null]), TypeUrls.cluster, name, () => cluster(name, o, view.trustDomain)));
     out.push(emit(JSON.stringify(o.endpoints), TypeUrls.endpoint, name, () => loadAssignment(name, o)));
   }
   return out;
@@ -127,6 +127,7 @@ function cluster(name: string, o: OutboundService, trustDomain: string): Cluster
     lb_policy: 'ROUND_ROBIN',
     transport_socket: upstreamTls(o.identities, trustDomain, serviceSni(o.service)),
     ...circuitBreakers(o),
+    ...outlierDetection(o),
   };
 }
 
