@@ -7,24 +7,11 @@ import type { KubeObject } from '@trellis/plugin-sdk';
 import { dns1035Label, dns1123Label, dns1123Subdomain } from './k8s-names.ts';
 import type { BackendRefSpec, GatewayRouteObj, HeaderEditSpec, PathModifierSpec, RouteBackendSpec, RouteFilterSpec, RouteMatchSpec, RouteParentRef, RouteRuleSpec, RouteValueMatch } from './gateway-kinds.ts';
 import { re2Problem } from './re2.ts';
+import { bad, FieldError, optRec, rec } from './fields.ts';
 import { show } from './show.ts';
 
 export type RouteValidation = { readonly obj: GatewayRouteObj; readonly ignored?: string } | { readonly reason: string };
 
-class Invalid extends Error {}
-type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function bad(field: string, why: string): never {
-  throw new Invalid(`${field}: ${why}`);
-}
-function rec(v: unknown, field: string): Rec {
-  if (!isRec(v)) bad(field, v === undefined ? 'is required' : 'must be a map');
-  return v;
-}
-function optRec(v: unknown, field: string): Rec | undefined {
-  return v === undefined || v === null ? undefined : rec(v, field);
-}
 function list(v: unknown, field: string, max: number, min = 0): unknown[] {
   if (v === undefined || v === null) {
     if (min > 0) bad(field, 'is required');
@@ -326,7 +313,7 @@ export function validateGatewayRoute(kind: 'HTTPRoute' | 'GRPCRoute', obj: KubeO
       return { obj: out, ignored: 'spec.parentRefs: no parentRef names a Service (group "", kind Service): nothing in the mesh to attach to' };
     return { obj: out };
   } catch (err) {
-    if (err instanceof Invalid) return { reason: err.message };
+    if (err instanceof FieldError) return { reason: err.message };
     throw err;
   }
 }

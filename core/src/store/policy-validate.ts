@@ -7,25 +7,10 @@ import { GRPC_RETRY_CONDITIONS, grpcRetryConditions } from '@trellis/plugin-sdk'
 import { isIP } from 'node:net';
 import type { KubeObject } from '@trellis/plugin-sdk';
 import { dns1035Label, dns1123Label, dns1123Subdomain } from './k8s-names.ts';
+import { bad, FieldError, isRec, optRec, rec, type Rec, type Rule } from './fields.ts';
 import { show } from './show.ts';
 
 export type PolicyCheck = { readonly ok: true; readonly obj: KubeObject } | { readonly ok: false; readonly reason: string };
-
-class Invalid extends Error {}
-type Rec = Record<string, unknown>;
-type Rule = (v: string) => string | undefined;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function bad(field: string, why: string): never {
-  throw new Invalid(`${field}: ${why}`);
-}
-
-function rec(v: unknown, field: string): Rec {
-  if (!isRec(v)) bad(field, v === undefined ? 'is required' : 'must be a map');
-  return v;
-}
-
-const optRec = (v: unknown, field: string): Rec | undefined => (v === undefined || v === null ? undefined : rec(v, field));
 
 function str(v: unknown, field: string, rule?: Rule): string {
   if (typeof v !== 'string' || v === '') bad(field, v === undefined ? 'is required' : 'must be a non-empty string');
@@ -294,7 +279,7 @@ export function checkPolicy(kind: 'Retry' | 'UpstreamTrafficSetting' | 'IngressB
   try {
     return { ok: true, obj: checks[kind](obj, ns) };
   } catch (err) {
-    if (err instanceof Invalid) return { ok: false, reason: err.message };
+    if (err instanceof FieldError) return { ok: false, reason: err.message };
     throw err;
   }
 }
