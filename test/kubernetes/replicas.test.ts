@@ -1,7 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatNodeId } from '@trellis/plugin-sdk';
+import { formatNodeId, type CertificatesPlugin } from '@trellis/plugin-sdk';
 import kubernetesSource from '@trellis/plugin-source-kubernetes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdsConnection } from '../support/ads-client.ts';
@@ -12,8 +13,9 @@ import { eventually, loadGrpcXds, type GrpcWorkload } from '../support/grpc-work
 /**
  * Replicas, against the fake API server: two controllers reading the same API server hold byte-identical xDS
  * resources with equal versions for the same proxy, so a proxy that reconnects from one to the other is sent
- * the state it already has. (SDS secrets are excluded: every controller issues its own certificates, fresh
- * keys each time, even from a shared CA.)
+ * the state it already has. The replicas share one CA through a Secret (`caSecret`): equal trust bundles, so
+ * a workload certificate from one verifies with the other's. Workload certificates themselves differ (each
+ * controller issues its own, fresh keys), so the resource comparisons exclude SDS.
  */
 
 const BOOKSTORE = join(import.meta.dirname, '../../examples/bookstore');
@@ -35,7 +37,8 @@ beforeAll(async () => {
   const kubeconfig = join(await mkdtemp(join(tmpdir(), 'trellis-replicas-')), 'kubeconfig');
   await api.kubeconfig(kubeconfig);
   for (let i = 0; i < 2; i++) {
-    const ctl = await GrpcTestMesh.start({ plugins: [{ definition: kubernetesSource, config: { kubeconfig } }] });
+    // Both replicas keep the CA in one Secret (use: selfsigned, caSecret): one root for the mesh.
+    const ctl = await GrpcTestMesh.start({ plugins: [{ definition: kubernetesSource, config: { kubeconfig } }], caConfig: { caSecret: { namespace: 'trellis-system', name: 'trellis-ca', kubeconfig } } });
     ctls.push(ctl);
     await eventually(async () => {
       if (!ctl.mesh.ready()) throw new Error('not ready');
@@ -88,6 +91,17 @@ function subscriptions(ctl: GrpcTestMesh, w: GrpcWorkload): Map<string, Map<stri
   }
   return out;
 }
+
+describe('one CA for both replicas (caSecret)', () => {
+  it('one Secret, equal trust bundles; a workload certificate of one verifies with the other\'s bundle', async () => {
+    expect(api.objects('v1', 'Secret').filter((s) => s.metadata.namespace === 'trellis-system' && s.metadata.name === 'trellis-ca')).toHaveLength(1);
+    const bundles = await Promise.all(ctls.map((c) => c.mesh.instance<CertificatesPlugin>('selfsigned')!.trustBundle()));
+    expect(bundles[1]).toEqual(bundles[0]);
+    const id = { namespace: 'bookbuyer', serviceAccount: 'bookbuyer' };
+    const leaf = new X509Certificate((await ctls[0]!.certificate(id)).certificatePem);
+    expect(bundles[1]!.roots.some((r) => leaf.verify(new X509Certificate(r).publicKey))).toBe(true);
+  });
+});
 
 describe('a proxy reconnecting from one controller to the other (the ADS wire, delta)', () => {
   /**
