@@ -7,6 +7,8 @@ import { MemoryLogger, runPluginConformance } from '@trellis/plugin-sdk/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeApiServer } from '../support/fake-apiserver/index.ts';
 import { FakeCertManager } from '../support/fake-cert-manager.ts';
+import { GrpcTestMesh } from '../support/grpc-controller.ts';
+import { loadGrpcXds } from '../support/grpc-workloads.ts';
 
 /** `use: cert-manager` against the fake API server and the fake cert-manager signer (a stand-in, real CA). */
 
@@ -150,5 +152,23 @@ describe('use: cert-manager', () => {
     await expect(p.sign!({ ...base, csrPem: await csrFor('other.ns.cluster.local') })).rejects.toThrow(/the CSR asks for .*other.ns.cluster.local.*, not the decided names/);
     const s = await p.sign!({ ...base, csrPem: await csrFor('w.ns.cluster.local') });
     expect(new X509Certificate(s.certificatePem).subjectAltName).toBe('DNS:w.ns.cluster.local');
+  });
+
+  it('a controller with use: cert-manager issues workload certificates from the issuer and is ready', async () => {
+    await loadGrpcXds();
+    const before = auto.signed.size;
+    const ctl = await GrpcTestMesh.start({
+      certificates: { definition: certManager, config: { namespace: NS, issuerRef: { name: 'mesh' }, trustBundle: { configMap: { name: 'mesh-bundle' } }, kubeconfig, pollInterval: '20ms' } },
+    });
+    try {
+      expect(ctl.mesh.ready()).toBe(true);
+      const c = await ctl.certificate({ namespace: 'bookbuyer', serviceAccount: 'bookbuyer' });
+      const leaf = new X509Certificate(c.certificatePem);
+      expect(leaf.verify(new X509Certificate(auto.caPem).publicKey)).toBe(true);
+      expect(leaf.subjectAltName).toContain('URI:spiffe://cluster.local/ns/bookbuyer/sa/bookbuyer');
+      expect(auto.signed.size).toBeGreaterThan(before);
+    } finally {
+      await ctl.stop();
+    }
   });
 });
