@@ -1,8 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatNodeId, type CertificatesPlugin } from '@trellis/plugin-sdk';
 import kubernetesSource from '@trellis/plugin-source-kubernetes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdsConnection } from '../support/ads-client.ts';
 import { FakeApiServer, kubectl } from '../support/fake-apiserver/index.ts';
 import { GrpcTestMesh } from '../support/grpc-controller.ts';
 import { eventually, loadGrpcXds, type GrpcWorkload } from '../support/grpc-workloads.ts';
@@ -10,8 +13,9 @@ import { eventually, loadGrpcXds, type GrpcWorkload } from '../support/grpc-work
 /**
  * Replicas, against the fake API server: two controllers reading the same API server hold byte-identical xDS
  * resources with equal versions for the same proxy, so a proxy that reconnects from one to the other is sent
- * the state it already has. (Each controller has its own CA here; secrets are compared only when the CA is
- * shared, which needs the CA-in-a-Secret work not done yet, so SDS secrets are excluded.)
+ * the state it already has. The replicas share one CA through a Secret (`caSecret`): equal trust bundles, so
+ * a workload certificate from one verifies with the other's. Workload certificates themselves differ (each
+ * controller issues its own, fresh keys), so the resource comparisons exclude SDS.
  */
 
 const BOOKSTORE = join(import.meta.dirname, '../../examples/bookstore');
@@ -33,7 +37,8 @@ beforeAll(async () => {
   const kubeconfig = join(await mkdtemp(join(tmpdir(), 'trellis-replicas-')), 'kubeconfig');
   await api.kubeconfig(kubeconfig);
   for (let i = 0; i < 2; i++) {
-    const ctl = await GrpcTestMesh.start({ plugins: [{ definition: kubernetesSource, config: { kubeconfig } }] });
+    // Both replicas keep the CA in one Secret (use: selfsigned, caSecret): one root for the mesh.
+    const ctl = await GrpcTestMesh.start({ plugins: [{ definition: kubernetesSource, config: { kubeconfig } }], caConfig: { caSecret: { namespace: 'trellis-system', name: 'trellis-ca', kubeconfig } } });
     ctls.push(ctl);
     await eventually(async () => {
       if (!ctl.mesh.ready()) throw new Error('not ready');
@@ -73,5 +78,86 @@ describe('two controllers on one API server', () => {
     expect(a.size).toBeGreaterThan(3);
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     for (const [k, v] of a) expect([k, b.get(k)]).toEqual([k, v]);
+  });
+});
+
+/** Resources of every non-secret type the node holds on a controller, by type: name -> version. */
+function subscriptions(ctl: GrpcTestMesh, w: GrpcWorkload): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const [key, { version }] of state(ctl, w)) {
+    const [typeUrl, name] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
+    if (!out.has(typeUrl)) out.set(typeUrl, new Map());
+    out.get(typeUrl)!.set(name, version);
+  }
+  return out;
+}
+
+describe('one CA for both replicas (caSecret)', () => {
+  it('one Secret, equal trust bundles; a workload certificate of one verifies with the other\'s bundle', async () => {
+    expect(api.objects('v1', 'Secret').filter((s) => s.metadata.namespace === 'trellis-system' && s.metadata.name === 'trellis-ca')).toHaveLength(1);
+    const bundles = await Promise.all(ctls.map((c) => c.mesh.instance<CertificatesPlugin>('selfsigned')!.trustBundle()));
+    expect(bundles[1]).toEqual(bundles[0]);
+    const id = { namespace: 'bookbuyer', serviceAccount: 'bookbuyer' };
+    const leaf = new X509Certificate((await ctls[0]!.certificate(id)).certificatePem);
+    expect(bundles[1]!.roots.some((r) => leaf.verify(new X509Certificate(r).publicKey))).toBe(true);
+  });
+});
+
+describe('a proxy reconnecting from one controller to the other (the ADS wire, delta)', () => {
+  /**
+   * Opens a delta stream to `ctl` as `node`, subscribing to every name of `subs` and claiming `held` as
+   * initial_resource_versions; then subscribes a sentinel name that exists nowhere, whose answer (removed) closes
+   * the exchange: everything the server had to send for the claimed state comes before it on the stream.
+   */
+  async function reconnect(ctl: GrpcTestMesh, nodeId: string, subs: Map<string, Map<string, string>>, held: (typeUrl: string) => Record<string, string>) {
+    const conn = new AdsConnection({ address: ctl.address });
+    const s = conn.delta();
+    const received: { typeUrl: string; names: string[]; versions: Record<string, string>; removed: string[]; nonce: string }[] = [];
+    try {
+      const types = [...subs.keys()];
+      types.forEach((typeUrl, i) =>
+        s.send({ ...(i === 0 && { node: { id: nodeId } }), type_url: typeUrl, resource_names_subscribe: [...subs.get(typeUrl)!.keys()], initial_resource_versions: held(typeUrl) }),
+      );
+      const last = types[types.length - 1]!;
+      s.send({ type_url: last, resource_names_subscribe: ['sentinel.does-not-exist'] });
+      for (;;) {
+        const r = await s.next(10_000);
+        const resources = r.resources ?? [];
+        const removed = r.removed_resources ?? [];
+        received.push({
+          typeUrl: r.type_url ?? '',
+          names: resources.map((x) => x.name ?? ''),
+          versions: Object.fromEntries(resources.map((x) => [x.name ?? '', x.version ?? ''])),
+          removed,
+          nonce: r.nonce ?? '',
+        });
+        s.send({ type_url: r.type_url ?? '', response_nonce: r.nonce ?? '' });
+        if (removed.includes('sentinel.does-not-exist')) break;
+      }
+    } finally {
+      s.cancel();
+      conn.close();
+    }
+    return received;
+  }
+
+  it('receives nothing new from the second controller; a stale claimed version is answered (control)', async () => {
+    const nodeId = formatNodeId(wl[0]!.node);
+    // First connection, to controller 0: everything arrives, with its versions.
+    const subs = subscriptions(ctls[0]!, wl[0]!);
+    expect(subs.size).toBeGreaterThanOrEqual(4); // listeners, routes, clusters, endpoints
+    const first = await reconnect(ctls[0]!, nodeId, subs, () => ({}));
+    const got = new Map<string, Record<string, string>>();
+    for (const r of first) got.set(r.typeUrl, { ...got.get(r.typeUrl), ...r.versions });
+    for (const [typeUrl, names] of subs) expect([typeUrl, got.get(typeUrl)]).toEqual([typeUrl, Object.fromEntries(names)]);
+    // Reconnect to controller 1 claiming what controller 0 sent: the only answer is the sentinel's removal.
+    const second = await reconnect(ctls[1]!, nodeId, subs, (t) => got.get(t) ?? {});
+    expect(second.flatMap((r) => r.names)).toEqual([]);
+    expect(second.flatMap((r) => r.removed)).toEqual(['sentinel.does-not-exist']);
+    // Control: claiming one stale version makes controller 1 send exactly that resource.
+    const [typeUrl, versions] = [...got][0]!;
+    const [name] = Object.keys(versions);
+    const third = await reconnect(ctls[1]!, nodeId, subs, (t) => (t === typeUrl ? { ...versions, [name!]: 'stale' } : (got.get(t) ?? {})));
+    expect(third.flatMap((r) => r.names)).toEqual([name]);
   });
 });

@@ -22,6 +22,10 @@ export interface GrpcTestMeshOptions {
   readonly objects?: readonly KubeObject[];
   /** More plugins (a test source, say), with their config and instance name. */
   readonly plugins?: TestMeshOptions['plugins'];
+  /** The selfsigned CA's config (default: a fresh `stateDir`), e.g. a `caSecret` shared by replicas. */
+  readonly caConfig?: Record<string, unknown>;
+  /** Another certificate provider instead of the selfsigned CA (e.g. use: cert-manager). */
+  readonly certificates?: TestMeshOptions['plugins'][number];
 }
 
 export class GrpcTestMesh {
@@ -38,7 +42,7 @@ export class GrpcTestMesh {
     const stateDir = await mkdtemp(join(tmpdir(), 'trellis-grpc-ca-'));
     const mesh = await startTestMesh({
       plugins: [
-        { definition: selfsigned, config: { stateDir } },
+        opts.certificates ?? { definition: selfsigned, config: opts.caConfig ?? { stateDir } },
         // combined: certificate and key change in one rename, so a re-read never pairs a new certificate with an
         // old key (with separate files the rotation test saw such a torn read about once in four runs).
         { definition: grpcBackend, config: { refreshInterval: '1s', certificateFiles: 'combined' } },

@@ -14,12 +14,18 @@ import {
   type SignedCertificate,
   type TrustBundle,
 } from '@trellis/plugin-sdk';
-import { load, loadOrCreate, rotateRoot, stateVersion, type CaOptions, type CaState, type RootRotationPhase } from './internal/ca-store.ts';
+import type { CaBackend } from './internal/backend.ts';
+import type { CaOptions, CaState, RootRotationPhase } from './internal/ca-store.ts';
+import { dirBackend } from './internal/dir-backend.ts';
+import { secretBackend, type SecretRef } from './internal/secret-backend.ts';
+import { coreApi, type KubeconfigOptions } from './internal/kube.ts';
 import { generateKey, signCertificate, type KeyMaterial } from './internal/x509.ts';
 
 export interface SelfSignedOptions {
-  /** Absolute state directory. */
-  readonly stateDir: string;
+  /** Absolute state directory; exactly one of `stateDir`, `caSecret`. */
+  readonly stateDir?: string;
+  /** A Kubernetes Secret holding the CA, shared by every controller replica. */
+  readonly caSecret?: SecretRef & KubeconfigOptions;
   readonly caValidityMs: number;
   readonly keyType: KeyType;
   readonly commonName: string;
@@ -33,7 +39,7 @@ export interface SelfSignedOptions {
 }
 
 export interface SelfSignedProvider extends CertificatesPlugin {
-  /** One root-rotation step on the shared state directory (see docs/certificates.md). */
+  /** One root-rotation step on the shared state (directory or Secret; see docs/certificates.md). */
   rotateRoot(phase: RootRotationPhase): Promise<TrustBundle>;
 }
 
@@ -93,19 +99,37 @@ function signLeaf(s: CaState, req: Omit<CertificateRequest, 'keyType'>, subjectK
   };
 }
 
-/** The mesh's own CA, persisted in a state directory shared by every process of the mesh (CLI and controller). */
+function backendOf(opts: SelfSignedOptions, caOpts: CaOptions): CaBackend {
+  if ((opts.stateDir === undefined) === (opts.caSecret === undefined)) throw new TrellisError(ErrorCodes.PLUGIN_CONFIG_INVALID, 'selfsigned: set exactly one of stateDir, caSecret');
+  if (opts.stateDir !== undefined) return dirBackend(resolve(opts.stateDir), caOpts);
+  const { namespace, name, ...kube } = opts.caSecret!;
+  let api;
+  try {
+    api = coreApi(kube);
+  } catch (err) {
+    throw new TrellisError(ErrorCodes.PLUGIN_CONFIG_INVALID, `selfsigned: caSecret: kubeconfig: ${(err as Error).message}`, { path: 'caSecret', cause: err });
+  }
+  return secretBackend(api, { namespace, name }, caOpts);
+}
+
+/**
+ * The mesh's own CA, persisted where every process of the mesh finds it: a state directory (CLI and controller
+ * on one host) or a Kubernetes Secret (controller replicas).
+ */
 export function createSelfSignedProvider(opts: SelfSignedOptions): SelfSignedProvider {
-  const dir = resolve(opts.stateDir);
   const caOpts: CaOptions = { keyType: opts.keyType, validityMs: opts.caValidityMs, commonName: opts.commonName };
+  const backend = backendOf(opts, caOpts);
+  const dir = backend.where;
   let state: CaState | undefined;
   let loading: Promise<CaState> | undefined;
   let lastError: string | undefined;
 
   const ensure = async (): Promise<CaState> => {
     if (state) return state;
-    loading ??= loadOrCreate(dir, caOpts, opts.createRoot ?? false)
+    loading ??= backend
+      .loadOrCreate(opts.createRoot ?? false)
       .then(({ created, ...s }) => {
-        if (created) opts.logger?.warn('no CA in the state directory: created a new root CA', { stateDir: dir, issuer: s.issuing.fingerprint });
+        if (created) opts.logger?.warn(`no CA in the ${opts.caSecret ? 'Secret' : 'state directory'}: created a new root CA`, { stateDir: dir, issuer: s.issuing.fingerprint });
         state = s;
         lastError = undefined;
         return s;
@@ -120,12 +144,19 @@ export function createSelfSignedProvider(opts: SelfSignedOptions): SelfSignedPro
     return loading;
   };
 
-  /** Picks up a rotation made by another process (the CLI) sharing the directory. */
+  /** Picks up a rotation made by another process (the CLI, another replica) sharing the state. */
   const refresh = async (): Promise<CaState> => {
     const s = await ensure();
-    if ((await stateVersion(dir)) === s.version) return s;
+    let version;
     try {
-      state = await load(dir);
+      version = await backend.version();
+    } catch (err) {
+      opts.logger?.warn('CA state unreachable; keeping the loaded one', { stateDir: dir, error: (err as Error).message });
+      return state ?? s;
+    }
+    if (version === s.version) return s;
+    try {
+      state = await backend.load();
       opts.logger?.info('CA state reloaded', { stateDir: dir, issuer: state.issuing.fingerprint, roots: state.roots.length });
     } catch (err) {
       opts.logger?.warn('CA state changed but does not load; keeping the previous one', { stateDir: dir, error: (err as Error).message });
@@ -153,7 +184,7 @@ export function createSelfSignedProvider(opts: SelfSignedOptions): SelfSignedPro
     async rotateRoot(phase) {
       try {
         await ensure();
-        await rotateRoot(dir, phase, caOpts);
+        await backend.rotate(phase);
       } catch (err) {
         if (err instanceof TrellisError) throw err;
         throw new TrellisError(ErrorCodes.CERT_PROVIDER_UNAVAILABLE, `selfsigned: root rotation ${phase} in ${dir}: ${(err as Error).message}`, { cause: err });

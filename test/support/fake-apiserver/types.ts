@@ -67,7 +67,7 @@ export const DEFAULT_TYPES: readonly ResourceType[] = [
   ]),
   crd('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes'),
   crd('gateway.networking.k8s.io', 'v1', 'GRPCRoute', 'grpcroutes'),
-  crd('cert-manager.io', 'v1', 'CertificateRequest', 'certificaterequests'),
+  { ...crd('cert-manager.io', 'v1', 'CertificateRequest', 'certificaterequests'), status: true },
 ];
 
 const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];

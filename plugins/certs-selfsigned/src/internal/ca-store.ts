@@ -40,7 +40,7 @@ export interface CaOptions {
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/;
 
-function parseMaterial(text: string, file: string): CaMaterial {
+export function parseMaterial(text: string, file: string): CaMaterial {
   const certMatch = CERT_BLOCK.exec(text);
   if (!certMatch) throw new Error(`${file}: no CERTIFICATE block`);
   const cert = new X509Certificate(certMatch[0]);
@@ -62,7 +62,7 @@ function parseMaterial(text: string, file: string): CaMaterial {
   };
 }
 
-async function newCaFileContent(opts: CaOptions): Promise<string> {
+export async function newCaFileContent(opts: CaOptions): Promise<string> {
   const key = await generateKey(opts.keyType);
   const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
   const cert = signCertificate({
