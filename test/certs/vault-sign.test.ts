@@ -102,9 +102,10 @@ describe('vault sign (CSR)', () => {
     await expect(p2.sign?.(req)).rejects.toMatchObject({
       message: `vault ${v2.url}/v1/pki/sign/mesh: 400 URI Subject Alternative Names are not allowed in this role, but was provided ${names.uris[0]}`,
     });
-    const { p: p3 } = await setup({ ...MESH_ROLE, maxTtlSeconds: 600 });
+    const { p: p3, logger } = await setup({ ...MESH_ROLE, maxTtlSeconds: 600 });
     const short = await p3.sign?.(req);
     expect((short?.notAfter.getTime() ?? 0) - (short?.notBefore.getTime() ?? 0)).toBe(600_000);
+    expect(logger.lines.find((l) => l.includes('vault answered with warnings'))).toContain('TTL \\"3600s\\" is longer than permitted maxTTL \\"600s\\"');
     expect(v.requests.filter((r) => r.path === '/v1/pki/sign/mesh')).toHaveLength(1); // a 4xx is not retried
   });
 

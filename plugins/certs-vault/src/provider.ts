@@ -183,6 +183,13 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
     }
   }
 
+  /** A response's `data`; Vault's warnings (e.g. a `ttl` cut to the role's `max_ttl`) are logged. */
+  function dataOf(res: HttpResponse, path: string): Record<string, unknown> {
+    const body = JSON.parse(res.text) as { data?: Record<string, unknown>; warnings?: unknown };
+    if (Array.isArray(body.warnings) && body.warnings.length) opts.logger?.warn('vault answered with warnings', { url: url(path).href, warnings: body.warnings.map(String) });
+    return body.data ?? {};
+  }
+
   /** The certificate, chain and trust bundle of an `issue` or `sign` response's `data`. */
   async function signedFrom(data: Record<string, unknown>, path: string): Promise<SignedCertificate> {
     const { certificate, issuing_ca: issuingCa } = data;
@@ -236,7 +243,7 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
         },
         ErrorCodes.CERT_ISSUE_FAILED,
       );
-      const data = (JSON.parse(res.text) as { data?: Record<string, unknown> }).data ?? {};
+      const data = dataOf(res, `${opts.mount}/issue/${opts.role}`);
       const key = data.private_key;
       if (typeof key !== 'string') throw new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `vault ${url(`${opts.mount}/issue/${opts.role}`).href}: the response lacks data.private_key`);
       return { ...(await signedFrom(data, `${opts.mount}/issue/${opts.role}`)), privateKey: new SecretValue(key) };
@@ -258,7 +265,7 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
         },
         ErrorCodes.CERT_ISSUE_FAILED,
       );
-      const signed = await signedFrom((JSON.parse(res.text) as { data?: Record<string, unknown> }).data ?? {}, path);
+      const signed = await signedFrom(dataOf(res, path), path);
       checkSigned(new X509Certificate(signed.certificatePem), req, url(path).href);
       return signed;
     },
