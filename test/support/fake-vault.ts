@@ -10,6 +10,8 @@ import * as x509 from '@peculiar/x509';
  * auth method, with a real CA behind it (@peculiar/x509, an implementation independent of Trellis's own) and
  * injected faults. Endpoints:
  *   POST /v1/<mount>/issue/<role>   -> { data: { certificate, private_key, private_key_type, issuing_ca, ca_chain, serial_number, expiration } }
+ *   POST /v1/<mount>/sign/<role>    -> { data: { certificate, issuing_ca, ca_chain, serial_number, expiration } }
+ *        (signs the CSR's public key under the role's rules: `FakeVaultRole`)
  *   GET  /v1/<mount>/ca_chain       -> PEM text
  *   POST /v1/auth/<k8s>/login       -> { auth: { client_token, policies, lease_duration, renewable } }
  * Errors are `{"errors":["..."]}` with Vault's status codes.
@@ -26,7 +28,25 @@ export interface FakeVaultOptions {
   /** Requests must carry this X-Vault-Namespace. */
   readonly namespace?: string;
   readonly kubernetes?: { readonly mount?: string; readonly role: string; readonly jwt: string };
+  /** The PKI role's settings (every role of `roles`); unset fields take Vault's defaults. */
+  readonly role?: Partial<FakeVaultRole>;
 }
+
+/** The role settings Vault applies on `sign/<role>` (names as in `POST /v1/<mount>/roles/<name>`). */
+export interface FakeVaultRole {
+  /** `use_csr_common_name` (Vault's default true): the certificate takes the CSR's CN, not `common_name`. */
+  readonly useCsrCommonName: boolean;
+  /** `use_csr_sans` (Vault's default true): the certificate takes the CSR's SANs, not `alt_names`/`uri_sans`. */
+  readonly useCsrSans: boolean;
+  /** `key_type` (Vault's default "rsa"): the key type a CSR must have; `any` takes RSA >= 2048 or EC >= 224. */
+  readonly keyType: 'rsa' | 'ec' | 'any';
+  /** `allowed_uri_sans` globs. Vault's default is none; here `*` so the issue tests need no role setup. */
+  readonly allowedUriSans: readonly string[];
+  /** `max_ttl` in seconds: a longer `ttl` is cut to it, with a warning (as Vault does). */
+  readonly maxTtlSeconds?: number;
+}
+
+const VAULT_ROLE_DEFAULTS: FakeVaultRole = { useCsrCommonName: true, useCsrSans: true, keyType: 'rsa', allowedUriSans: ['*'] };
 
 export interface FakeVaultFaults {
   /** Every connection is reset (Vault unreachable). */
@@ -49,6 +69,15 @@ export interface RecordedRequest {
 
 type Keys = webcrypto.CryptoKeyPair;
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+const split = (v: unknown): string[] => (typeof v === 'string' && v ? v.split(',').map((x) => x.trim()) : []);
+
+/** Vault's glob (github.com/ryanuber/go-glob): `*` matches any run of characters. */
+function globMatch(glob: string, value: string): boolean {
+  const escaped = glob.split('*').map((part) => part.replace(/[.*+?^$()|{}[\]\\]/g, '\\$&'));
+  const re = new RegExp('^' + escaped.join('.*') + '$');
+  return re.test(value);
+}
 
 function pem(der: ArrayBuffer, label: string): string {
   return `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END ${label}-----\n`;
@@ -164,12 +193,15 @@ export class FakeVault {
     if (this.faults.forbid || !valid) return this.#send(res, 403, { errors: ['permission denied'] });
 
     if (req.method === 'GET' && path === `/v1/${mount}/ca_chain`) return this.#send(res, 200, this.caPem, 'application/pem-certificate-chain');
-    const issue = new RegExp(`^/v1/${mount}/issue/([^/]+)$`).exec(path);
-    if (req.method === 'POST' && issue) {
-      const role = issue[1] ?? '';
+    const op = new RegExp(`^/v1/${mount}/(issue|sign)/([^/]+)$`).exec(path);
+    if (req.method === 'POST' && op) {
+      const role = op[2] ?? '';
       if (!(this.#opts.roles ?? ['mesh']).includes(role)) return this.#send(res, 400, { errors: [`unknown role: ${role}`] });
+      const b = (body ?? {}) as Record<string, unknown>;
+      const warnings: string[] = [];
       try {
-        return this.#send(res, 200, { request_id: 'fake', lease_id: '', renewable: false, lease_duration: 0, data: await this.#issue(body as Record<string, unknown>), warnings: null });
+        const data = op[1] === 'sign' ? await this.#sign(b, warnings) : await this.#issue(b, warnings);
+        return this.#send(res, 200, { request_id: 'fake', lease_id: '', renewable: false, lease_duration: 0, data, warnings: warnings.length ? warnings : null });
       } catch (err) {
         return this.#send(res, 400, { errors: [(err as Error).message] });
       }
@@ -177,42 +209,92 @@ export class FakeVault {
     return this.#send(res, 404, { errors: [] });
   }
 
-  async #issue(b: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const ca = this.#ca;
-    if (!ca) throw new Error('no CA');
+  get #role(): FakeVaultRole {
+    return { ...VAULT_ROLE_DEFAULTS, ...this.#opts.role };
+  }
+
+  async #issue(b: Record<string, unknown>, warnings: string[]): Promise<Record<string, unknown>> {
     const cn = b.common_name;
     if (typeof cn !== 'string' || !cn) throw new Error('the common_name field is required');
-    const ttlText = typeof b.ttl === 'string' ? b.ttl : '86400s';
-    const ttl = /^(\d+)s$/.exec(ttlText);
-    if (!ttl) throw new Error(`invalid ttl ${ttlText}`);
     const rsa = b.key_type === 'rsa';
     const alg = rsa ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: Number(b.key_bits ?? 2048) } : EC;
     const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-    const split = (v: unknown): string[] => (typeof v === 'string' && v ? v.split(',').map((x) => x.trim()) : []);
-    const dns = [...new Set([cn, ...split(b.alt_names)])]; // Vault puts the CN into the SANs unless exclude_cn_from_sans
+    const cert = await this.#leaf(keys.publicKey, cn, split(b.alt_names), split(b.uri_sans), b, warnings);
+    const keyPem = pem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+    return { ...this.#certData(cert), private_key: keyPem, private_key_type: rsa ? 'rsa' : 'ec' };
+  }
+
+  /** `sign/<role>`: the CSR must parse and verify and have the role's key type; names per use_csr_*. */
+  async #sign(b: Record<string, unknown>, warnings: string[]): Promise<Record<string, unknown>> {
+    const role = this.#role;
+    if (typeof b.csr !== 'string' || !b.csr) throw new Error('"csr" is empty');
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      csr = new x509.Pkcs10CertificateRequest(b.csr);
+    } catch {
+      throw new Error('certificate request could not be parsed');
+    }
+    if (!(await csr.verify().catch(() => false))) throw new Error('request signature invalid');
+    const publicKey = await csr.publicKey.export(webcrypto);
+    const alg = publicKey.algorithm as webcrypto.RsaHashedKeyAlgorithm | webcrypto.EcKeyAlgorithm;
+    const kind = alg.name === 'ECDSA' ? 'ec' : 'rsa';
+    const bits = 'modulusLength' in alg ? alg.modulusLength : Number(/P-(\d+)/.exec(alg.namedCurve)?.[1] ?? 0);
+    if (role.keyType !== 'any' && role.keyType !== kind) throw new Error(`role requires keys of type ${role.keyType}`);
+    if ((kind === 'rsa' && bits < 2048) || (kind === 'ec' && bits < 224)) throw new Error(`role requires a minimum of ${kind === 'rsa' ? 2048 : 224} bits for ${kind} keys`);
+    const csrCn = /(?:^|,\s*)CN=([^,]+)/.exec(csr.subject)?.[1];
+    const cn = role.useCsrCommonName ? csrCn : typeof b.common_name === 'string' ? b.common_name : undefined;
+    if (!cn) throw new Error('the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true');
+    let dns = split(b.alt_names);
+    let uris = split(b.uri_sans);
+    if (role.useCsrSans) {
+      const ext = csr.getExtension('2.5.29.17');
+      const names = ext ? new x509.SubjectAlternativeNameExtension(ext.rawData).names.items : [];
+      dns = names.filter((n) => n.type === 'dns').map((n) => n.value);
+      uris = names.filter((n) => n.type === 'url').map((n) => n.value);
+    }
+    return this.#certData(await this.#leaf(publicKey, cn, dns, uris, b, warnings));
+  }
+
+  async #leaf(publicKey: webcrypto.CryptoKey, cn: string, altNames: string[], uris: string[], b: Record<string, unknown>, warnings: string[]): Promise<x509.X509Certificate> {
+    const ca = this.#ca;
+    if (!ca) throw new Error('no CA');
+    const role = this.#role;
+    for (const u of uris) if (!role.allowedUriSans.some((g) => globMatch(g, u))) throw new Error(`URI Subject Alternative Names are not allowed in this role, but was provided ${u}`);
+    const ttlText = typeof b.ttl === 'string' ? b.ttl : '86400s';
+    const ttl = /^(\d+)s$/.exec(ttlText);
+    if (!ttl) throw new Error(`invalid ttl ${ttlText}`);
+    let ttlSeconds = Number(ttl[1]);
+    if (role.maxTtlSeconds !== undefined && ttlSeconds > role.maxTtlSeconds) {
+      warnings.push(`TTL "${ttlSeconds}s" is longer than permitted maxTTL "${role.maxTtlSeconds}s", so maxTTL is being used`);
+      ttlSeconds = role.maxTtlSeconds;
+    }
+    // Vault puts the CN into the DNS SANs unless exclude_cn_from_sans.
+    const dns = [...new Set([...(b.exclude_cn_from_sans === true ? [] : [cn]), ...altNames])];
+    const rsa = publicKey.algorithm.name !== 'ECDSA';
     const notBefore = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const cert = await x509.X509CertificateGenerator.create({
+    return x509.X509CertificateGenerator.create({
       subject: `CN=${cn}`,
       issuer: ca.cert.subject,
-      publicKey: keys.publicKey,
+      publicKey,
       signingKey: ca.keys.privateKey,
       signingAlgorithm: EC,
       notBefore,
-      notAfter: new Date(notBefore.getTime() + Number(ttl[1]) * 1000),
+      notAfter: new Date(notBefore.getTime() + ttlSeconds * 1000),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | (rsa ? x509.KeyUsageFlags.keyEncipherment : 0), true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        new x509.SubjectAlternativeNameExtension([...dns.map((value) => ({ type: 'dns' as const, value })), ...split(b.uri_sans).map((value) => ({ type: 'url' as const, value }))]),
+        new x509.SubjectAlternativeNameExtension([...dns.map((value) => ({ type: 'dns' as const, value })), ...uris.map((value) => ({ type: 'url' as const, value }))]),
       ],
     });
-    const keyPem = pem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+  }
+
+  #certData(cert: x509.X509Certificate): Record<string, unknown> {
+    const ca = this.#ca?.cert.toString('pem') ?? '';
     return {
       certificate: cert.toString('pem'),
-      private_key: keyPem,
-      private_key_type: rsa ? 'rsa' : 'ec',
-      issuing_ca: ca.cert.toString('pem'),
-      ca_chain: [ca.cert.toString('pem')],
+      issuing_ca: ca,
+      ca_chain: [ca],
       serial_number: cert.serialNumber.match(/../g)?.join(':') ?? cert.serialNumber,
       expiration: Math.floor(cert.notAfter.getTime() / 1000),
     };

@@ -121,7 +121,7 @@ export class IdentityService {
       throw err;
     }
     const sign = this.#o.provider.sign?.bind(this.#o.provider);
-    if (!sign) throw new IdentityRefused(503, 'the configured certificates plugin cannot sign CSRs (sign): the identity service needs one that can (selfsigned)');
+    if (!sign) throw new IdentityRefused(503, 'the configured certificates plugin cannot sign CSRs (sign): the identity service needs one that can (selfsigned, vault)');
     const td = this.#o.trustDomain();
     const node: NodeIdentity | undefined = req.node ? { uuid: req.node.uuid, kind: req.node.kind, ...auth.identity, trustDomain: td } : undefined;
     const names = node ? bootstrapNames(node) : workloadNames(auth.identity, td);

@@ -29,7 +29,7 @@ export const configSchema = s.object({
     s.string({ minLength: 1, pattern: /^[^/\s]+(\/[^/\s]+)*$/, patternHint: 'a mount path without leading or trailing slashes', description: 'PKI secrets engine mount' }),
     'pki',
   ),
-  role: s.string({ minLength: 1, description: 'PKI role; issues via `POST /v1/<mount>/issue/<role>`' }),
+  role: s.string({ minLength: 1, description: 'PKI role; issues via `POST /v1/<mount>/issue/<role>`, signs workload CSRs via `POST /v1/<mount>/sign/<role>`' }),
   auth: authSchema,
   namespace: s.optional(s.string({ minLength: 1, description: 'Vault Enterprise namespace (`X-Vault-Namespace`)' })),
   caFile: s.optional(s.string({ minLength: 1, description: 'PEM file of the CA for TLS to Vault (relative to the config file)' })),

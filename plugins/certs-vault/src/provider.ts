@@ -11,6 +11,8 @@ import {
   type IssuedCertificate,
   type Logger,
   type Readiness,
+  type SignRequest,
+  type SignedCertificate,
   type TrustBundle,
 } from '@trellis/plugin-sdk';
 import { send, TransportError, type HttpResponse } from './internal/http.ts';
@@ -53,6 +55,27 @@ function vaultErrors(res: HttpResponse): string {
     // not JSON: fall through
   }
   return res.text.trim().slice(0, 200) || 'no error text';
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === new Set(b).size && a.every((x) => b.includes(x));
+
+/**
+ * Vault signs what the role allows, and a role with `use_csr_common_name` / `use_csr_sans` (Vault's defaults)
+ * takes the names from the workload's CSR instead of the controller's: accept only a certificate of the
+ * CSR's key with exactly the names the controller asked for.
+ */
+function checkSigned(leaf: X509Certificate, req: SignRequest, where: string): void {
+  const fail = (what: string): TrellisError =>
+    new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `vault ${where}: the signed certificate ${what}; refusing it (set use_csr_common_name=false and use_csr_sans=false on the role)`);
+  const key = leaf.publicKey.export({ type: 'spki', format: 'der' });
+  if (!key.equals(Buffer.from(req.publicKeyDer))) throw fail("is not of the CSR's public key");
+  const cn = /^CN=(.*)$/m.exec(leaf.subject)?.[1];
+  if (cn !== req.commonName) throw fail(`has CN ${JSON.stringify(cn ?? '')}, not ${JSON.stringify(req.commonName)}`);
+  const sans = (leaf.subjectAltName ?? '').split(', ').filter(Boolean);
+  const dns = sans.filter((x) => x.startsWith('DNS:')).map((x) => x.slice(4));
+  const uris = sans.filter((x) => x.startsWith('URI:')).map((x) => x.slice(4));
+  if (!sameSet(dns, req.dnsNames) || !sameSet(uris, req.uris) || sans.length !== dns.length + uris.length)
+    throw fail(`names ${JSON.stringify(sans)} are not the requested ${JSON.stringify([...req.dnsNames.map((d) => `DNS:${d}`), ...req.uris.map((u) => `URI:${u}`)])}`);
 }
 
 /** Vault's PKI secrets engine over its HTTP API. */
@@ -160,6 +183,37 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
     }
   }
 
+  /** A response's `data`; Vault's warnings (e.g. a `ttl` cut to the role's `max_ttl`) are logged. */
+  function dataOf(res: HttpResponse, path: string): Record<string, unknown> {
+    const body = JSON.parse(res.text) as { data?: Record<string, unknown>; warnings?: unknown };
+    if (Array.isArray(body.warnings) && body.warnings.length) opts.logger?.warn('vault answered with warnings', { url: url(path).href, warnings: body.warnings.map(String) });
+    return body.data ?? {};
+  }
+
+  /** The certificate, chain and trust bundle of an `issue` or `sign` response's `data`. */
+  async function signedFrom(data: Record<string, unknown>, path: string): Promise<SignedCertificate> {
+    const { certificate, issuing_ca: issuingCa } = data;
+    if (typeof certificate !== 'string' || typeof issuingCa !== 'string')
+      throw new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `vault ${url(path).href}: the response lacks data.certificate or data.issuing_ca`);
+    const leaf = new X509Certificate(certificate);
+    const chain = Array.isArray(data.ca_chain) ? data.ca_chain.filter((c): c is string => typeof c === 'string') : [issuingCa];
+    // The chain sent to peers: leaf + intermediates (self-signed roots are for trust bundles).
+    const intermediates = chain.flatMap(pemBlocks).filter((p) => {
+      const c = new X509Certificate(p);
+      return c.subject !== c.issuer;
+    });
+    const trust = bundle ?? (await fetchBundle());
+    return {
+      certificatePem: `${certificate.trim()}\n`,
+      chainPem: [`${certificate.trim()}\n`, ...intermediates].join(''),
+      issuingCaPem: `${issuingCa.trim()}\n`,
+      trustBundlePem: trust.roots.join(''),
+      serialNumber: leaf.serialNumber.toUpperCase(),
+      notBefore: new Date(leaf.validFrom),
+      notAfter: new Date(leaf.validTo),
+    };
+  }
+
   return {
     async start() {
       stopped = false;
@@ -189,28 +243,31 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
         },
         ErrorCodes.CERT_ISSUE_FAILED,
       );
-      const data = (JSON.parse(res.text) as { data?: Record<string, unknown> }).data ?? {};
-      const { certificate, private_key: key, issuing_ca: issuingCa } = data;
-      if (typeof certificate !== 'string' || typeof key !== 'string' || typeof issuingCa !== 'string')
-        throw new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `vault ${url(`${opts.mount}/issue/${opts.role}`).href}: the response lacks data.certificate, data.private_key or data.issuing_ca`);
-      const leaf = new X509Certificate(certificate);
-      const chain = Array.isArray(data.ca_chain) ? data.ca_chain.filter((c): c is string => typeof c === 'string') : [issuingCa];
-      // The chain sent to peers: leaf + intermediates (self-signed roots are for trust bundles).
-      const intermediates = chain.flatMap(pemBlocks).filter((p) => {
-        const c = new X509Certificate(p);
-        return c.subject !== c.issuer;
-      });
-      const trust = bundle ?? (await fetchBundle());
-      return {
-        certificatePem: `${certificate.trim()}\n`,
-        chainPem: [`${certificate.trim()}\n`, ...intermediates].join(''),
-        privateKey: new SecretValue(key),
-        issuingCaPem: `${issuingCa.trim()}\n`,
-        trustBundlePem: trust.roots.join(''),
-        serialNumber: leaf.serialNumber.toUpperCase(),
-        notBefore: new Date(leaf.validFrom),
-        notAfter: new Date(leaf.validTo),
-      };
+      const data = dataOf(res, `${opts.mount}/issue/${opts.role}`);
+      const key = data.private_key;
+      if (typeof key !== 'string') throw new TrellisError(ErrorCodes.CERT_ISSUE_FAILED, `vault ${url(`${opts.mount}/issue/${opts.role}`).href}: the response lacks data.private_key`);
+      return { ...(await signedFrom(data, `${opts.mount}/issue/${opts.role}`)), privateKey: new SecretValue(key) };
+    },
+    async sign(req: SignRequest): Promise<SignedCertificate> {
+      const path = `${opts.mount}/sign/${opts.role}`;
+      // The names are the controller's (never the CSR's); exclude_cn_from_sans keeps the SANs exactly those.
+      const res = await call(
+        'POST',
+        path,
+        {
+          csr: req.csrPem,
+          common_name: req.commonName,
+          alt_names: req.dnsNames.join(','),
+          uri_sans: req.uris.join(','),
+          ttl: `${Math.ceil(req.validityMs / 1000)}s`,
+          format: 'pem',
+          exclude_cn_from_sans: true,
+        },
+        ErrorCodes.CERT_ISSUE_FAILED,
+      );
+      const signed = await signedFrom(dataOf(res, path), path);
+      checkSigned(new X509Certificate(signed.certificatePem), req, url(path).href);
+      return signed;
     },
   };
 }
