@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, runCli } from '@trellis/core';
+import { BUILTIN_KINDS } from '@trellis/plugin-source-kubernetes';
 import { requireTool, tools } from '../support/tools.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,16 +37,20 @@ describe('trellis install', () => {
     expect(r.code).toBe(0);
     const objs = docs(r.out);
     expect(new Set(objs.map((o) => o.kind))).toEqual(
-      new Set(['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'MutatingWebhookConfiguration']),
+      new Set(['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget', 'MutatingWebhookConfiguration']),
     );
     const crds = byKind(objs, 'CustomResourceDefinition');
     expect(crds.map((c) => c.metadata.name).sort()).toEqual([
+      'egresses.policy.trellis.io',
       'httproutegroups.specs.smi-spec.io',
+      'ingressbackends.policy.trellis.io',
       'meshconfigs.config.trellismesh.io',
+      'retries.policy.trellis.io',
       'tcproutes.specs.smi-spec.io',
       'trafficsplits.split.smi-spec.io',
       'traffictargets.access.smi-spec.io',
       'udproutes.specs.smi-spec.io',
+      'upstreamtrafficsettings.policy.trellis.io',
     ]);
     for (const c of crds) for (const v of c.spec.versions) expect(structuralProblems(v.schema.openAPIV3Schema, `${c.metadata.name}/${v.name}`)).toEqual([]);
     const deploy = byKind(objs, 'Deployment')[0];
@@ -67,12 +72,26 @@ describe('trellis install', () => {
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
     }
+    // The source watches every kind the store knows (a kind it may not list would keep it from ever being ready).
+    const readable = new Set(rules.filter((r) => r.verbs.includes('watch')).flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`))));
+    for (const k of BUILTIN_KINDS) expect(readable, `${k.group}/${k.plural}`).toContain(`${k.group}/${k.plural}`);
     const secrets = rules.filter((r) => r.resources.includes('secrets'));
     expect(secrets.flatMap((r) => r.verbs)).toEqual(['create']);
     const hooks = rules.find((r) => r.resources.includes('mutatingwebhookconfigurations'));
     expect(hooks?.resourceNames).toEqual(['trellis-injector-trellis']);
     const writes = rules.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
     expect(writes.map((r) => r.resources[0]).sort()).toEqual(['mutatingwebhookconfigurations', 'secrets', 'tokenreviews']);
+  });
+
+  it('shares one CA between replicas through a Secret the controller may read and update by name only', async () => {
+    const objs = docs((await run(['install', '--set', 'namespace=mesh'])).out);
+    const config = parseYaml(byKind(objs, 'ConfigMap')[0]?.data['trellis.yaml'] as string) as Obj;
+    expect(config.plugins.certificates).toEqual({ use: 'selfsigned', config: { caSecret: { namespace: 'mesh', name: 'trellis-ca' } } });
+    const role = byKind(objs, 'Role').find((r) => r.metadata.name === 'trellis-ca');
+    expect(role?.metadata.namespace).toBe('mesh');
+    expect(role?.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['trellis-ca'], verbs: ['get', 'update'] }]);
+    const binding = byKind(objs, 'RoleBinding').find((b) => b.metadata.name === 'trellis-ca');
+    expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'trellis', namespace: 'mesh' }]);
   });
 
   it('takes --set values (checked against the values schema) and the ConfigMap holds a valid controller config', async () => {

@@ -1,8 +1,9 @@
 /**
  * CustomResourceDefinitions (apiextensions.k8s.io/v1) for the kinds the mesh store reads: SMI's
- * TrafficTarget, HTTPRouteGroup, TCPRoute, UDPRoute, TrafficSplit and Trellis' (and OSM's) MeshConfig. The
- * OpenAPI schemas are structural and state what the store's validation requires, so the API server refuses
+ * TrafficTarget, HTTPRouteGroup, TCPRoute, UDPRoute, TrafficSplit, Trellis' MeshConfig and traffic policy kinds.
+ * The OpenAPI schemas are structural and state what the store's validation requires, so the API server refuses
  * the grossest mistakes before the controller sees them (which still validates and explains everything).
+ * Kinds other projects define (Gateway API routes, OSM's groups) are read, not installed: `FOREIGN_KINDS`.
  */
 type Schema = Record<string, unknown>;
 
@@ -42,6 +43,14 @@ const split = (withMatches: boolean): Schema =>
     ),
   });
 const meshConfig = obj({ spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } });
+// The policy kinds' fields are many and versioned with OSM's; the controller's validation names the bad one.
+const policy = obj({ spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }, ['spec']);
+const POLICY_KINDS: [kind: string, plural: string][] = [
+  ['Retry', 'retries'],
+  ['UpstreamTrafficSetting', 'upstreamtrafficsettings'],
+  ['IngressBackend', 'ingressbackends'],
+  ['Egress', 'egresses'],
+];
 
 interface Crd {
   group: string;
@@ -69,6 +78,14 @@ const DEFS: Crd[] = [
     ],
   },
   { group: 'config.trellismesh.io', kind: 'MeshConfig', plural: 'meshconfigs', scope: 'Namespaced', versions: [{ name: 'v1alpha1', schema: meshConfig, storage: true }] },
+  ...POLICY_KINDS.map(([kind, plural]): Crd => ({ group: 'policy.trellis.io', kind, plural, scope: 'Namespaced', versions: [{ name: 'v1alpha1', schema: policy, storage: true }] })),
+];
+
+/** Kinds the controller reads whose CRDs come with their own project (Gateway API's release, OSM's). */
+export const FOREIGN_KINDS: readonly { group: string; plurals: string[] }[] = [
+  { group: 'gateway.networking.k8s.io', plurals: ['httproutes', 'grpcroutes'] },
+  { group: 'config.openservicemesh.io', plurals: ['meshconfigs'] },
+  { group: 'policy.openservicemesh.io', plurals: POLICY_KINDS.map(([, plural]) => plural) },
 ];
 
 /** Every CRD object, ready to serialise. */

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { MUTATE_PATH } from '../injector/index.ts';
-import { crdResources, crds } from './crds.ts';
+import { crdResources, crds, FOREIGN_KINDS } from './crds.ts';
 import type { InstallValues } from './values.ts';
 
 type Obj = Record<string, unknown>;
@@ -8,6 +8,8 @@ type Obj = Record<string, unknown>;
 export const Ports = { ads: 15128, identity: 15130, injector: 9090, admin: 9091 } as const;
 /** The label a namespace joins the mesh with (`trellis namespace add`). */
 export const MONITORED_BY = 'trellis.io/monitored-by';
+/** The Secret the controller replicas share their CA through (created by the first one). */
+export const CA_SECRET = 'trellis-ca';
 
 const labels = (v: InstallValues, component: string) => ({ 'app.kubernetes.io/name': 'trellis', 'app.kubernetes.io/component': component, 'app.kubernetes.io/part-of': 'trellis', 'trellis.io/mesh': v.meshName });
 
@@ -20,7 +22,8 @@ export function controllerConfig(v: InstallValues): Obj {
       // The Kubernetes source (the `k8s` work) watches Services, EndpointSlices, Pods and the SMI kinds.
       sources: [{ use: 'kubernetes' }],
       proxies: [{ use: 'envoy' }, { use: 'grpc' }],
-      certificates: { use: 'selfsigned', config: { stateDir: '/var/lib/trellis/ca' } },
+      // One CA for every replica, kept across restarts; the first replica creates it.
+      certificates: { use: 'selfsigned', config: { caSecret: { namespace: v.namespace, name: CA_SECRET } } },
     },
     xds: { address: `0.0.0.0:${Ports.ads}` },
     admin: { address: `0.0.0.0:${Ports.admin}` },
@@ -58,7 +61,7 @@ export function installManifests(v: InstallValues): Obj[] {
         // Read what the mesh is built from; never write it.
         { apiGroups: [''], resources: ['namespaces', 'services', 'endpoints', 'pods', 'serviceaccounts'], verbs: read },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
-        ...crdResources().map((r) => ({ apiGroups: [r.group], resources: r.plurals, verbs: read })),
+        ...[...crdResources(), ...FOREIGN_KINDS].map((r) => ({ apiGroups: [r.group], resources: r.plurals, verbs: read })),
         // Workload identities: projected ServiceAccount tokens checked by TokenReview.
         { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
         // Injected pods' bootstrap Secrets (create only: the controller never reads other Secrets).
@@ -66,6 +69,20 @@ export function installManifests(v: InstallValues): Obj[] {
         // Its own webhook's caBundle, by name.
         { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [webhookName], verbs: ['get', 'patch'] },
       ],
+    },
+    {
+      // The shared CA: read and rotate it by name, in the controller's namespace only (create is above).
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'trellis-ca', namespace: ns, labels: labels(v, 'controller') },
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [CA_SECRET], verbs: ['get', 'update'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'trellis-ca', namespace: ns, labels: labels(v, 'controller') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'trellis-ca' },
+      subjects: [{ kind: 'ServiceAccount', name: 'trellis', namespace: ns }],
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -116,7 +133,7 @@ export function installManifests(v: InstallValues): Obj[] {
             ],
             volumes: [
               { name: 'config', configMap: { name: 'trellis-config' } },
-              // The CA and join tokens; a Secret-backed CA (shared by replicas, kept across restarts) comes with the Kubernetes source.
+              // Join tokens (universal mode; on Kubernetes workloads use TokenReview): the CA is in the Secret.
               { name: 'state', emptyDir: {} },
             ],
           },
