@@ -38,7 +38,8 @@ export class OtelExporter implements ObservabilityPlugin {
     this.#traces = new tracing.BasicTracerProvider({
       resource,
       sampler: new tracing.TraceIdRatioBasedSampler(o.samplingRatio),
-      spanProcessors: [new tracing.BatchSpanProcessor(spanExporter, { scheduledDelayMillis: 500 })],
+      // Few, large exports: a mesh-wide change is a few hundred spans, sent in one request rather than per 512.
+      spanProcessors: [new tracing.BatchSpanProcessor(spanExporter, { scheduledDelayMillis: 1000, maxExportBatchSize: 4096, maxQueueSize: 16_384 })],
     });
     this.tracer = new SeamTracer(this.#traces.getTracer('trellis', '0.1.0'));
     if (o.metrics) {
