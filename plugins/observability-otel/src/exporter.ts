@@ -1,4 +1,6 @@
-import { metrics as sdkMetrics, resources, tracing } from '@opentelemetry/sdk-node';
+import * as resources from '@opentelemetry/resources';
+import * as sdkMetrics from '@opentelemetry/sdk-metrics';
+import * as tracing from '@opentelemetry/sdk-trace-base';
 import { OTLPMetricExporter as GrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
