@@ -10,6 +10,8 @@ export interface TraceSpan {
   /** Starts a child span (`startTime` default now). */
   child(name: string, attributes?: SpanAttributes, startTime?: number): TraceSpan;
   setAttributes(attributes: SpanAttributes): void;
+  /** Records a point in time inside the span (an OTel span event; far cheaper than a child span). */
+  event(name: string, attributes?: SpanAttributes, time?: number): void;
   /** Ends the span (`endTime` default now); `error` marks it failed with that message. */
   end(opts?: { endTime?: number; error?: string }): void;
 }
@@ -34,8 +36,14 @@ export const ChangeSpans = {
   debounce: 'trellis.debounce',
   /** One snapshot rebuilt (`trellis.identity`, `trellis.proxy.kind`, `trellis.resources`). */
   generate: 'trellis.generate',
-  /** One response written to one proxy, ended by its ACK or NACK (`trellis.identity`, `trellis.proxy.kind`, `trellis.node_id`, `xds.type_url`, `xds.version`, `trellis.result`). */
+  /**
+   * One proxy's pushes of one snapshot (`trellis.identity`, `trellis.proxy.kind`, `trellis.node_id`, `trellis.responses`,
+   * `trellis.result`: `ack` when every type was ACKed, else the first other outcome), from its first response written to
+   * its last answer; each type's answer is an `answer` event in it.
+   */
   push: 'trellis.xds.push',
+  /** Event in a push span: one type's response answered or given up (`xds.type_url`, `xds.version`, `trellis.result`, `trellis.error` on NACK). */
+  answer: 'trellis.xds.answer',
 } as const;
 
 /** The attribute keys of those spans. */
@@ -50,6 +58,8 @@ export const ChangeAttributes = {
   proxyKind: 'trellis.proxy.kind',
   nodeId: 'trellis.node_id',
   resources: 'trellis.resources',
+  responses: 'trellis.responses',
+  error: 'trellis.error',
   typeUrl: 'xds.type_url',
   version: 'xds.version',
   /** `ack`, `nack`, `timeout`, `superseded` (a newer snapshot replaced it before the ACK), `closed`. */

@@ -104,8 +104,10 @@ describe.each(['http/protobuf', 'grpc'] as const)('otel plugin over %s', (protoc
     const trace = (): ReceivedSpan[] => receiver!.spans.filter((s) => s.traceId === root.traceId);
     const pushes = () => trace().filter((s) => s.name === ChangeSpans.push);
     // The root ends last (after every ACK), so its trace is complete once it arrived; give the batch a moment anyway.
+    // A push span (one a proxy) ends at its last answer; each type's ACK is an event in it.
+    const acked = (p: ReceivedSpan) => p.attributes[A.result] === 'ack' && p.events.filter((e) => e.name === ChangeSpans.answer && e.attributes[A.result] === 'ack').length === p.attributes[A.responses];
     await waitFor('every affected proxy ACKed in the trace', () => {
-      const ids = new Set(pushes().filter((s) => s.attributes[A.result] === 'ack').map((s) => s.attributes[A.nodeId]));
+      const ids = new Set(pushes().filter(acked).map((s) => s.attributes[A.nodeId]));
       return [...buyers, audit].every((n) => ids.has(n.uuid)) ? true : undefined;
     });
 
@@ -123,16 +125,29 @@ describe.each(['http/protobuf', 'grpc'] as const)('otel plugin over %s', (protoc
     expect(catalog[0]!.attributes).toMatchObject({ [A.key]: 'access.smi-spec.io/TrafficTarget/shop/buyer-to-audit', [A.affected]: 2 });
     expect(byName(ChangeSpans.debounce)).toHaveLength(1);
     expect(byName(ChangeSpans.generate).map((s) => s.attributes[A.identity]).sort()).toEqual(['shop/audit', 'shop/buyer']);
-    // Every push of this change was answered with an ACK, each carries the proxy's identity, kind, type and version.
+    // One push span per affected proxy, each answered with an ACK per type pushed; each carries the proxy's identity
+    // and kind, its events the type and version.
+    expect(pushes().map((p) => p.attributes[A.nodeId]).sort()).toEqual([...buyers, audit].map((n) => n.uuid).sort());
     for (const p of pushes()) {
       expect(p.parentSpanId).toBe(root.spanId);
       expect(p.attributes).toMatchObject({ [A.proxyKind]: 'sidecar', [A.result]: 'ack' });
-      expect([TypeUrls.cluster, TypeUrls.listener]).toContain(p.attributes[A.typeUrl]);
-      expect(String(p.attributes[A.version])).not.toBe('');
+      expect(p.status.code).toBe(0);
+      expect(p.events.length).toBeGreaterThan(0);
+      expect(p.events).toHaveLength(Number(p.attributes[A.responses]));
+      for (const e of p.events) {
+        expect(e.name).toBe(ChangeSpans.answer);
+        expect(e.attributes[A.result]).toBe('ack');
+        expect([TypeUrls.cluster, TypeUrls.listener]).toContain(e.attributes[A.typeUrl]);
+        expect(String(e.attributes[A.version])).not.toBe('');
+        expect(e.time).toBeGreaterThanOrEqual(p.start - 1);
+        expect(e.time).toBeLessThanOrEqual(p.end + 1);
+      }
       expect(p.end).toBeGreaterThanOrEqual(p.start);
     }
-    expect(pushes().filter((p) => p.attributes[A.identity] === 'shop/buyer' && p.attributes[A.typeUrl] === TypeUrls.cluster)).toHaveLength(2);
-    expect(pushes().some((p) => p.attributes[A.identity] === 'shop/audit')).toBe(true);
+    const buyerSpans = pushes().filter((p) => p.attributes[A.identity] === 'shop/buyer');
+    expect(buyerSpans).toHaveLength(2);
+    for (const p of buyerSpans) expect(p.events.map((e) => e.attributes[A.typeUrl])).toContain(TypeUrls.cluster);
+    expect(pushes().filter((p) => p.attributes[A.identity] === 'shop/audit')).toHaveLength(1);
     // store is not affected: no span of the change names it.
     expect(trace().some((s) => s.attributes[A.nodeId] === store.uuid || s.attributes[A.identity] === 'shop/store')).toBe(false);
     // The trace covers the whole change: from the source's call to the last ACK.

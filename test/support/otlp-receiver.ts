@@ -59,6 +59,8 @@ export interface ReceivedSpan {
   readonly end: number;
   readonly attributes: Readonly<Record<string, Attr>>;
   readonly status: { readonly code: number; readonly message: string };
+  /** Span events; `time` in epoch ms. */
+  readonly events: readonly { readonly name: string; readonly time: number; readonly attributes: Readonly<Record<string, Attr>> }[];
   readonly resource: Readonly<Record<string, Attr>>;
 }
 
@@ -99,7 +101,7 @@ export class OtlpReceiver {
     for (const rs of req.resource_spans ?? []) {
       const resource = attrs(rs.resource?.attributes);
       for (const ss of rs.scope_spans ?? [])
-        for (const s of (ss.spans ?? []) as { trace_id?: Uint8Array; span_id?: Uint8Array; parent_span_id?: Uint8Array; name?: string; start_time_unix_nano?: string; end_time_unix_nano?: string; attributes?: Kv[]; status?: { code?: number; message?: string } }[])
+        for (const s of (ss.spans ?? []) as { trace_id?: Uint8Array; span_id?: Uint8Array; parent_span_id?: Uint8Array; name?: string; start_time_unix_nano?: string; end_time_unix_nano?: string; attributes?: Kv[]; status?: { code?: number; message?: string }; events?: { name?: string; time_unix_nano?: string; attributes?: Kv[] }[] }[])
           this.spans.push({
             traceId: hex(s.trace_id),
             spanId: hex(s.span_id),
@@ -109,6 +111,7 @@ export class OtlpReceiver {
             end: ms(s.end_time_unix_nano),
             attributes: attrs(s.attributes),
             status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+            events: (s.events ?? []).map((e) => ({ name: e.name ?? '', time: ms(e.time_unix_nano), attributes: attrs(e.attributes) })),
             resource,
           });
     }

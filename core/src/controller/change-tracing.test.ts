@@ -6,7 +6,9 @@ interface Rec {
   name: string;
   attrs: Record<string, unknown>;
   parent?: Rec;
+  events: { name: string; attrs: Record<string, unknown>; time?: number }[];
   ended: boolean;
+  endTime?: number;
   error?: string;
 }
 
@@ -17,13 +19,15 @@ class RecordingTracer implements Tracer {
     return this.sample ? this.#span(name, attributes) : undefined;
   }
   #span(name: string, attributes?: SpanAttributes, parent?: Rec): TraceSpan {
-    const r: Rec = { name, attrs: { ...attributes }, ended: false, ...(parent ? { parent } : {}) };
+    const r: Rec = { name, attrs: { ...attributes }, events: [], ended: false, ...(parent ? { parent } : {}) };
     this.spans.push(r);
     return {
       child: (n, a) => this.#span(n, a, r),
       setAttributes: (a) => void Object.assign(r.attrs, a),
+      event: (n, a, time) => void r.events.push({ name: n, attrs: { ...a }, ...(time === undefined ? {} : { time }) }),
       end: (o) => {
         r.ended = true;
+        if (o?.endTime !== undefined) r.endTime = o.endTime;
         if (o?.error) r.error = o.error;
       },
     };
@@ -74,8 +78,13 @@ describe('ChangeTracing', () => {
     const changes = tracing.rebuildStarting(KEY)!;
     tracing.rebuildDone(KEY, changes, { identity: 'shop/buyer', kind: 'sidecar', startedAt: 1, generatedAt: 42, resources: 3, streams: 2 });
     tracing.hooks.onPush({ node: node('a'), typeUrl: 'T', version: 'v1', nonce: '1', generatedAt: 42, sentAt: 2 });
-    tracing.hooks.onPushDone({ node: node('a'), generatedAt: 42, responses: 1 });
+    tracing.hooks.onPush({ node: node('a'), typeUrl: 'U', version: 'v1', nonce: '2', generatedAt: 42, sentAt: 2 });
+    tracing.hooks.onPushDone({ node: node('a'), generatedAt: 42, responses: 2 });
+    tracing.hooks.onAck({ node: node('a'), typeUrl: 'T', version: 'v0', at: 3 }); // an older version's ACK answers nothing
     tracing.hooks.onAck({ node: node('a'), typeUrl: 'T', version: 'v1', at: 3 });
+    // One span for proxy a, still open: its U response is not answered.
+    expect(tracer.spans.filter((s) => s.name === ChangeSpans.push).map((p) => p.ended)).toEqual([false]);
+    tracing.hooks.onAck({ node: node('a'), typeUrl: 'U', version: 'v1', at: 3.5 });
     expect(root.ended).toBe(false); // stream b has not pushed yet
     tracing.hooks.onPush({ node: node('b'), typeUrl: 'T', version: 'v1', nonce: '1', generatedAt: 42, sentAt: 2 });
     tracing.hooks.onPushDone({ node: node('b'), generatedAt: 42, responses: 1 });
@@ -83,10 +92,20 @@ describe('ChangeTracing', () => {
     tracing.hooks.onNack({ node: node('b'), typeUrl: 'T', version: 'v1', message: 'bad', at: 4 });
     expect(root.ended).toBe(true);
     const pushes = tracer.spans.filter((s) => s.name === ChangeSpans.push);
-    expect(pushes.map((p) => [p.attrs['trellis.node_id'], p.attrs['trellis.result'], p.error])).toEqual([
-      ['a', 'ack', undefined],
-      ['b', 'nack', 'bad'],
+    expect(pushes.map((p) => [p.attrs['trellis.node_id'], p.attrs['trellis.result'], p.attrs['trellis.responses'], p.error, p.endTime])).toEqual([
+      ['a', 'ack', 2, undefined, 3.5],
+      ['b', 'nack', 1, 'bad', 4],
     ]);
+    expect(pushes[0]!.attrs).toMatchObject({ 'trellis.identity': 'shop/buyer', 'trellis.proxy.kind': 'sidecar' });
+    // Each type's answer is an event of its proxy's push span.
+    expect(pushes.map((p) => p.events.map((e) => [e.name, e.attrs['xds.type_url'], e.attrs['xds.version'], e.attrs['trellis.result'], e.time]))).toEqual([
+      [
+        [ChangeSpans.answer, 'T', 'v1', 'ack', 3],
+        [ChangeSpans.answer, 'U', 'v1', 'ack', 3.5],
+      ],
+      [[ChangeSpans.answer, 'T', 'v1', 'nack', 4]],
+    ]);
+    expect(pushes[1]!.events[0]!.attrs['trellis.error']).toBe('bad');
     expect(tracer.spans.every((s) => s.ended)).toBe(true);
   });
 

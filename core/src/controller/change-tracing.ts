@@ -1,4 +1,4 @@
-import { ChangeAttributes as A, ChangeSpans, identityKey } from '@trellis/plugin-sdk';
+import { ChangeAttributes as A, ChangeSpans } from '@trellis/plugin-sdk';
 import type { NodeIdentity, SourceSink, SpanAttributes, TraceSpan, Tracer } from '@trellis/plugin-sdk';
 import type { StoreChange } from '../store/index.ts';
 import { preciseNow } from '../xds/index.ts';
@@ -28,12 +28,29 @@ interface Tracker {
   readonly key: string;
   readonly generatedAt: number;
   changes: Change[];
+  /** Identity and proxy kind of the key, shared by its push spans (built once per snapshot, not per push). */
+  readonly attrs: SpanAttributes;
   readonly expected: number;
   readonly pushed: Set<string>;
-  /** `uuid|typeUrl|version` -> the push spans (one per change) waiting for the proxy's answer. */
-  readonly awaiting: Map<string, TraceSpan[]>;
+  /** Node uuid -> its push span (one a proxy, not one a type), while one of its responses waits for an answer. */
+  readonly proxies: Map<string, ProxyPush>;
   readonly timer: NodeJS.Timeout;
   finished: boolean;
+}
+
+/** One proxy's pushes of one snapshot: a span per change, each type's answer an event in it. */
+interface ProxyPush {
+  readonly spans: TraceSpan[];
+  /** Type URL -> the version written and not answered yet. */
+  readonly awaiting: Map<string, string>;
+  responses: number;
+  /** When its last answer came (the span's end once the stream is done). */
+  lastAt: number | undefined;
+  /** The stream finished writing this snapshot (`onPushDone`): no more responses of it will come. */
+  done: boolean;
+  /** `ack` until a type gets another outcome; the first NACK's message. */
+  result: string;
+  error: string | undefined;
 }
 
 /** What the controller reports to the tracing (each a no-op when no tracer is configured). */
@@ -56,11 +73,9 @@ interface RebuildInfo {
   readonly startedAt: number;
 }
 
-const attrsOf = (node: NodeIdentity): SpanAttributes => ({ [A.identity]: identityKey(node), [A.proxyKind]: node.kind });
-
 /**
  * One trace per config change: source sink call → store → catalog (affected) → debounce → generate (per
- * snapshot key) → push (per proxy and type) ended by its ACK or NACK. The sink calls one source makes in one
+ * snapshot key) → push (per proxy, with an event per type's ACK or NACK) ended by its last answer. The sink calls one source makes in one
  * synchronous run (one file reload) are one change. With no tracer, `wrapSink` returns calls straight through
  * after one check and nothing else is allocated.
  */
@@ -181,9 +196,10 @@ export class ChangeTracing implements RebuildTracing {
       key,
       generatedAt: r.generatedAt,
       changes,
+      attrs: { [A.identity]: r.identity, [A.proxyKind]: r.kind },
       expected: r.streams,
       pushed: new Set(),
-      awaiting: new Map(),
+      proxies: new Map(),
       timer: setTimeout(() => this.#finish(tracker, 'timeout'), ACK_TIMEOUT_MS),
       finished: false,
     };
@@ -207,13 +223,24 @@ export class ChangeTracing implements RebuildTracing {
     onPush: (e) => {
       const t = this.#trackers.get(this.#keyOf(e.node));
       if (!t || t.generatedAt !== e.generatedAt) return;
-      const attrs = { ...attrsOf(e.node), [A.nodeId]: e.node.uuid, [A.typeUrl]: e.typeUrl, [A.version]: e.version };
-      t.awaiting.set(`${e.node.uuid}|${e.typeUrl}|${e.version}`, t.changes.map((c) => c.root.child(ChangeSpans.push, attrs, e.sentAt)));
+      let p = t.proxies.get(e.node.uuid);
+      if (!p) {
+        const attrs = { ...t.attrs, [A.nodeId]: e.node.uuid };
+        p = { spans: t.changes.map((c) => c.root.child(ChangeSpans.push, attrs, e.sentAt)), awaiting: new Map(), responses: 0, lastAt: undefined, done: false, result: 'ack', error: undefined };
+        t.proxies.set(e.node.uuid, p);
+      }
+      p.responses++;
+      p.awaiting.set(e.typeUrl, e.version);
     },
     onPushDone: (e) => {
       const t = this.#trackers.get(this.#keyOf(e.node));
       if (!t || t.generatedAt !== e.generatedAt) return;
       t.pushed.add(e.node.uuid);
+      const p = t.proxies.get(e.node.uuid);
+      if (p) {
+        p.done = true;
+        if (p.awaiting.size === 0) this.#endPush(t, e.node.uuid, p, p.lastAt);
+      }
       this.#check(t);
     },
     onAck: (e) => this.#answer(e.node, e.typeUrl, e.version, e.at, 'ack'),
@@ -221,11 +248,8 @@ export class ChangeTracing implements RebuildTracing {
     onStreamClose: (node) => {
       const t = this.#trackers.get(this.#keyOf(node));
       if (!t) return;
-      for (const [k, spans] of t.awaiting)
-        if (k.startsWith(`${node.uuid}|`)) {
-          for (const s of spans) s.end({ error: 'stream closed before the answer' });
-          t.awaiting.delete(k);
-        }
+      const p = t.proxies.get(node.uuid);
+      if (p) this.#giveUp(t, node.uuid, p, 'closed', 'stream closed before the answer');
       t.pushed.add(node.uuid);
       this.#check(t);
     },
@@ -233,19 +257,44 @@ export class ChangeTracing implements RebuildTracing {
 
   #answer(node: NodeIdentity, typeUrl: string, version: string, at: number, result: 'ack' | 'nack', message?: string): void {
     const t = this.#trackers.get(this.#keyOf(node));
-    const k = `${node.uuid}|${typeUrl}|${version}`;
-    const spans = t?.awaiting.get(k);
-    if (!t || !spans) return;
-    t.awaiting.delete(k);
-    for (const s of spans) {
-      s.setAttributes({ [A.result]: result });
-      s.end({ endTime: at, ...(message === undefined ? {} : { error: message }) });
+    const p = t?.proxies.get(node.uuid);
+    if (!t || !p || p.awaiting.get(typeUrl) !== version) return;
+    p.awaiting.delete(typeUrl);
+    p.lastAt = at;
+    const attrs: SpanAttributes = message === undefined ? { [A.typeUrl]: typeUrl, [A.version]: version, [A.result]: result } : { [A.typeUrl]: typeUrl, [A.version]: version, [A.result]: result, [A.error]: message };
+    for (const s of p.spans) s.event(ChangeSpans.answer, attrs, at);
+    if (result === 'nack' && p.result === 'ack') {
+      p.result = 'nack';
+      p.error = message;
     }
-    this.#check(t);
+    if (p.done && p.awaiting.size === 0) {
+      this.#endPush(t, node.uuid, p, at);
+      this.#check(t);
+    }
+  }
+
+  /** Ends a proxy's push span with an event (`result`) for each type still unanswered. */
+  #giveUp(t: Tracker, uuid: string, p: ProxyPush, result: 'timeout' | 'superseded' | 'closed', error?: string): void {
+    for (const [typeUrl, version] of p.awaiting) for (const s of p.spans) s.event(ChangeSpans.answer, { [A.typeUrl]: typeUrl, [A.version]: version, [A.result]: result });
+    if (p.awaiting.size > 0 && p.result === 'ack') {
+      p.result = result;
+      p.error = error;
+    }
+    p.awaiting.clear();
+    this.#endPush(t, uuid, p, undefined);
+  }
+
+  #endPush(t: Tracker, uuid: string, p: ProxyPush, at: number | undefined): void {
+    t.proxies.delete(uuid);
+    const attrs = { [A.responses]: p.responses, [A.result]: p.result };
+    for (const s of p.spans) {
+      s.setAttributes(attrs);
+      s.end({ ...(at === undefined ? {} : { endTime: at }), ...(p.error === undefined ? {} : { error: p.error }) });
+    }
   }
 
   #check(t: Tracker): void {
-    if (!t.finished && t.pushed.size >= t.expected && t.awaiting.size === 0) {
+    if (!t.finished && t.pushed.size >= t.expected && t.proxies.size === 0) {
       this.#finish(t, undefined);
       for (const c of t.changes) this.#release(c);
     }
@@ -257,12 +306,8 @@ export class ChangeTracing implements RebuildTracing {
     t.finished = true;
     clearTimeout(t.timer);
     if (this.#trackers.get(t.key) === t) this.#trackers.delete(t.key);
-    for (const spans of t.awaiting.values())
-      for (const s of spans) {
-        s.setAttributes({ [A.result]: result ?? 'closed' });
-        s.end();
-      }
-    t.awaiting.clear();
+    for (const [uuid, p] of t.proxies) this.#giveUp(t, uuid, p, result ?? 'closed');
+    t.proxies.clear();
     if (result === 'timeout') for (const c of t.changes) this.#release(c);
   }
 
@@ -305,12 +350,13 @@ export class ChangeTracing implements RebuildTracing {
   }
 }
 
-const NOOP_SPAN: TraceSpan = { child: () => NOOP_SPAN, setAttributes() {}, end() {} };
+const NOOP_SPAN: TraceSpan = { child: () => NOOP_SPAN, setAttributes() {}, event() {}, end() {} };
 
 function fanOut(tracers: readonly Tracer[]): Tracer {
   const combine = (spans: TraceSpan[]): TraceSpan => ({
     child: (name, attributes, startTime) => combine(spans.map((s) => s.child(name, attributes, startTime))),
     setAttributes: (a) => spans.forEach((s) => s.setAttributes(a)),
+    event: (n, a, t) => spans.forEach((s) => s.event(n, a, t)),
     end: (o) => spans.forEach((s) => s.end(o)),
   });
   return {

@@ -1,4 +1,6 @@
-import { metrics as sdkMetrics, resources, tracing } from '@opentelemetry/sdk-node';
+import * as resources from '@opentelemetry/resources';
+import * as sdkMetrics from '@opentelemetry/sdk-metrics';
+import * as tracing from '@opentelemetry/sdk-trace-base';
 import { OTLPMetricExporter as GrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -38,7 +40,8 @@ export class OtelExporter implements ObservabilityPlugin {
     this.#traces = new tracing.BasicTracerProvider({
       resource,
       sampler: new tracing.TraceIdRatioBasedSampler(o.samplingRatio),
-      spanProcessors: [new tracing.BatchSpanProcessor(spanExporter, { scheduledDelayMillis: 500 })],
+      // Few, large exports: a mesh-wide change is a few hundred spans, sent in one request rather than per 512.
+      spanProcessors: [new tracing.BatchSpanProcessor(spanExporter, { scheduledDelayMillis: 1000, maxExportBatchSize: 4096, maxQueueSize: 16_384 })],
     });
     this.tracer = new SeamTracer(this.#traces.getTracer('trellis', '0.1.0'));
     if (o.metrics) {

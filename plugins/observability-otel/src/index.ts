@@ -21,7 +21,8 @@ export const configSchema = s.object({
 });
 
 /**
- * `use: otel` — OpenTelemetry export (OTLP over HTTP/protobuf or gRPC) on @opentelemetry/sdk-node's SDKs,
+ * `use: otel` — OpenTelemetry export (OTLP over HTTP/protobuf or gRPC) on @opentelemetry/sdk-node 0.223's SDKs (its
+ * sdk-trace-base, sdk-metrics and resources, imported directly: sdk-node's index loads every exporter),
  * without registering anything globally: one trace per config change through the core's tracing seam, and the
  * controller's metrics. Resource: `service.name=trellis-controller`, `trellis.mesh`, `service.instance.id`.
  */

@@ -1,5 +1,6 @@
 import { ValueType } from '@opentelemetry/api';
-import { metrics as sdkMetrics, type resources } from '@opentelemetry/sdk-node';
+import type * as resources from '@opentelemetry/resources';
+import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import type { Metrics } from '@trellis/plugin-sdk';
 
 type MetricData = sdkMetrics.MetricData;

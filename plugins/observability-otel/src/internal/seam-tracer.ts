@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanStatusCode, trace, type Span, type Tracer as OtelTracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Span, type Tracer as OtelTracer } from '@opentelemetry/api';
 import type { SpanAttributes, TraceSpan, Tracer } from '@trellis/plugin-sdk';
 
 /** Epoch milliseconds (with fractions) as OTel's HrTime, keeping sub-millisecond precision. */
@@ -17,20 +17,34 @@ export class SeamTracer implements Tracer {
       span.end();
       return undefined;
     }
-    return this.#wrap(span);
+    return new SeamSpan(this.otel, span);
+  }
+}
+
+/** One OTel span behind the seam; a class (not closures per span) since a mesh-wide change makes hundreds. */
+class SeamSpan implements TraceSpan {
+  /** The context children are started in, made once for all of them (a root has hundreds of push spans). */
+  #ctx: Context | undefined;
+  constructor(
+    readonly otel: OtelTracer,
+    readonly span: Span,
+  ) {}
+
+  child(name: string, attributes?: SpanAttributes, startTime?: number): TraceSpan {
+    this.#ctx ??= trace.setSpan(ROOT_CONTEXT, this.span);
+    return new SeamSpan(this.otel, this.otel.startSpan(name, { ...(attributes ? { attributes } : {}), ...(startTime === undefined ? {} : { startTime: hr(startTime) }) }, this.#ctx));
   }
 
-  #wrap(span: Span): TraceSpan {
-    return {
-      child: (name, attributes, startTime) => {
-        const ctx = trace.setSpan(ROOT_CONTEXT, span);
-        return this.#wrap(this.otel.startSpan(name, { ...(attributes ? { attributes } : {}), ...(startTime === undefined ? {} : { startTime: hr(startTime) }) }, ctx));
-      },
-      setAttributes: (a) => void span.setAttributes(a),
-      end: (o) => {
-        if (o?.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error });
-        span.end(o?.endTime === undefined ? undefined : hr(o.endTime));
-      },
-    };
+  setAttributes(attributes: SpanAttributes): void {
+    this.span.setAttributes(attributes);
+  }
+
+  event(name: string, attributes?: SpanAttributes, time?: number): void {
+    this.span.addEvent(name, attributes, time === undefined ? undefined : hr(time));
+  }
+
+  end(o?: { endTime?: number; error?: string }): void {
+    if (o?.error !== undefined) this.span.setStatus({ code: SpanStatusCode.ERROR, message: o.error });
+    this.span.end(o?.endTime === undefined ? undefined : hr(o.endTime));
   }
 }
