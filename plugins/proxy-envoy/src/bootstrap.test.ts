@@ -3,7 +3,7 @@ import { runPluginConformance } from '@trellis/plugin-sdk/testing';
 import { parse } from 'yaml';
 import plugin from './index.ts';
 import { bootstrapObject, envoyBootstrap, parseHostPort } from './bootstrap.ts';
-import * as F from './internal/fixtures.ts';
+import * as F from './internal/test-fakes.ts';
 
 const node = { uuid: '38cf2479-bfea-4c1e-a961-f8f8e2b2e8cb', kind: 'sidecar', namespace: 'bookbuyer', serviceAccount: 'bookbuyer', trustDomain: 'cluster.local' };
 const req = { node, controllerAddress: 'trellis.trellis-system.svc:15128', outDir: '/etc/envoy', certificate: F.certificate() };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InboundPort, OutboundService, XdsResource } from '@trellis/plugin-sdk';
 import { createEnvoyGenerator } from './generator.ts';
-import * as F from './internal/fixtures.ts';
+import * as F from './internal/test-fakes.ts';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
