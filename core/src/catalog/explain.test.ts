@@ -160,3 +160,59 @@ describe('policy explain', () => {
     expect(() => ex('shop/cart', 'shop/checkout', { port: '9' })).toThrow(/has no port 9/);
   });
 });
+
+describe('policy explain to an external destination (Egress)', () => {
+  const egress = (name: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'policy.openservicemesh.io/v1alpha1',
+    kind: 'Egress',
+    metadata: { name, namespace: 'shop' },
+    spec: { sources: [{ kind: 'ServiceAccount', name: 'cart', namespace: 'shop' }], ...spec },
+  });
+  const objs = (): KubeObject[] => [
+    ...base(),
+    egress('httpbin', { hosts: ['httpbin.org'], ports: [{ number: 80, protocol: 'http' }], matches: [{ apiGroup: 'specs.smi-spec.io/v1alpha4', kind: 'HTTPRouteGroup', name: 'get-only' }] }),
+    routeGroup('shop', 'get-only', [{ name: 'get', pathRegex: '/get', methods: ['GET'] }]),
+    egress('tls', { hosts: ['*.example.com'], ports: [{ number: 443, protocol: 'https' }] }),
+    egress('db', { ipAddresses: ['203.0.113.0/24'], ports: [{ number: 5432, protocol: 'tcp' }] }),
+    // Passthrough is on by default (as in OSM): off here so only Egress policies admit.
+    meshConfig({ traffic: { enableEgress: false } }),
+  ];
+
+  it('names the Egress and the HTTPRouteGroup match that admit an HTTP request, and refuses another path', () => {
+    const ex = setup(objs());
+    const ok = ex('shop/cart', 'httpbin.org:80', { path: '/get' });
+    expect(ok).toMatchObject({ allowed: true, egress: { by: 'egress', policy: 'shop/httpbin', protocol: 'http', matched: 'host httpbin.org', match: 'get' } });
+    expect(ok.reasons[1]).toBe('Egress shop/httpbin admits httpbin.org:80: host httpbin.org, http port 80, HTTPRouteGroup match "get" (GET /get)');
+    const no = ex('shop/cart', 'httpbin.org:80', { path: '/post', method: 'POST' });
+    expect(no).toMatchObject({ allowed: false, egress: { by: 'none', policy: 'shop/httpbin' } });
+    expect(no.reasons[1]).toContain('only for GET /get, not POST /post');
+  });
+
+  it('matches wildcard SNI hosts and IP ranges, and denies what no Egress lists', () => {
+    const ex = setup(objs());
+    expect(ex('shop/cart', 'api.example.com', { port: '443' }).egress).toMatchObject({ by: 'egress', policy: 'shop/tls', matched: 'host *.example.com' });
+    expect(ex('shop/cart', 'example.com:443').allowed).toBe(false);
+    expect(ex('shop/cart', '203.0.113.7:5432').egress).toMatchObject({ by: 'egress', policy: 'shop/db', matched: 'ipRange 203.0.113.0/24' });
+    const out = ex('shop/cart', '198.51.100.1:5432');
+    expect(out.allowed).toBe(false);
+    expect(out.reasons[1]).toBe('no Egress of this identity (shop/db, shop/httpbin, shop/tls) admits 198.51.100.1:5432, and egress passthrough is off (MeshConfig spec.traffic.enableEgress)');
+    // Egress names its sources: another identity has none.
+    expect(ex('shop/fraud', 'api.example.com:443').reasons[1]).toContain('no Egress has this identity as a source');
+  });
+
+  it('allows by MeshConfig passthrough, except on a port an HTTP Egress owns', () => {
+    const ex = setup([...objs().slice(0, -1), meshConfig({ traffic: { enableEgress: true } })]);
+    expect(ex('shop/fraud', 'api.github.com:443').egress).toMatchObject({ by: 'passthrough' });
+    expect(ex('shop/cart', 'other.org:443').egress).toMatchObject({ by: 'passthrough' });
+    const r = ex('shop/cart', 'other.org:80');
+    expect(r.allowed).toBe(false);
+    expect(r.reasons[1]).toContain('chain egress-http.80 takes every connection to port 80, so egress passthrough does not apply');
+  });
+
+  it('rejects an external TO without a port or with a bad one', () => {
+    const ex = setup(objs());
+    expect(() => ex('shop/cart', 'httpbin.org')).toThrow(ExplainInputError);
+    expect(() => ex('shop/cart', 'httpbin.org:80', { port: '81' })).toThrow(/names port 80 but --port is 81/);
+    expect(() => ex('shop/cart', 'bad_host!:80')).toThrow(/neither <namespace>\/<name> nor an external host/);
+  });
+});

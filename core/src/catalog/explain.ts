@@ -9,6 +9,7 @@ import type { GammaRoute, GammaRoutes, HttpMatch, Identity, InboundPort, Inbound
 import { podServiceAccount } from '../store/index.ts';
 import type { MeshStore, PolicyStatus, TrafficTargetObj } from '../store/index.ts';
 import type { Catalog } from './catalog.ts';
+import { ExplainInputError, explainEgress, externalTarget, type ExplainEgress } from './explain-egress.ts';
 import { attachedRoutes, buildGammaIndex } from './gamma.ts';
 import { gammaEditTexts, gammaFilterTexts, gammaMatchText, gammaMatches } from './gamma-match.ts';
 import { isHttpLike } from './protocol.ts';
@@ -75,6 +76,8 @@ export interface ExplainResult {
   /** `ns/name` of the Retry and of the UpstreamTrafficSetting applied to this client's calls, when any. */
   readonly retry?: string;
   readonly upstream?: string;
+  /** TO outside the mesh (`host:port`, `ip:port`): the Egress decision (docs/policies.md, "Egress"). */
+  readonly egress?: ExplainEgress;
   /** Ignored or invalid policies that concern this pair, with why. */
   readonly ignored: readonly { readonly kind: string; readonly name: string; readonly status: string; readonly reason: string }[];
 }
@@ -98,10 +101,7 @@ export interface ExplainGammaRoute {
   readonly filters: readonly string[];
 }
 
-/** Input the caller must fix (unknown object, ambiguous port): HTTP 400, CLI exit 2. */
-export class ExplainInputError extends Error {
-  readonly statusCode = 400;
-}
+export { ExplainInputError };
 
 const ref = (ns: string, name: string): string => `${ns}/${name}`;
 const portText = (p: MeshServicePort): string => `${p.namespace}/${p.name}:${p.port}`;
@@ -341,9 +341,42 @@ function explainTrafficPolicies(out: OutboundService, reasons: string[]): { retr
   return { ...(r?.policy !== undefined && { retry: r.policy }), ...(u && { upstream: u.policy }) };
 }
 
+/** TO outside the mesh: the client's egress rules and the MeshConfig passthrough decide. */
+function explainExternal(catalog: Catalog, store: MeshStore, src: { identity: Identity; resolvedFrom: string }, ext: ReturnType<typeof externalTarget> & object, input: ExplainRequest): ExplainResult {
+  const fromKey = identityKey(src.identity);
+  const view = catalog.viewFor(src.identity);
+  const headers = Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const req = { path: input.path ?? '/', method: (input.method ?? 'GET').toUpperCase(), headers };
+  const reasons: string[] = [];
+  const egress = explainEgress(view.egressRules ?? [], view.egress, ext, req, reasons);
+  const dest = `${ext.host}:${ext.port}`;
+  const allowed = egress.by !== 'none';
+  const verdict = allowed
+    ? `allowed: ${fromKey} may reach ${dest}${egress.by === 'egress' ? ` (Egress ${egress.policy})` : ' (egress passthrough)'}`
+    : `denied: ${fromKey} may not reach ${dest}`;
+  const ignored = store
+    .policyStatuses()
+    .filter((s) => s.kind === 'Egress' && s.status !== 'accepted' && s.namespace === src.identity.namespace)
+    .map((s) => ({ kind: s.kind, name: ref(s.namespace, s.name), status: s.status, reason: s.reason ?? s.status }));
+  return {
+    allowed,
+    reasons: [verdict, ...reasons, 'proxyless gRPC clients dial mesh services only: Egress is not applied to them', ...ignored.map((i) => `${i.kind} ${i.name} is ${i.status}: ${i.reason}`)],
+    permissive: view.permissive,
+    from: { identity: fromKey, resolvedFrom: src.resolvedFrom },
+    to: { service: ext.host, port: ext.port, targetPort: ext.port, protocol: egress.protocol ?? 'tcp', resolvedFrom: `external ${ext.ip ? 'address' : 'host'} ${dest}` },
+    request: req,
+    reachable: allowed,
+    backends: [],
+    egress,
+    ignored,
+  };
+}
+
 /** Answers `policy explain` from the catalog's views (the generators' input) and the store. */
 export function explainPolicy(catalog: Catalog, store: MeshStore, input: ExplainRequest): ExplainResult {
   const src = resolveSource(catalog, store, input.from);
+  const ext = externalTarget(input.to, input.port);
+  if (ext) return explainExternal(catalog, store, src, ext, input);
   const dst = resolveDestination(catalog, store, input.to, input.port);
   const from = src.identity;
   const fromKey = identityKey(from);

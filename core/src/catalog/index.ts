@@ -5,3 +5,4 @@ export { protocolOf, isHttpLike } from './protocol.ts';
 export { WILDCARD_MATCH, fullMatch, requestMatches } from './routes.ts';
 export { explainPolicy, ExplainInputError } from './explain.ts';
 export type { ExplainRequest, ExplainResult, ExplainBackend, ExplainIdentity, ExplainRoute, ExplainGammaRoute } from './explain.ts';
+export type { ExplainEgress } from './explain-egress.ts';
