@@ -184,6 +184,12 @@ describe('trellis policy explain', () => {
     expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('FROM: no Pod, ServiceAccount or Service shop/ghost') });
     const usage = await run(['policy', 'explain', 'shop/buyer']);
     expect(usage.code).toBe(2);
+    // An external TO: no Egress names shop/buyer, and the default MeshConfig passes egress through.
+    const ext = await run(['policy', 'explain', 'shop/buyer', '198.51.100.1:5432', '--admin', mesh.adminUrl], true);
+    expect(ext.code).toBe(0);
+    expect(ext.out).toMatch(/^ALLOWED {2}shop\/buyer -> 198\.51\.100\.1:5432 \(tcp\)/);
+    expect(ext.out).toContain('  egress: MeshConfig passthrough\n');
+    expect(ext.out).toContain('no Egress has this identity as a source; MeshConfig spec.traffic.enableEgress is on: passthrough to the original destination');
   });
 });
 
