@@ -64,7 +64,7 @@ export function externalTarget(to: string, port: string | number | undefined): E
 /** Envoy's host match: exact, or `*.suffix` for any name ending in `.suffix`. */
 export const hostMatches = (pattern: string, host: string): boolean => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : pattern === host);
 
-function inRange(cidr: string, ip: string): boolean {
+export function inRange(cidr: string, ip: string): boolean {
   const [net, bits] = cidr.split('/');
   const family = isIP(net ?? '');
   if (!net || family === 0 || family !== isIP(ip)) return false;

@@ -216,3 +216,41 @@ describe('policy explain to an external destination (Egress)', () => {
     expect(() => ex('shop/cart', 'bad_host!:80')).toThrow(/neither <namespace>\/<name> nor an external host/);
   });
 });
+
+describe('policy explain from an ingress source (IngressBackend)', () => {
+  const ingress = (name: string, sources: Record<string, unknown>[], protocol = 'http'): KubeObject => ({
+    apiVersion: 'policy.openservicemesh.io/v1alpha1',
+    kind: 'IngressBackend',
+    metadata: { name, namespace: 'shop' },
+    spec: { backends: [{ name: 'web', port: { number: 8080, protocol } }], sources },
+  });
+  const objs = (): KubeObject[] => [...base(), ...workload('shop', 'web', '10.0.0.5', 80, 8080, 'http'), ...workload('shop', 'gw', '10.0.0.9', 80, 8080, 'http')];
+
+  it('names the IngressBackend and the range that admit an address, and refuses others', () => {
+    const ex = setup([...objs(), ingress('from-lb', [{ kind: 'IPRange', name: '10.1.0.0/16' }])]);
+    const ok = ex('ip:10.1.2.3', 'shop/web');
+    expect(ok).toMatchObject({ allowed: true, ingress: { source: 'ip:10.1.2.3', identities: [{ identity: 'shop/web', policy: 'shop/from-lb', allowed: true }] } });
+    expect(ok.reasons[1]).toBe('IngressBackend shop/from-lb admits ip:10.1.2.3: http, source 10.1.0.0/16');
+    const no = ex('ip:10.2.0.1', 'shop/web');
+    expect(no.allowed).toBe(false);
+    expect(no.reasons[1]).toBe('IngressBackend shop/from-lb admits 10.1.0.0/16, not 10.2.0.1 (ip:10.2.0.1)');
+  });
+
+  it('admits a Service source by its endpoints, and says when no IngressBackend names the backend', () => {
+    const ex = setup([...objs(), ingress('from-gw', [{ kind: 'Service', namespace: 'shop', name: 'gw' }])]);
+    expect(ex('service:shop/gw', 'shop/web').allowed).toBe(true);
+    expect(ex('service:shop/cart', 'shop/web').allowed).toBe(false);
+    const none = ex('ip:10.1.2.3', 'shop/checkout');
+    expect(none.allowed).toBe(false);
+    expect(none.reasons).toContain("no IngressBackend has backend shop/checkout port 8080 (on shop/checkout's proxy)");
+  });
+
+  it('checks the AuthenticatedPrincipal of an https backend', () => {
+    const ex = setup([...objs(), ingress('mtls', [{ kind: 'AuthenticatedPrincipal', name: 'gw.shop.cluster.local' }], 'https')]);
+    expect(ex('principal:gw.shop.cluster.local', 'shop/web').allowed).toBe(true);
+    const no = ex('principal:other.cluster.local', 'shop/web');
+    expect(no.allowed).toBe(false);
+    expect(no.reasons[1]).toBe('IngressBackend shop/mtls (https) requires a client certificate of gw.shop.cluster.local, not other.cluster.local');
+    expect(() => ex('ip:nope', 'shop/web')).toThrow(ExplainInputError);
+  });
+});

@@ -10,6 +10,7 @@ import { podServiceAccount } from '../store/index.ts';
 import type { MeshStore, PolicyStatus, TrafficTargetObj } from '../store/index.ts';
 import type { Catalog } from './catalog.ts';
 import { ExplainInputError, explainEgress, externalTarget, type ExplainEgress } from './explain-egress.ts';
+import { explainIngress, ingressSource, type ExplainIngress, type IngressSource } from './explain-ingress.ts';
 import { attachedRoutes, buildGammaIndex } from './gamma.ts';
 import { gammaEditTexts, gammaFilterTexts, gammaMatchText, gammaMatches } from './gamma-match.ts';
 import { isHttpLike } from './protocol.ts';
@@ -78,6 +79,8 @@ export interface ExplainResult {
   readonly upstream?: string;
   /** TO outside the mesh (`host:port`, `ip:port`): the Egress decision (docs/policies.md, "Egress"). */
   readonly egress?: ExplainEgress;
+  /** FROM outside the mesh (`ip:`, `principal:`, `service:`): the IngressBackend decision per backend identity. */
+  readonly ingress?: ExplainIngress;
   /** Ignored or invalid policies that concern this pair, with why. */
   readonly ignored: readonly { readonly kind: string; readonly name: string; readonly status: string; readonly reason: string }[];
 }
@@ -372,8 +375,37 @@ function explainExternal(catalog: Catalog, store: MeshStore, src: { identity: Id
   };
 }
 
+/** FROM outside the mesh: the IngressBackend on the backend's inbound ports decides. */
+function explainFromIngress(catalog: Catalog, store: MeshStore, src: IngressSource, input: ExplainRequest): ExplainResult {
+  const dst = resolveDestination(catalog, store, input.to, input.port);
+  const service = dst.port;
+  const ids = catalog.service(ref(service.namespace, service.name))?.identities ?? [];
+  const reasons: string[] = [];
+  if (ids.length === 0) reasons.push(`Service ${ref(service.namespace, service.name)} has no pods with a known identity`);
+  const ingress = explainIngress(ids.map((d) => catalog.viewFor(d)), src, service, reasons);
+  const allowed = ingress.identities.length > 0 && ingress.identities.every((i) => i.allowed);
+  const headers = Object.fromEntries(Object.entries(input.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  return {
+    allowed,
+    reasons: [`${allowed ? 'allowed' : 'denied'}: ingress from ${ingress.source} ${allowed ? 'may' : 'may not'} reach ${portText(service)}`, ...reasons],
+    permissive: false,
+    from: { identity: ingress.source, resolvedFrom: `ingress source ${ingress.source}` },
+    to: { service: ref(service.namespace, service.name), port: service.port, targetPort: service.targetPort, protocol: service.protocol, resolvedFrom: dst.resolvedFrom },
+    request: { path: input.path ?? '/', method: (input.method ?? 'GET').toUpperCase(), headers },
+    reachable: allowed,
+    backends: [],
+    ingress,
+    ignored: [],
+  };
+}
+
 /** Answers `policy explain` from the catalog's views (the generators' input) and the store. */
 export function explainPolicy(catalog: Catalog, store: MeshStore, input: ExplainRequest): ExplainResult {
+  const ing = ingressSource(input.from, (k) => {
+    const m = catalog.service(k);
+    return m && [...new Set(m.ports.flatMap((p) => p.endpoints.map((e) => e.ip)))].sort();
+  });
+  if (ing) return explainFromIngress(catalog, store, ing, input);
   const src = resolveSource(catalog, store, input.from);
   const ext = externalTarget(input.to, input.port);
   if (ext) return explainExternal(catalog, store, src, ext, input);

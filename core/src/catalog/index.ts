@@ -6,3 +6,4 @@ export { WILDCARD_MATCH, fullMatch, requestMatches } from './routes.ts';
 export { explainPolicy, ExplainInputError } from './explain.ts';
 export type { ExplainRequest, ExplainResult, ExplainBackend, ExplainIdentity, ExplainRoute, ExplainGammaRoute } from './explain.ts';
 export type { ExplainEgress } from './explain-egress.ts';
+export type { ExplainIngress } from './explain-ingress.ts';

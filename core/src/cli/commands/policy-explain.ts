@@ -9,6 +9,7 @@ function explainText(r: ExplainResult): string {
   lines.push(`  permissive: ${r.permissive ? 'yes' : 'no'}`);
   const e = r.egress;
   if (e) lines.push(`  egress: ${e.by === 'passthrough' ? 'MeshConfig passthrough' : e.policy ? `Egress ${e.policy} (${[e.protocol, e.matched, e.match && `match "${e.match}"`].filter(Boolean).join(', ')})${e.by === 'none' ? ' refuses this request' : ''}` : 'no Egress admits it'}`);
+  for (const i of r.ingress?.identities ?? []) lines.push(`  ingress to ${i.identity}: ${i.allowed ? 'allowed' : 'denied'} (${i.policy ? `IngressBackend ${i.policy}` : 'no IngressBackend'})`);
   if (r.split) lines.push(`  split ${r.split.name}: ${r.split.backends.map((b) => `${b.service} weight ${b.weight}`).join(', ')}`);
   for (const b of r.backends) {
     lines.push(`  backend ${b.service}${b.weight !== undefined ? ` (weight ${b.weight})` : ''}: ${b.allowed ? 'allowed' : 'denied'}`);
@@ -48,10 +49,11 @@ export const policyExplainCommand: Command = {
     'trellis policy explain pod:shop/cart-5d8f shop/checkout --path /shop.Echo/Say',
     'trellis policy explain shop/fraud svc:shop/payments --port 8080 -H x-user=bob -o json',
     'trellis policy explain curl/curl httpbin.org:80 --path /get',
+    'trellis policy explain ip:10.1.2.3 shop/web',
   ],
   async run(values, positionals, io) {
     const [from, to, ...extra] = positionals;
-    if (!from || !to || extra.length) throw new UsageError('policy explain needs FROM and TO (ns/serviceaccount, ns/service, pod:ns/pod, or an external host:port / ip:port)');
+    if (!from || !to || extra.length) throw new UsageError('policy explain needs FROM and TO (ns/serviceaccount, ns/service, pod:ns/pod; TO may be an external host:port / ip:port, FROM an ingress ip:, principal: or service: source)');
     const format = outputFormat(values, io);
     const q = new URLSearchParams({ from, to });
     for (const k of ['port', 'path', 'method'] as const) if (typeof values[k] === 'string') q.set(k, values[k]);
