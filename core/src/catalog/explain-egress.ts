@@ -52,12 +52,14 @@ export function externalTarget(to: string, port: string | number | undefined): E
   const ip = isIP(host) !== 0;
   if (!ip && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host))
     throw new ExplainInputError(`TO "${to}" is neither <namespace>/<name> nor an external host[:port] or IP[:port]`);
+  // A single label is most likely a Service short name (which a pod's DNS would resolve into the mesh).
+  if (!ip && !host.includes('.')) throw new ExplainInputError(`TO "${to}": a mesh TO is <namespace>/<name>, an external one a dotted host or an IP (host.example:443)`);
   const given = port === undefined ? undefined : String(port);
   if (inline !== undefined && given !== undefined && inline !== given) throw new ExplainInputError(`TO "${to}" names port ${inline} but --port is ${given}`);
   const text = inline ?? given;
   const n = text === undefined ? NaN : Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 65535)
-    throw new ExplainInputError(text === undefined ? `TO: an external destination needs a port (${host}:443 or --port)` : `TO: port "${text}" of an external destination must be a number 1-65535`);
+    throw new ExplainInputError(text === undefined ? `TO: an external destination needs a port (${host}:443 or --port); a mesh TO is <namespace>/<name>` : `TO: port "${text}" of an external destination must be a number 1-65535`);
   return { host, port: n, ip };
 }
 

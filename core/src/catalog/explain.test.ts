@@ -214,6 +214,7 @@ describe('policy explain to an external destination (Egress)', () => {
     expect(() => ex('shop/cart', 'httpbin.org')).toThrow(ExplainInputError);
     expect(() => ex('shop/cart', 'httpbin.org:80', { port: '81' })).toThrow(/names port 80 but --port is 81/);
     expect(() => ex('shop/cart', 'bad_host!:80')).toThrow(/neither <namespace>\/<name> nor an external host/);
+    expect(() => ex('shop/cart', 'checkout:8080')).toThrow(/a mesh TO is <namespace>\/<name>, an external one a dotted host/);
   });
 });
 
