@@ -15,8 +15,12 @@ export const SCENARIOS = [
   'injection',
 ] as const;
 
+/** The scenarios whose edits go through the API server with `--source kubernetes` (the connect storm always runs). */
+export const KUBERNETES_SCENARIOS: readonly string[] = ['single-change', 'endpoint-churn'];
+
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta | --protocols sotw,delta] [--out DIR]
                         [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--client-processes N] [--cpu-prof] [--heap-snapshot] [--otel]
+                        [--source file|kubernetes]
 scenarios: ${SCENARIOS.join(', ')}`;
 
 function parseProtocols(v: string): ('sotw' | 'delta')[] {
@@ -44,6 +48,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       'cpu-prof': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
       otel: { type: 'boolean', default: false },
+      source: { type: 'string', default: 'file' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -54,8 +59,14 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got "${v}"\n${USAGE}`);
     return n;
   };
-  const names = values.scenario === 'all' ? [...SCENARIOS] : values.scenario.split(',').map((x) => x.trim());
+  const all = values.source === 'kubernetes' ? [...KUBERNETES_SCENARIOS] : [...SCENARIOS];
+  const names = values.scenario === 'all' ? all : values.scenario.split(',').map((x) => x.trim());
   for (const n of names) if (!(SCENARIOS as readonly string[]).includes(n)) throw new Error(`--scenario: unknown scenario "${n}"\n${USAGE}`);
+  if (values.source !== 'file' && values.source !== 'kubernetes') throw new Error(`--source: expected file or kubernetes, got "${values.source}"\n${USAGE}`);
+  if (values.source === 'kubernetes') {
+    const other = names.filter((n) => !KUBERNETES_SCENARIOS.includes(n));
+    if (other.length) throw new Error(`--source kubernetes runs only ${KUBERNETES_SCENARIOS.join(', ')} (not ${other.join(', ')})\n${USAGE}`);
+  }
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const proxies = int('proxies', values.proxies, 1);
   return {
@@ -77,5 +88,6 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
     ],
     heapSnapshot: values['heap-snapshot'],
     otel: values.otel,
+    source: values.source,
   };
 }

@@ -32,6 +32,8 @@ export interface BenchArgs {
   controllerNodeArgs: string[];
   /** Run the controller with the otel plugin (100% sampling, traces and metrics) exporting to a local sink. */
   otel?: boolean;
+  /** Where the controller reads the mesh: generated YAML (file source) or the fake API server (kubernetes source). */
+  source?: 'file' | 'kubernetes';
 }
 
 export interface ScenarioResult {
@@ -111,5 +113,5 @@ export function proxiesOfService(ctx: BenchContext, svc: number): number[] {
 
 /** The debounce settings in effect (the scenarios record them with their parameters). */
 export function debounceSettings(ctx: BenchContext): { fileSourceMs: number; xdsQuietMs: number; xdsMaxMs: number } {
-  return { fileSourceMs: ctx.args.fileDebounceMs ?? 100, xdsQuietMs: 50, xdsMaxMs: ctx.args.debounceMaxMs ?? 1000 };
+  return { fileSourceMs: ctx.args.source === 'kubernetes' ? 0 : (ctx.args.fileDebounceMs ?? 100), xdsQuietMs: 50, xdsMaxMs: ctx.args.debounceMaxMs ?? 1000 };
 }

@@ -13,6 +13,7 @@ import { ClientPool } from './client-pool.ts';
 import type { ProxySpec } from './clients-protocol.ts';
 import type { BenchArgs, BenchContext, ScenarioResult } from './context.ts';
 import { ControllerProcess } from './controller-proc.ts';
+import { serveMesh } from './kube-mesh.ts';
 import { generateMesh, type MeshSettings } from './mesh-gen.ts';
 import { loadAverage, machineInfo, writeReport, type Report } from './report.ts';
 import { ceiling } from './scenarios/ceiling.ts';
@@ -92,12 +93,14 @@ async function controllerScenarios(args: BenchArgs, workDir: string, emit: (r: S
   const meshDir = join(workDir, 'mesh');
   const caDir = join(workDir, 'ca');
   mkdirSync(meshDir, { recursive: true });
-  log(`generating ${args.services} services`);
-  const mesh = generateMesh(meshDir, args.services);
+  log(`generating ${args.services} services${args.source === 'kubernetes' ? ' in the fake API server' : ''}`);
+  const kube = args.source === 'kubernetes' ? await serveMesh(workDir, args.services, 'bench') : undefined;
+  const mesh = kube?.mesh ?? generateMesh(meshDir, args.services);
   log(`starting the controller (${JSON.stringify(mesh.counts)})`);
   const otelSink = args.otel ? await OtlpSink.start() : undefined;
   const controller = await ControllerProcess.start({ workDir, meshDir, caDir, nodeArgs: args.controllerNodeArgs,
     ...(otelSink && { otelEndpoint: otelSink.url }),
+    ...(kube && { kubeconfig: kube.kubeconfig }),
     maxStreams: Math.max(20_000, args.proxies * 8),
     ...(args.fileDebounceMs !== undefined && { fileDebounceMs: args.fileDebounceMs }),
     ...(args.debounceMaxMs !== undefined && { debounceMaxMs: args.debounceMaxMs }),
@@ -267,6 +270,7 @@ async function controllerScenarios(args: BenchArgs, workDir: string, emit: (r: S
     if (stopped) clients.kill();
     await clients.close();
     await controller.stop();
+    await kube?.api.stop();
     if (otelSink) {
       log(`otel: the controller exported ${otelSink.requests} OTLP requests (${otelSink.bytes} bytes)`);
       await otelSink.stop();

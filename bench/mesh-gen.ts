@@ -27,6 +27,8 @@ export interface GenMesh {
   splits: { namespace: string; root: string; backends: string[] }[];
   meshConfigFile: string;
   counts: Record<string, number>;
+  /** Publishes a changed object to the source under test: rewrites its file (file source) or puts it (API server). */
+  publish: (file: string, obj: unknown) => void;
 }
 
 const SERVICES_PER_NAMESPACE = 50;
@@ -89,7 +91,7 @@ export const targetFile = (mesh: GenMesh, s: GenService) => join(mesh.dir, 'targ
 export const sliceFile = (mesh: GenMesh, s: GenService) => join(mesh.dir, 'endpoints', s.namespace, `${s.name}.yaml`);
 
 /** The mesh's objects grouped by the file (relative to the mesh directory) they are written to. */
-export function buildMesh(serviceCount: number): Omit<GenMesh, 'dir' | 'meshConfigFile'> & { files: Map<string, unknown[]> } {
+export function buildMesh(serviceCount: number): Omit<GenMesh, 'dir' | 'meshConfigFile' | 'publish'> & { files: Map<string, unknown[]> } {
   const nsCount = Math.max(1, Math.ceil(serviceCount / SERVICES_PER_NAMESPACE));
   const namespaces = Array.from({ length: nsCount }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
   const byNs = new Map<string, number[]>(namespaces.map((n) => [n, []]));
@@ -173,7 +175,7 @@ export function generateMesh(dir: string, serviceCount: number): GenMesh {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), objs.length ? doc(objs) : '# none\n');
   }
-  return { ...mesh, dir, meshConfigFile: join(dir, 'meshconfig.yaml') };
+  return { ...mesh, dir, meshConfigFile: join(dir, 'meshconfig.yaml'), publish: (file, obj) => writeManifest(file, YAML.stringify(obj)) };
 }
 
 /**

@@ -1,13 +1,12 @@
 /**
- * Scenario 5: endpoint churn. EndpointSlice files are rewritten at a fixed rate (one endpoint's readiness
- * flipped per edit, each edit on a different service); EDS convergence per (edit, consuming proxy) is the time
+ * Scenario 5: endpoint churn. EndpointSlice files are rewritten (with `--source kubernetes`: put to the fake API
+ * server) at a fixed rate (one endpoint's readiness flipped per edit, each edit on a different service); EDS convergence per (edit, consuming proxy) is the time
  * from the write to the ACK of the first EDS response whose ClusterLoadAssignment for that service changed.
  */
 import { TypeUrls } from '@trellis/plugin-sdk';
-import YAML from 'yaml';
 import type { CollectResult } from '../clients-protocol.ts';
 import { debounceSettings, measure, type BenchContext, type ScenarioResult } from '../context.ts';
-import { sliceFile, sliceObject, writeManifest } from '../mesh-gen.ts';
+import { sliceFile, sliceObject } from '../mesh-gen.ts';
 import { wallNow } from '../sim-proxy.ts';
 import { round, summarize } from '../stats.ts';
 
@@ -37,7 +36,7 @@ export async function endpointChurn(ctx: BenchContext, perSecond: number): Promi
       if (wait > 0) await sleep(wait);
       const s = ctx.mesh.services[order[k]!]!;
       const t = wallNow();
-      writeManifest(sliceFile(ctx.mesh, s), YAML.stringify(sliceObject(s, new Set([s.ips[0]!]))));
+      ctx.mesh.publish(sliceFile(ctx.mesh, s), sliceObject(s, new Set([s.ips[0]!])));
       edits.push({ svc: s.index, t });
     }
     const expect = [...new Set(edits.flatMap((e) => consumers.get(e.svc)!.proxies))];
@@ -59,15 +58,17 @@ export async function endpointChurn(ctx: BenchContext, perSecond: number): Promi
   const edsPushes = [...byProxy.values()].reduce((a, l) => a + l.length, 0);
   const summary = summarize(lat);
   const cores = usage.controllerCpuSeconds / (usage.wallMs / 1000);
+  // Issue 17 sets the kubernetes variant's goal (API write -> last ACK) tighter than the file source's.
+  const goalMs = ctx.args.source === 'kubernetes' ? 250 : 500;
   // Restore readiness so later scenarios start from the generated mesh.
   for (const e of edits) {
     const s = ctx.mesh.services[e.svc]!;
-    writeManifest(sliceFile(ctx.mesh, s), YAML.stringify(sliceObject(s)));
+    ctx.mesh.publish(sliceFile(ctx.mesh, s), sliceObject(s));
   }
   await sleep(1500);
   return {
     scenario: `endpoint-churn-${perSecond}/s`,
-    parameters: { proxies: ctx.proxies.length, services: ctx.args.services, editsPerSecond: perSecond, seconds, edits: edits.length, debounce: debounceSettings(ctx), delta: ctx.args.delta },
+    parameters: { source: ctx.args.source ?? 'file', proxies: ctx.proxies.length, services: ctx.args.services, editsPerSecond: perSecond, seconds, edits: edits.length, debounce: debounceSettings(ctx), delta: ctx.args.delta },
     figures: {
       edsConvergenceMs: summary,
       expectedUpdates: expected,
@@ -82,7 +83,7 @@ export async function endpointChurn(ctx: BenchContext, perSecond: number): Promi
       bytesSent: usage.bytesSent,
       controllerMetrics: usage.metrics,
     },
-    goal: '30 pod changes/s: EDS p99 <= 500 ms, CPU < 1 core',
-    goalMet: perSecond >= 30 && ctx.proxies.length >= 2000 ? summary.p99 <= 500 && cores < 1 && missing === 0 : null,
+    goal: `30 pod changes/s: EDS p99 <= ${goalMs} ms, CPU < 1 core`,
+    goalMet: perSecond >= 30 && ctx.proxies.length >= 2000 ? summary.p99 <= goalMs && cores < 1 && missing === 0 : null,
   };
 }

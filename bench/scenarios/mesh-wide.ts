@@ -3,10 +3,9 @@
  * passthrough cluster and listener chain (a small change everywhere); `permissive` gives every proxy every
  * service (a config explosion: bytes grow with proxies x services).
  */
-import YAML from 'yaml';
 import type { CollectResult } from '../clients-protocol.ts';
 import { measure, type BenchContext, type Usage } from '../context.ts';
-import { meshConfigObject, writeManifest, type MeshSettings } from '../mesh-gen.ts';
+import { meshConfigObject, type MeshSettings } from '../mesh-gen.ts';
 import { wallNow } from '../sim-proxy.ts';
 import { round, summarize, type Summary } from '../stats.ts';
 
@@ -26,7 +25,7 @@ export async function meshWideToggle(ctx: BenchContext, settings: MeshSettings):
   let t0 = 0;
   const { value: r, usage } = await measure(ctx, async () => {
     t0 = wallNow();
-    writeManifest(ctx.mesh.meshConfigFile, YAML.stringify(meshConfigObject(settings)));
+    ctx.mesh.publish(ctx.mesh.meshConfigFile, meshConfigObject(settings));
     return ctx.clients.call<CollectResult>({ op: 'collect', expect: all, quietMs: 1000, timeoutMs: Math.max(60_000, all.length * 30) });
   });
   const lat: number[] = [];

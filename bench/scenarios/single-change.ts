@@ -3,15 +3,14 @@
  * the destination (its inbound RBAC) and the new source (its outbound); every other proxy must get nothing.
  * Convergence per affected proxy: file write -> ACK of its last changed response, measured by the clients.
  */
-import YAML from 'yaml';
 import type { CollectResult } from '../clients-protocol.ts';
 import { debounceSettings, measure, proxiesOfService, type BenchContext, type ScenarioResult } from '../context.ts';
-import { targetFile, targetObject, writeManifest, type GenService } from '../mesh-gen.ts';
+import { targetFile, targetObject, type GenService } from '../mesh-gen.ts';
 import { wallNow } from '../sim-proxy.ts';
 import { round, summarize } from '../stats.ts';
 
-/** Debounce windows between a file write and a push: the file source's (default 100 ms) + xDS quiet 50 ms. */
-export const debounceMs = (ctx: BenchContext): number => (ctx.args.fileDebounceMs ?? 100) + 50;
+/** Debounce windows between a write and a push: the file source's (default 100 ms; the kubernetes source has none) + xDS quiet 50 ms. */
+export const debounceMs = (ctx: BenchContext): number => (ctx.args.source === 'kubernetes' ? 0 : (ctx.args.fileDebounceMs ?? 100)) + 50;
 
 export interface ChangeSample {
   latencies: number[];
@@ -50,7 +49,7 @@ export async function oneChange(ctx: BenchContext, k: number, used: Set<number>)
   await ctx.clients.call({ op: 'mark' });
   d.sources.push(src.index);
   const t0 = wallNow();
-  writeManifest(targetFile(ctx.mesh, d), YAML.stringify(targetObject(d, ctx.mesh.services)));
+  ctx.mesh.publish(targetFile(ctx.mesh, d), targetObject(d, ctx.mesh.services));
   const r = await ctx.clients.call<CollectResult>({ op: 'collect', expect: affected, quietMs: 600, timeoutMs: 15_000 });
   const affectedSet = new Set(affected);
   const latencies: number[] = [];
@@ -94,7 +93,7 @@ export async function singleChange(ctx: BenchContext): Promise<{ result: Scenari
   const n = ctx.proxies.length;
   const result: ScenarioResult = {
     scenario: 'single-change',
-    parameters: { proxies: n, services: ctx.args.services, edits: samples.length, change: 'TrafficTarget: admit one more source identity', debounceMs: debounceMs(ctx), debounce: debounceSettings(ctx), delta: ctx.args.delta },
+    parameters: { source: ctx.args.source ?? 'file', proxies: n, services: ctx.args.services, edits: samples.length, change: 'TrafficTarget: admit one more source identity', debounceMs: debounceMs(ctx), debounce: debounceSettings(ctx), delta: ctx.args.delta },
     figures: {
       convergenceMs: lat,
       p99AfterDebounceMs: round(lat.p99 - debounceMs(ctx), 1),
