@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { controllerRef, defaultParts, loadConfig, runCli, silentLogger, startMesh, type Mesh } from '@trellis/core';
+import { controllerRef, defaultParts, loadConfig, silentLogger, startMesh, type Mesh } from '@trellis/core';
 import { parseNodeId } from '@trellis/plugin-sdk';
+import { runTrellis } from '../support/cli.ts';
 
 /** `trellis bootstrap grpc`, `trellis agent` and `trellis certs rotate-root` against a running controller. */
 
@@ -15,12 +16,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-};
+const run = (args: string[]) => runTrellis(args);
 
 /**
  * A controller on `file` (its ADS on free ports; the workloads' copy of the file names a plaintext port for

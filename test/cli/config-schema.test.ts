@@ -4,18 +4,14 @@ import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { builtinPlugins, configJsonSchema, renderConfigReference, runCli, updateConfigDoc } from '@trellis/core';
+import { builtinPlugins, configJsonSchema, renderConfigReference, updateConfigDoc } from '@trellis/core';
+import { runTrellis } from '../support/cli.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'trellis-schema-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-};
+const run = (args: string[]) => runTrellis(args);
 
 // A validator other than the SDK's (no Trellis annotations known) must be able to use the printed schema.
 const validator = (schema: object) => new Ajv({ strict: false, allErrors: true }).compile(schema);

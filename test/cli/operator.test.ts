@@ -5,12 +5,13 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORE_VERSION, controllerRef, runCli } from '@trellis/core';
+import { CORE_VERSION, controllerRef } from '@trellis/core';
 import { formatNodeId, TypeUrls, type NodeIdentity } from '@trellis/plugin-sdk';
 import { objects as o, startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
 import selfsigned from '@trellis/plugin-certs-selfsigned';
 import { AdsConnection, type SotwClient } from '../support/ads-client.ts';
 import testBackend from '../controller/test-backend.ts';
+import { runTrellis } from '../support/cli.ts';
 
 /**
  * The operator commands against a running controller's admin API: proxy-status, proxy-config, check, policy
@@ -22,12 +23,7 @@ let mesh: TestMesh;
 const conns: AdsConnection[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'trellis-cli-op-'));
 
-async function run(args: string[], tty = false): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: tty });
-  return { code, out, err };
-}
+const run = (args: string[], tty = false) => runTrellis(args, { isTTY: tty });
 
 const node = (sa: string): NodeIdentity => ({ uuid: randomUUID(), kind: 'sidecar', namespace: 'shop', serviceAccount: sa, trustDomain: 'cluster.local' });
 

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import fjp, { type Operation } from 'fast-json-patch';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerRef, runCli, xds, type Snapshot } from '@trellis/core';
+import { controllerRef, xds, type Snapshot } from '@trellis/core';
 import { formatNodeId, TypeUrls, type KubeObject, type NodeIdentity } from '@trellis/plugin-sdk';
 import { objects as o, startTestMesh, type TestMesh } from '@trellis/plugin-sdk/testing';
 import selfsigned from '@trellis/plugin-certs-selfsigned';
 import envoy from '@trellis/plugin-proxy-envoy';
 import { AdsConnection } from '../support/ads-client.ts';
+import { runTrellis } from '../support/cli.ts';
 
 /**
  * `trellis policy diff` against a running controller with the real Envoy generator: the predicted changes
@@ -30,12 +31,7 @@ interface Diff {
   validation: { object: string; status: string; reason: string }[];
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+const run = (args: string[]) => runTrellis(args);
 
 function file(name: string, objs: KubeObject[]): string {
   const p = join(dir, name);

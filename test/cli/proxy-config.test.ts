@@ -2,18 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '@trellis/core';
+import { runTrellis } from '../support/cli.ts';
 
 const samples = resolve(import.meta.dirname, '../data/osm-samples');
 const work = mkdtempSync(join(tmpdir(), 'trellis-pc-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-};
+const run = (args: string[]) => runTrellis(args);
 
 describe('trellis proxy-config validate', () => {
   it("accepts real Envoy's config dump and OSM's bootstrap", async () => {

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerRef, defaultParts, loadConfig, runCli, startMesh, validateBootstrap, validateEnvoyResource, type Mesh } from '@trellis/core';
+import { controllerRef, defaultParts, loadConfig, startMesh, validateBootstrap, validateEnvoyResource, type Mesh } from '@trellis/core';
 import { parseNodeId, type Logger } from '@trellis/plugin-sdk';
+import { runTrellis } from '../support/cli.ts';
 
 /**
  * The identity service end to end: a real controller (config file, self-signed CA), `trellis token create`,
@@ -33,11 +34,9 @@ const ca = join(work, 'identity-tokens', 'trust-bundle.pem');
 const outputs: string[] = [];
 
 const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  outputs.push(out, err);
-  return { code, out, err };
+  const r = await runTrellis(args);
+  outputs.push(r.out, r.err);
+  return r;
 };
 const token = async (identity: string, ttl = '10m') => {
   const r = await run(['token', 'create', '--identity', identity, '--config', config, '--ttl', ttl]);

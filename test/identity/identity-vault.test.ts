@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerRef, defaultParts, loadConfig, runCli, startMesh, type Mesh } from '@trellis/core';
+import { controllerRef, defaultParts, loadConfig, startMesh, type Mesh } from '@trellis/core';
 import type { Logger } from '@trellis/plugin-sdk';
 import { FakeVault } from '../support/fake-vault.ts';
+import { runTrellis } from '../support/cli.ts';
 
 /**
  * The identity service on a controller whose certificates come from Vault PKI (the fake Vault, speaking its
@@ -29,11 +30,9 @@ function capture(fields: Record<string, unknown> = {}): Logger {
 }
 
 const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  outputs.push(out, err);
-  return { code, out, err };
+  const r = await runTrellis(args);
+  outputs.push(r.out, r.err);
+  return r;
 };
 const token = async (identity: string) => {
   const r = await run(['token', 'create', '--identity', identity, '--config', config, '--ttl', '10m']);

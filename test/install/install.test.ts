@@ -5,19 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, runCli } from '@trellis/core';
+import { parseConfig } from '@trellis/core';
 import { BUILTIN_KINDS } from '@trellis/plugin-source-kubernetes';
 import { requireTool, tools } from '../support/tools.ts';
+import { runTrellis } from '../support/cli.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const run = async (args: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-};
+const run = (args: string[]) => runTrellis(args);
 const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
 const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
 

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controllerRef, defaultParts, loadConfig, runCli, silentLogger, startMesh, validateBootstrap, validateEnvoyResource, xds, type Mesh } from '@trellis/core';
+import { controllerRef, defaultParts, loadConfig, silentLogger, startMesh, validateBootstrap, validateEnvoyResource, xds, type Mesh } from '@trellis/core';
 import { parseNodeId, TypeUrls } from '@trellis/plugin-sdk';
 import { AdsConnection } from '../support/ads-client.ts';
 import { FakeApiServer, kubectl } from '../support/fake-apiserver/index.ts';
 import { eventually } from '../support/grpc-workloads.ts';
+import { runTrellis } from '../support/cli.ts';
 
 /**
  * Sidecar injection end to end against the fake API server (issue 18, item 5): the controller runs with
@@ -32,12 +33,7 @@ async function ctl(args: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+const cli = (args: string[]) => runTrellis(args);
 
 const POD = {
   apiVersion: 'v1',

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '@trellis/core';
 import { DEFAULT_TYPES, FakeApiServer, kubectl } from '../support/fake-apiserver/index.ts';
+import { runTrellis } from '../support/cli.ts';
 
 /** `trellis namespace add|remove` against the fake API server, read back with Debian's kubectl. */
 
@@ -16,12 +16,7 @@ async function ctl(args: string[], input?: string): Promise<string> {
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
+const cli = (args: string[]) => runTrellis(args);
 const labels = async (ns: string) => (JSON.parse(await ctl(['get', 'namespace', ns, '-o', 'json'])) as { metadata: { labels?: Record<string, string> } }).metadata.labels ?? {};
 
 beforeAll(async () => {
