@@ -88,6 +88,28 @@ describe('service model', () => {
     expect(catalog.viewFor(id('e', 'sa')).localEndpoints).toEqual([{ ip: '10.0.0.9', port: 8081, ready: true, identity: id('e', 'sa'), podName: 's-0' }]);
   });
 
+  it('gives each port a named targetPort resolves to on the identity\'s own pods an inbound port, as kube-proxy does', () => {
+    // Two EndpointSlices of one Service: the pods renamed their container port mid-rollout (8080 -> 9090).
+    const { catalog, sink } = setup([
+      sa('r', 'web'),
+      svc('r', 'web', [{ port: 80, targetPort: 'http', name: 'http' }]),
+      pod('r', 'web-old', 'web', '10.0.0.1', { app: 'web' }),
+      pod('r', 'web-new', 'web', '10.0.0.2', { app: 'web' }),
+      slice('r', 'web', [{ ip: '10.0.0.1', pod: 'web-old' }], [{ name: 'http', port: 8080 }], 'web-a'),
+      slice('r', 'web', [{ ip: '10.0.0.2', pod: 'web-new' }], [{ name: 'http', port: 9090 }], 'web-b'),
+      meshConfig({ traffic: { enablePermissiveTrafficPolicyMode: true } }),
+    ]);
+    const inbound = (): number[] => catalog.viewFor(id('r', 'web')).inbound.map((p) => p.service.targetPort);
+    expect(inbound()).toEqual([8080, 9090]);
+    expect(catalog.viewFor(id('r', 'web')).inbound.map((p) => p.localClusterName)).toHaveLength(2);
+    // Clients reach each pod on its own port; the Service keeps one resolved targetPort for its cluster.
+    const out = catalog.viewFor(id('r', 'web')).outbound.find((o) => o.service.name === 'web');
+    expect(out?.endpoints.map((e) => [e.ip, e.port])).toEqual([['10.0.0.1', 8080], ['10.0.0.2', 9090]]);
+    // The rollout ends: one number again, one inbound port.
+    sink.delete({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', namespace: 'r', name: 'web-a' });
+    expect(inbound()).toEqual([9090]);
+  });
+
   it('lists every identity with pods or a ServiceAccount and the trust domain from MeshConfig', () => {
     const { catalog, sink } = setup([...abc(), sa('x', 'lonely'), pod('y', 'p', 'default', '10.9.9.9', {})]);
     expect(catalog.identities()).toEqual([id('t', 'a'), id('t', 'b'), id('t', 'c'), id('x', 'lonely'), id('y', 'default')]);

@@ -3,7 +3,7 @@
  * snapshot of indexes over the store. Every list is sorted so equal states give equal views.
  */
 import { identityKey, localClusterName, outboundClusterName } from '@trellis/plugin-sdk';
-import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, InboundTcpPolicy, LocalRateLimitPolicy, MeshEndpoint, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
+import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, InboundTcpPolicy, LocalRateLimitPolicy, MeshEndpoint, MeshServicePort, OutboundService, ProxyView, SplitPolicy, WeightedBackend } from '@trellis/plugin-sdk';
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { gammaRoots, gammaRoutesFor } from './gamma.ts';
 import type { GammaIndex } from './gamma.ts';
@@ -95,10 +95,11 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
   const local = new Map<string, MeshEndpoint>();
   const targets = ix.settings.permissive ? [] : (ix.targetsByDestination.get(key) ?? []);
   const localPorts = (ix.servicesOf.get(key) ?? []).flatMap((sk) => ix.services.get(sk)?.ports ?? []);
-  const httpPorts = [...new Set(localPorts.filter((p) => isHttpLike(p.port.protocol)).map((p) => p.port.targetPort))];
+  for (const { endpoints } of localPorts) for (const e of endpoints) if (e.identity && identityKey(e.identity) === key) local.set(`${e.ip}|${e.port}|${e.podName ?? ''}`, e);
+  const inboundPorts = localPorts.flatMap(({ port, endpoints }) => localTargetPorts(port, endpoints, key));
+  const httpPorts = [...new Set(inboundPorts.filter((p) => isHttpLike(p.protocol)).map((p) => p.targetPort))];
   const tcpPolicies = targets.map((tt) => tcpPolicy(ix, tt, httpPorts)).sort((a, b) => a.name.localeCompare(b.name));
-  for (const { port, endpoints } of localPorts) {
-    for (const e of endpoints) if (e.identity && identityKey(e.identity) === key) local.set(`${e.ip}|${e.port}|${e.podName ?? ''}`, e);
+  for (const port of inboundPorts) {
     inbound.push({
       service: port,
       localClusterName: localClusterName(port, port.targetPort),
@@ -122,6 +123,18 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
     ...(ix.settings.telemetry ? { telemetry: ix.settings.telemetry } : {}),
     ...(egressRules.length > 0 && { egressRules }),
   };
+}
+
+/**
+ * The ports this identity's own pods serve a Service port on. A named targetPort resolves per pod, so pods of one
+ * identity may use different numbers (a rollout that renames a container port): the endpoints say which, and
+ * each number gets its own inbound port. Without local endpoints, the Service's resolved targetPort.
+ */
+function localTargetPorts(port: MeshServicePort, endpoints: readonly MeshEndpoint[], key: string): MeshServicePort[] {
+  const used = new Set<number>();
+  for (const e of endpoints) if (e.identity && identityKey(e.identity) === key) used.add(e.port);
+  if (used.size === 0 || (used.size === 1 && used.has(port.targetPort))) return [port];
+  return [...used].sort((a, b) => a - b).map((targetPort) => (targetPort === port.targetPort ? port : { ...port, targetPort }));
 }
 
 function rateLimitField(ix: ViewIndexes, port: InboundPort['service']): { rateLimit?: LocalRateLimitPolicy } {
