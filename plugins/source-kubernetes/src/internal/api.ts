@@ -81,40 +81,47 @@ export class ApiClient {
   }
 
   /** GETs `path` and parses the JSON answer; a non-2xx answer throws an ApiError with the Status message. */
-  async get(path: string): Promise<unknown> {
+  get(path: string): Promise<unknown> {
+    return this.request('GET', path);
+  }
+
+  /** Sends a JSON `body` (a merge patch unless `contentType` says otherwise); same errors as `get`. */
+  patch(path: string, body: unknown, contentType = 'application/merge-patch+json'): Promise<unknown> {
+    return this.request('PATCH', path, { body, contentType });
+  }
+
+  async request(method: string, path: string, payload?: { body: unknown; contentType: string }): Promise<unknown> {
     await this.#limiter.take();
     const opts: { agent?: Agent; headers?: OutgoingHttpHeaders; auth?: string } = {};
     await this.#kc.applyToHTTPSOptions(opts);
     const url = new URL(this.server + path);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    const data = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload.body));
+    const headers: OutgoingHttpHeaders = { ...opts.headers, accept: 'application/json', ...(payload && data && { 'content-type': payload.contentType, 'content-length': data.length }) };
     return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        { method: 'GET', headers: { ...opts.headers, accept: 'application/json' }, ...(opts.agent && { agent: opts.agent }), ...(opts.auth && { auth: opts.auth }), timeout: this.#timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (err) => reject(new ApiError(0, `GET ${path}: ${err.message}`)));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const code = res.statusCode ?? 0;
-            let body: unknown;
-            try {
-              body = JSON.parse(text) as unknown;
-            } catch {
-              body = undefined;
-            }
-            if (code >= 200 && code < 300 && body !== undefined) resolve(body);
-            else {
-              const msg = (body as { message?: unknown } | undefined)?.message;
-              reject(new ApiError(code, `GET ${path}: ${code} ${typeof msg === 'string' ? msg : text.slice(0, 200)}`));
-            }
-          });
-        },
-      );
+      const req = send(url, { method, headers, ...(opts.agent && { agent: opts.agent }), ...(opts.auth && { auth: opts.auth }), timeout: this.#timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new ApiError(0, `${method} ${path}: ${err.message}`)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const code = res.statusCode ?? 0;
+          let body: unknown;
+          try {
+            body = JSON.parse(text) as unknown;
+          } catch {
+            body = undefined;
+          }
+          if (code >= 200 && code < 300 && body !== undefined) resolve(body);
+          else {
+            const msg = (body as { message?: unknown } | undefined)?.message;
+            reject(new ApiError(code, `${method} ${path}: ${code} ${typeof msg === 'string' ? msg : text.slice(0, 200)}`));
+          }
+        });
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer in ${this.#timeoutMs} ms`)));
-      req.on('error', (err) => reject(new ApiError(0, `GET ${path}: ${err.message}`)));
-      req.end();
+      req.on('error', (err) => reject(new ApiError(0, `${method} ${path}: ${err.message}`)));
+      req.end(data);
     });
   }
 
