@@ -32,14 +32,12 @@ export const namespaceCommand: Command = {
     if ((action !== 'add' && action !== 'remove') || !ns) throw new UsageError(`usage: ${this.usage}`);
     const mesh = (values.mesh as string | undefined) ?? 'trellis';
     // Loaded here only: the client library is large and no other command needs it.
-    const k8s = await import('@kubernetes/client-node');
-    const kc = new k8s.KubeConfig();
+    const [k8s, sdk] = await Promise.all([import('@kubernetes/client-node'), import('@trellis/plugin-sdk/kubernetes')]);
+    let kc: InstanceType<typeof k8s.KubeConfig>;
     try {
-      if (typeof values.kubeconfig === 'string') kc.loadFromFile(values.kubeconfig);
-      else kc.loadFromDefault();
-      if (typeof values.context === 'string') kc.setCurrentContext(values.context);
+      kc = sdk.loadKubeConfig({ ...(typeof values.kubeconfig === 'string' && { kubeconfig: values.kubeconfig }), ...(typeof values.context === 'string' && { context: values.context }) });
     } catch (err) {
-      throw new CliFailure(`loading the kubeconfig: ${(err as Error).message}`, 2);
+      throw new CliFailure((err as Error).message, 2);
     }
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);

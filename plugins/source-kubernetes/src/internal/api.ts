@@ -1,12 +1,13 @@
 /**
  * The API server as the informers use it: @kubernetes/client-node's KubeConfig for the cluster, credentials
- * and TLS (kubeconfig, in-cluster service account), its Watch for the streams, and plain GETs (through the
+ * and TLS (found by the SDK's `loadKubeConfig`: kubeconfig, in-cluster service account, $KUBECONFIG, ~/.kube/config), its Watch for the streams, and plain GETs (through the
  * agent and headers KubeConfig prepares) for lists and discovery, so list items stay the server's JSON
  * (the typed API clients would turn them into class instances). Requests are rate-limited (`qps`, `burst`).
  */
 import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import type { KubeConfig} from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 
 /** An error answer of the API server (a Status object), or a transport failure (`code` 0). */
 export class ApiError extends Error {
@@ -18,22 +19,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface KubeconfigOptions {
-  /** A kubeconfig path; absent: in-cluster service-account config, then $KUBECONFIG, then ~/.kube/config. */
-  readonly kubeconfig?: string;
-  readonly context?: string;
-}
-
-export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) kc.loadFromCluster();
-  else kc.loadFromDefault(); // $KUBECONFIG, then ~/.kube/config
-  if (opts.context !== undefined) kc.setCurrentContext(opts.context);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error(`no cluster in the kubeconfig's current context${opts.context !== undefined ? ` (${opts.context})` : ''}`);
-  return kc;
-}
+export { loadKubeConfig } from '@trellis/plugin-sdk/kubernetes';
+export type { KubeconfigOptions } from '@trellis/plugin-sdk/kubernetes';
 
 /** A token bucket: `qps` requests a second, bursts of `burst`. */
 class RateLimiter {
