@@ -119,7 +119,6 @@ export function createCertManagerProvider(opts: CertManagerOptions): Certificate
     }
   };
 
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   const approve = async (obj: CertReqObj): Promise<void> => {
     let cur = obj;
