@@ -119,7 +119,6 @@ export function createCertManagerProvider(opts: CertManagerOptions): Certificate
     }
   };
 
-
   const approve = async (obj: CertReqObj): Promise<void> => {
     let cur = obj;
     for (let attempt = 0; ; attempt++) {
