@@ -22,7 +22,7 @@ export function apiReason(err: unknown): string {
   return typeof e.message === 'string' ? e.message.split('\n')[0] ?? '' : String(err);
 }
 
-/** Creates each pod's bootstrap Secret (`data` base64, labelled as the mesh's). */
+/** Creates each pod's bootstrap Secret (`data` base64, labelled as the mesh's, owned by the pod's controller). */
 export function bootstrapSecretWriter(kc: KubeConfig): BootstrapSecretWriter {
   const core = kc.makeApiClient(CoreV1Api);
   return {
@@ -31,7 +31,20 @@ export function bootstrapSecretWriter(kc: KubeConfig): BootstrapSecretWriter {
       try {
         await core.createNamespacedSecret({
           namespace: s.namespace,
-          body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'trellis' } }, type: 'Opaque', data },
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: {
+              name: s.name,
+              namespace: s.namespace,
+              labels: { 'app.kubernetes.io/managed-by': 'trellis' },
+              // Deleted by the garbage collector with the pod's controller; blockOwnerDeletion is not set (it
+              // would need update on the owner's finalizers).
+              ...(s.ownerReferences && s.ownerReferences.length > 0 && { ownerReferences: s.ownerReferences.map((o) => ({ ...o })) }),
+            },
+            type: 'Opaque',
+            data,
+          },
         });
       } catch (err) {
         throw new Error(`creating Secret ${s.namespace}/${s.name}: ${apiReason(err)}`, { cause: err });
