@@ -160,4 +160,42 @@ describe('route status written back to the API server (against the fake API serv
     expect(back.find((p) => p.controllerName === OTHER.controllerName)).toEqual(OTHER);
     expect((await writerStats()).failures).toBeGreaterThanOrEqual(1);
   });
+
+  it('two replicas writing the same routes converge on one entry of ours, without writing back and forth', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trellis-route-status-2-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    await api.kubeconfig(kubeconfig);
+    const second = await GrpcTestMesh.start({ plugins: [{ definition: kubernetesSource, config: { kubeconfig, staleAfterSeconds: 30 } }] });
+    try {
+      await eventually(async () => {
+        if (!second.mesh.ready()) throw new Error('second controller not ready');
+      }, 20_000);
+      const stats = async (m: GrpcTestMesh): Promise<WriterStats> => (await m.mesh.getJson<{ routeStatus: WriterStats }>('/debug/kubernetes')).body.routeStatus;
+      const twinPatches = (): number => api.requests.filter((r) => r.method === 'PATCH' && r.path.split('?')[0]!.endsWith('/httproutes/twin/status')).length;
+      await run(['apply', '--validate=false', '-f', '-'], route('twin', 'reviews-v9'));
+      await eventually(async () => {
+        const p = ours(await parents('twin'));
+        if (cond(p, 'ResolvedRefs')?.reason !== 'BackendNotFound') throw new Error('no status of ours yet');
+      }, 15_000);
+      // Both replicas settle: nothing pending, and a later change writes nothing more.
+      const settle = async (): Promise<void> => {
+        const before = [(await stats(ctl)).flushes, (await stats(second)).flushes];
+        api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: `poke-${Date.now()}`, namespace: NS }, spec: { ports: [{ port: 80 }] } });
+        await eventually(async () => {
+          const [a, b] = [await stats(ctl), await stats(second)];
+          if (a.flushes <= before[0]! || b.flushes <= before[1]! || !a.idle || !b.idle) throw new Error('replicas not done');
+        }, 15_000);
+      };
+      await settle();
+      const written = twinPatches();
+      // One write, or two when both raced (the loser's is refused with 409 or is a no-op): never more.
+      expect(written).toBeGreaterThanOrEqual(1);
+      expect(written).toBeLessThanOrEqual(2);
+      expect((await parents('twin')).filter((p) => p.controllerName === CONTROLLER)).toHaveLength(1);
+      await settle();
+      expect(twinPatches()).toBe(written);
+    } finally {
+      await second.stop();
+    }
+  });
 });
