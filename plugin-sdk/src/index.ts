@@ -60,4 +60,5 @@ export type { KubeObject, ObjectKey, ObjectMeta, ObjectOrigin, SourceError } fro
 export { identityKey, parseIdentityKey, principalName, spiffeId, formatNodeId, parseNodeId } from './mesh/identity.ts';
 export type { Identity, NodeIdentity, ProxyKind } from './mesh/identity.ts';
 export type * from './mesh/views.ts';
+export type { RouteConditionView, RouteParentRefView, RouteParentStatusView, RouteStatusService, RouteStatusView } from './mesh/route-status.ts';
 export { GRPC_RETRY_CONDITIONS, grpcRetryConditions } from './mesh/retry.ts';

@@ -2,6 +2,7 @@ import type { EventBus } from './bus.ts';
 import type { PolicyObjects } from './extensions.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { RouteStatusService } from './mesh/route-status.ts';
 
 /**
  * A typed reference to a service a plugin depends on. The core resolves it from its container; the token
@@ -39,4 +40,6 @@ export const coreServices = {
   mesh: createServiceRef<MeshSettings>('core.mesh'),
   /** Objects of the policy kinds plugins contribute (`extensionPoints.policyKinds`). */
   policies: createServiceRef<PolicyObjects>('core.policies'),
+  /** Gateway API route status as the store computes it, for a source that writes it back. */
+  routeStatus: createServiceRef<RouteStatusService>('core.routeStatus'),
 } as const;

@@ -77,9 +77,24 @@ describe('vault provider', () => {
     expect(issueCalls(v)[0]).toMatchObject({
       method: 'POST',
       headers: { 'x-vault-token': 'root-token' },
-      body: { common_name: want.cn, alt_names: want.dns.join(','), uri_sans: want.uris.join(','), ttl: '3600s', private_key_format: 'pem', key_type: 'ec', key_bits: 256 },
+      body: { common_name: want.cn, alt_names: want.dns.join(','), uri_sans: want.uris.join(','), ttl: '3600s', format: 'pem', private_key_format: 'pkcs8', key_type: 'ec', key_bits: 256 },
     });
     expect(await p.trustBundle()).toMatchObject({ roots: [v.caPem] });
+  });
+
+  it("the fake refuses a private_key_format Vault's PKI API does not accept, and encodes keys as Vault does", async () => {
+    const v = await fakeVault();
+    const issue = async (body: Record<string, unknown>) => {
+      const r = await fetch(`${v.url}/v1/pki/issue/mesh`, { method: 'POST', headers: { 'x-vault-token': 'root-token' }, body: JSON.stringify({ common_name: 'a.example', ...body }) });
+      return { status: r.status, body: (await r.json()) as { errors?: string[]; data?: { private_key: string } } };
+    };
+    const pemKey = await issue({ format: 'pem', private_key_format: 'pem' });
+    expect(pemKey.status).toBe(400);
+    expect(pemKey.body.errors?.[0]).toMatch(/private_key_format.*"pem"/);
+    // der (the default) is the key type's own encoding; pkcs8 is PKCS#8; the PEM envelope comes from `format`.
+    expect((await issue({})).body.data?.private_key).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    expect((await issue({ key_type: 'rsa', key_bits: 2048 })).body.data?.private_key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+    expect((await issue({ private_key_format: 'pkcs8' })).body.data?.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
   });
 
   it('issues RSA keys when asked', async () => {

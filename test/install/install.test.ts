@@ -76,7 +76,8 @@ describe('trellis install', () => {
     const hooks = rules.find((r) => r.resources.includes('mutatingwebhookconfigurations'));
     expect(hooks?.resourceNames).toEqual(['trellis-injector-trellis']);
     const writes = rules.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
-    expect(writes.map((r) => r.resources[0]).sort()).toEqual(['mutatingwebhookconfigurations', 'secrets', 'tokenreviews']);
+    expect(writes.map((r) => r.resources[0]).sort()).toEqual(['httproutes/status', 'mutatingwebhookconfigurations', 'secrets', 'tokenreviews']);
+    expect(rules.find((r) => r.resources.includes('httproutes/status'))).toEqual({ apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes/status', 'grpcroutes/status'], verbs: ['patch'] });
   });
 
   it('shares one CA between replicas through a Secret the controller may read and update by name only', async () => {

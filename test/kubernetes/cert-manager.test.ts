@@ -108,6 +108,20 @@ describe('use: cert-manager', () => {
     expect((approved?.status as { conditions: { type: string; reason: string }[] }).conditions).toContainEqual(expect.objectContaining({ type: 'Approved', status: 'True', reason: 'trellis.io' }));
   });
 
+  it('waits by watching the one request, not by polling it', async () => {
+    const p = provider({ timeoutMs: 600, pollMs: 20 }, 'manual');
+    await p.start?.();
+    const from = api.requests.length;
+    await expect(p.issue(req())).rejects.toThrow(/not Ready after 600 ms/);
+    const sent = api.requests.slice(from).filter((r) => r.path.includes('/certificaterequests'));
+    const watches = sent.filter((r) => r.path.includes('watch=true'));
+    const named = /fieldSelector=metadata.name(%3D|=)(trellis-[a-z0-9]+)/.exec(watches[0]?.path ?? '')?.[2];
+    expect(named).toBeDefined();
+    // Polling every 20 ms for 600 ms would be ~30 GETs of the request; a watch needs none.
+    const gets = sent.filter((r) => r.method === 'GET' && !r.path.includes('watch=true') && r.path.split('?')[0]!.endsWith(`/${named!}`));
+    expect(gets.length).toBeLessThanOrEqual(1);
+  });
+
   it('reports Denied and Failed with their reasons', async () => {
     const p = provider({}, 'policy');
     await p.start?.();

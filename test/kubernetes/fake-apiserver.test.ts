@@ -369,3 +369,51 @@ describe('fake API server: mutating webhooks on pod create, TokenReview', () => 
     expect(bad.status).toMatchObject({ authenticated: false });
   });
 });
+
+describe('fake API server: the /status subresource (Gateway API routes)', () => {
+  const base = '/apis/gateway.networking.k8s.io/v1/namespaces/status-ns/httproutes';
+  const routeYaml = (backend: string): string => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r, namespace: status-ns }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: svc }]
+  rules: [{ backendRefs: [{ name: ${backend}, port: 80 }] }]
+status:
+  parents: [{ parentRef: { name: forged }, controllerName: x.io/forged, conditions: [] }]
+`;
+  const get = async (): Promise<{ metadata: { resourceVersion: string; generation: number }; spec: unknown; status?: { parents: { controllerName: string }[] } }> =>
+    JSON.parse((await call('GET', `${base}/r`)).body) as never;
+
+  it('drops status on create, keeps it on writes to the object, and changes only status through /status', async () => {
+    api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'status-ns' } });
+    expect((await kubectl(api, ['apply', '--validate=false', '-f', '-'], { input: routeYaml('a') })).code).toBe(0);
+    const created = await get();
+    expect(created.status).toBeUndefined();
+    expect(created.metadata.generation).toBe(1);
+
+    const ours = { parents: [{ parentRef: { group: '', kind: 'Service', name: 'svc' }, controllerName: 'trellismesh.io/gamma-controller', conditions: [] }] };
+    // A /status write: spec and metadata in the body are ignored, resourceVersion moves, generation does not.
+    const st = await call('PATCH', `${base}/r/status`, { metadata: { labels: { sneaky: 'yes' } }, spec: { parentRefs: [] }, status: ours }, 'application/merge-patch+json');
+    expect(st.status).toBe(200);
+    const afterStatus = await get();
+    expect(afterStatus.status).toEqual(ours);
+    expect(afterStatus.spec).toEqual(created.spec);
+    expect((afterStatus.metadata as { labels?: unknown }).labels).toBeUndefined();
+    expect(afterStatus.metadata.generation).toBe(1);
+    expect(Number(afterStatus.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
+    // kubectl reads the status back as written.
+    const jp = await kubectl(api, ['get', 'httproute', 'r', '-n', 'status-ns', '-o', 'jsonpath={.status}']);
+    expect(JSON.parse(jp.stdout)).toEqual(ours);
+
+    // A spec change through the object: generation moves, the status in the manifest is ignored.
+    expect((await kubectl(api, ['apply', '--validate=false', '-f', '-'], { input: routeYaml('b') })).code).toBe(0);
+    const afterSpec = await get();
+    expect(afterSpec.metadata.generation).toBe(2);
+    expect(afterSpec.status).toEqual(ours);
+
+    // A stale resourceVersion on /status is a 409 Conflict.
+    const stale = await call('PATCH', `${base}/r/status`, { metadata: { resourceVersion: afterStatus.metadata.resourceVersion }, status: { parents: [] } }, 'application/merge-patch+json');
+    expect(stale.status).toBe(409);
+    expect((await get()).status).toEqual(ours);
+  });
+});

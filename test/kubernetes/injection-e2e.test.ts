@@ -147,6 +147,21 @@ describe('sidecar injection through the API server', () => {
     await writeFile(join(work, 'pod.json'), JSON.stringify({ stored, files }));
   });
 
+  it("a ReplicaSet's pod gets a bootstrap Secret owned by the ReplicaSet (garbage-collected with it); a bare pod's has no owner", async () => {
+    const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'bookstore-v1-7d9c5', uid: '5f0c6d1e-8a7b-4c3d-9e2f-1a2b3c4d5e6f', controller: true, blockOwnerDeletion: true };
+    const other = { apiVersion: 'v1', kind: 'ConfigMap', name: 'not-the-controller', uid: '11111111-2222-3333-4444-555555555555' };
+    const pod = { ...POD, metadata: { ...POD.metadata, name: 'bookstore-v1-7d9c5-owned', ownerReferences: [other, owner] } };
+    await ctl(['apply', '--validate=false', '-f', '-'], stringify(pod));
+    const secretOf = async (name: string) => {
+      const stored = JSON.parse(await ctl(['get', 'pod', '-n', 'bookstore', name, '-o', 'json']));
+      const secretName = stored.spec.volumes.find((v: { name: string }) => v.name === 'trellis-bootstrap').secret.secretName as string;
+      return JSON.parse(await ctl(['get', 'secret', '-n', 'bookstore', secretName, '-o', 'json'])) as { metadata: { ownerReferences?: unknown[] } };
+    };
+    // Only the controller reference; without blockOwnerDeletion (that needs update on the owner's finalizers).
+    expect((await secretOf(pod.metadata.name)).metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner.name, uid: owner.uid }]);
+    expect((await secretOf(POD.metadata.name)).metadata.ownerReferences).toBeUndefined();
+  });
+
   it('a pod whose bootstrap Secret the API server refuses is not created, and kubectl says why', async () => {
     api.faults.fail(1, 403, /\/namespaces\/bookstore\/secrets/);
     const r = await kubectl(api, ['apply', '--validate=false', '-f', '-'], { input: stringify({ ...POD, metadata: { ...POD.metadata, name: 'refused' } }) });

@@ -63,6 +63,6 @@ describe('trellis namespace', () => {
     expect((await cli(['namespace', 'join', 'shop', '--kubeconfig', kubeconfig])).code).toBe(2);
     const r = await cli(['namespace', 'add', 'shop', '--kubeconfig', join(work, 'absent')]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^loading the kubeconfig: .*ENOENT.*absent/);
+    expect(r.err).toMatch(/^loading kubeconfig .*absent: .*ENOENT/);
   });
 });

@@ -1,5 +1,5 @@
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill
-import { webcrypto } from 'node:crypto';
+import { createPrivateKey, webcrypto } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -214,13 +214,20 @@ export class FakeVault {
   }
 
   async #issue(b: Record<string, unknown>, warnings: string[]): Promise<Record<string, unknown>> {
+    // Vault's values: `format` pem (default) / der / pem_bundle (this fake answers pem only);
+    // `private_key_format` der (default: the key type's own encoding, SEC1 or PKCS#1) / pkcs8.
+    const format = b.format ?? 'pem';
+    if (format !== 'pem') throw new Error(format === 'der' || format === 'pem_bundle' ? `the fake Vault answers format "pem" only, got ${JSON.stringify(format)}` : `invalid format specified: ${JSON.stringify(format)}`);
+    const keyFormat = b.private_key_format ?? 'der';
+    if (keyFormat !== 'der' && keyFormat !== 'pkcs8' && keyFormat !== '') throw new Error(`invalid private_key_format specified: ${JSON.stringify(keyFormat)} (allowed: der, pkcs8)`);
     const cn = b.common_name;
     if (typeof cn !== 'string' || !cn) throw new Error('the common_name field is required');
     const rsa = b.key_type === 'rsa';
     const alg = rsa ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: Number(b.key_bits ?? 2048) } : EC;
     const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
     const cert = await this.#leaf(keys.publicKey, cn, split(b.alt_names), split(b.uri_sans), b, warnings);
-    const keyPem = pem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+    const pkcs8 = pem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+    const keyPem = keyFormat === 'pkcs8' ? pkcs8 : (createPrivateKey(pkcs8).export({ type: rsa ? 'pkcs1' : 'sec1', format: 'pem' }) as string);
     return { ...this.#certData(cert), private_key: keyPem, private_key_type: rsa ? 'rsa' : 'ec' };
   }
 

@@ -13,7 +13,7 @@ import { buildTopology } from '../admin/topology.ts';
 import { Catalog } from '../catalog/index.ts';
 import { certificateRotated, type CertificateManager } from '../certs/index.ts';
 import type { CoreComponent, CorePartsContext, CorePartsFactory } from '../kernel/mesh.ts';
-import { MeshStore } from '../store/index.ts';
+import { MeshStore, routeStatusService } from '../store/index.ts';
 import { meshSettingsFor, type MeshSettingsService } from '../settings/index.ts';
 import { createResourceFactory, SnapshotCache, XdsServer, type BoundPorts } from '../xds/index.ts';
 import { certificateManagerFor, reissueOnTrustDomainChange } from './certificates.ts';
@@ -83,6 +83,7 @@ function createDefaultParts(ctx: CorePartsContext) {
   // Policy kinds plugins contribute; the graph starts those plugins before the sources that deliver objects.
   const store = new MeshStore({ bus, logger: logger.child({ component: 'store' }), metrics, policyKinds: () => ctx.container.all(extensionPoints.policyKinds) });
   ctx.container.register(coreServices.policies, store.plugins);
+  ctx.container.register(coreServices.routeStatus, routeStatusService({ routeLayers: () => store.routeLayers(), get: (k, ns, name) => store.get(k, ns, name), onChange: (l) => store.onChange(l) }));
   const meshSettings = meshSettingsFor(config, store);
   const catalog = new Catalog(store, meshSettings);
   const cache = new SnapshotCache();

@@ -1,8 +1,9 @@
-import { AuthenticationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '@trellis/plugin-sdk/kubernetes';
 import type { TokenReviewer } from './authenticators.ts';
 
-/** A TokenReviewer against the cluster's API server (in-cluster config, or the default kubeconfig). */
-export function kubernetesTokenReviewer(kc: KubeConfig = defaultKubeConfig()): TokenReviewer {
+/** A TokenReviewer against the cluster's API server (the SDK's lookup: in-cluster, $KUBECONFIG, ~/.kube/config). */
+export function kubernetesTokenReviewer(kc: KubeConfig = loadKubeConfig()): TokenReviewer {
   const api = kc.makeApiClient(AuthenticationV1Api);
   return tokenReviewerFor(api);
 }
@@ -21,10 +22,4 @@ export function tokenReviewerFor(api: Pick<AuthenticationV1Api, 'createTokenRevi
       };
     },
   };
-}
-
-function defaultKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }

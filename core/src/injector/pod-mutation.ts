@@ -196,7 +196,10 @@ export function injectPod(original: V1Pod, namespace: string, kind: 'sidecar' | 
       volumeMounts: [...(c.volumeMounts ?? []), { name: 'trellis-bootstrap', mountPath: Paths.bootstrap, readOnly: true }, { name: 'trellis-certs', mountPath: Paths.certs, readOnly: true }],
     }));
   }
-  return { pod, secret: { name: secretName, namespace, data }, uuid, nodeId };
+  // Owned by the pod's controller, so deleting the workload deletes its Secrets (the pod has no uid yet).
+  const owner = original.metadata?.ownerReferences?.find((o) => o.controller === true && o.uid);
+  const ownerReferences = owner ? [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid }] : undefined;
+  return { pod, secret: { name: secretName, namespace, data, ...(ownerReferences && { ownerReferences }) }, uuid, nodeId };
 }
 
 function fileOf(files: readonly { path: string; content: string }[], path: string): string {

@@ -66,6 +66,8 @@ export function installManifests(v: InstallValues): Obj[] {
         { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
         // Injected pods' bootstrap Secrets (create only: the controller never reads other Secrets).
         { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        // Gateway API route status (Accepted/ResolvedRefs): the status subresource only, never the routes.
+        { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes/status', 'grpcroutes/status'], verbs: ['patch'] },
         // Its own webhook's caBundle, by name.
         { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [webhookName], verbs: ['get', 'patch'] },
       ],

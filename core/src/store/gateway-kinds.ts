@@ -3,17 +3,10 @@
  * filled in, header names lower-cased, GRPCRoute method matches kept apart from HTTP path matches. Only the
  * fields Trellis reads.
  */
-import type { KubeObject } from '@trellis/plugin-sdk';
+import type { KubeObject, RouteParentRefView } from '@trellis/plugin-sdk';
 
-export interface RouteParentRef {
-  /** `''` (core) for a Service; other groups/kinds (a Gateway) are not the mesh's and are skipped. */
-  readonly group: string;
-  readonly kind: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly port?: number;
-  readonly sectionName?: string;
-}
+/** A parentRef, namespace filled in; `group` `''` (core) for a Service (other groups/kinds, a Gateway, are skipped). */
+export type RouteParentRef = RouteParentRefView;
 
 export interface RouteValueMatch {
   readonly name: string;

@@ -7,6 +7,6 @@ export type * from './kinds.ts';
 export type * from './policy-types.ts';
 export { MAX_REGEX_LENGTH, re2FullMatch, re2Problem } from './re2.ts';
 export { meshConfigSettings, validateObject } from './validate.ts';
-export { GAMMA_CONTROLLER_NAME, routeParentStatuses } from './route-status.ts';
+export { GAMMA_CONTROLLER_NAME, routeParentStatuses, routeStatusService } from './route-status.ts';
 export type { RouteCondition, RouteParentStatus } from './route-status.ts';
 export type * from './gateway-kinds.ts';

@@ -143,6 +143,17 @@ export class MeshStore {
     return m ? ([...m.values()] as KindMap[K][]) : [];
   }
 
+  /** Every HTTPRoute / GRPCRoute the store holds (accepted or ignored) and the source it came from. */
+  routeLayers(): { obj: GatewayRouteObj; source: string }[] {
+    const out: { obj: GatewayRouteObj; source: string }[] = [];
+    for (const ls of this.layers.values()) {
+      const layer = ls.at(-1);
+      const kind = layer && kindOf(layer.obj);
+      if (layer && (kind === 'HTTPRoute' || kind === 'GRPCRoute')) out.push({ obj: layer.obj as GatewayRouteObj, source: layer.source });
+    }
+    return out;
+  }
+
   podsOfServiceAccount(namespace: string, serviceAccount: string): PodObj[] {
     return this.resolve<PodObj>('Pod', this.podsBySA.get(`${namespace}/${serviceAccount}`));
   }

@@ -3,6 +3,8 @@
  * parentRef the `Accepted` and `ResolvedRefs` conditions with the spec's reasons. Computed when read, so it
  * follows Services coming and going.
  */
+import type { RouteParentStatusView, RouteStatusService, RouteStatusView } from '@trellis/plugin-sdk';
+import type { StoreChange } from './events.ts';
 import type { GatewayRouteObj, RouteParentRef } from './gateway-kinds.ts';
 import type { KindMap, MeshKind } from './kinds.ts';
 
@@ -54,6 +56,10 @@ export function backendProblems(route: GatewayRouteObj, get: Lookup): { reason: 
 }
 
 export function routeParentStatuses(route: GatewayRouteObj, get: Lookup): RouteParentStatus[] {
+  return parentStatuses(route, get).map(({ ref: _, ...rest }) => rest);
+}
+
+function parentStatuses(route: GatewayRouteObj, get: Lookup): (RouteParentStatus & { ref: RouteParentRef })[] {
   const problems = backendProblems(route, get);
   const resolved: RouteCondition =
     problems.length === 0
@@ -70,6 +76,48 @@ export function routeParentStatuses(route: GatewayRouteObj, get: Lookup): RouteP
       else if (p.sectionName !== undefined)
         accepted = { type: 'Accepted', status: 'False', reason: 'NoMatchingParent', message: 'sectionName is not supported for Service parents (use port)' };
       else accepted = { type: 'Accepted', status: 'True', reason: 'Accepted' };
-      return { parentRef: parentRefText(p), controllerName: GAMMA_CONTROLLER_NAME, conditions: [accepted, resolved] };
+      return { ref: p, parentRef: parentRefText(p), controllerName: GAMMA_CONTROLLER_NAME, conditions: [accepted, resolved] };
     });
+}
+
+/** What the store offers for `coreServices.routeStatus`. */
+export interface RouteStatusStore {
+  routeLayers(): { obj: GatewayRouteObj; source: string }[];
+  get: Lookup;
+  onChange(listener: (c: StoreChange) => void): () => void;
+}
+
+/** Kinds whose changes can change a route's status: the routes and the Services they name. */
+const STATUS_INPUTS = new Set<string>(['HTTPRoute', 'GRPCRoute', 'Service']);
+
+/** `coreServices.routeStatus` over the store. */
+export function routeStatusService(store: RouteStatusStore): RouteStatusService {
+  return {
+    controllerName: GAMMA_CONTROLLER_NAME,
+    routes: () =>
+      store.routeLayers().map(({ obj, source }): RouteStatusView => {
+        const parents = parentStatuses(obj, store.get).map(
+          (p): RouteParentStatusView => ({
+            parentRef: { group: p.ref.group, kind: p.ref.kind, namespace: p.ref.namespace, name: p.ref.name, ...(p.ref.port !== undefined && { port: p.ref.port }), ...(p.ref.sectionName !== undefined && { sectionName: p.ref.sectionName }) },
+            controllerName: p.controllerName,
+            conditions: p.conditions,
+          }),
+        );
+        const { generation, uid } = obj.metadata;
+        return {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind as 'HTTPRoute' | 'GRPCRoute',
+          namespace: obj.metadata.namespace,
+          name: obj.metadata.name,
+          ...(typeof generation === 'number' && { generation }),
+          ...(typeof uid === 'string' && { uid }),
+          source,
+          parents,
+        };
+      }),
+    onChange: (listener) =>
+      store.onChange((c) => {
+        if (STATUS_INPUTS.has(c.kind)) listener();
+      }),
+  };
 }

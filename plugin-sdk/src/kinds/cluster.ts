@@ -12,6 +12,11 @@ export interface BootstrapSecret {
   readonly namespace: string;
   /** File name -> content. */
   readonly data: Readonly<Record<string, string>>;
+  /**
+   * The Secret's owners (`metadata.ownerReferences`), so the garbage collector deletes it: the pod's controller
+   * (its ReplicaSet, StatefulSet, Job...). The pod itself cannot be: at admission it has no uid yet.
+   */
+  readonly ownerReferences?: readonly { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly uid: string }[];
 }
 
 /** Creates bootstrap Secrets (rejects when the API server refuses: the admission then refuses the pod). */

@@ -42,7 +42,10 @@ export const configSchema = s.object({
   ),
   approve: s.default(s.boolean({ description: "set the Approved condition on the controller's own requests (needs the `approve` verb on the issuer's signer); false: wait for cert-manager's approver or a policy approver" }), false),
   timeout: s.default(s.duration({ minMs: 100, description: 'how long a request may take to become Ready' }), 30_000),
-  pollInterval: s.default(s.duration({ minMs: 10, description: 'how often a pending request is read' }), 250),
+  pollInterval: s.default(
+    s.duration({ minMs: 10, description: 'a pending request is watched, not polled; after its watch failed or ended it is re-read and watched again after this long' }),
+    250,
+  ),
   trustBundle: s.refine(
     s.object(
       { secret: s.optional(keyRef('Secret')), configMap: s.optional(keyRef('ConfigMap')) },

@@ -13,6 +13,7 @@ import {
   type SignRequest,
   type TrustBundle,
 } from '@trellis/plugin-sdk';
+import { Watch } from '@kubernetes/client-node';
 import { certificatesOf, csrNames, newCsr } from './internal/csr.ts';
 import { apiErrorText, statusOf, type KubeApis } from './internal/kube.ts';
 
@@ -40,6 +41,7 @@ export interface CertManagerOptions {
   readonly approve: boolean;
   /** How long a request may take to become Ready. */
   readonly timeoutMs: number;
+  /** After a watch failed or ended, wait this long, re-read the request and watch again. */
   readonly pollMs: number;
   readonly trust: TrustSource;
   /** Delete a CertificateRequest once its outcome is read (default true: they would pile up, one per issuance). */
@@ -117,8 +119,6 @@ export function createCertManagerProvider(opts: CertManagerOptions): Certificate
     }
   };
 
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
   const approve = async (obj: CertReqObj): Promise<void> => {
     let cur = obj;
     for (let attempt = 0; ; attempt++) {
@@ -136,6 +136,76 @@ export function createCertManagerProvider(opts: CertManagerOptions): Certificate
       }
     }
   };
+
+  const watcher = new Watch(opts.apis.kc);
+  const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(opts.namespace)}/${PLURAL}`;
+  /** Waits ending now (the provider stopped). */
+  const waiting = new Set<() => void>();
+
+  /**
+   * The request's next version: watched (one object, from the version we hold), so an outcome arrives as soon
+   * as the signer writes it. A watch that fails or ends is followed, after `pollMs`, by one GET (what changed
+   * meanwhile) and the caller watches again. At the deadline (or on stop) it resolves with what it has.
+   */
+  const nextVersion = (name: string, last: CertReqObj, deadline: number): Promise<CertReqObj | 'deleted'> =>
+    new Promise((resolve) => {
+      let done = false;
+      let controller: AbortController | undefined;
+      let retry: NodeJS.Timeout | undefined;
+      const finish = (o: CertReqObj | 'deleted'): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (retry) clearTimeout(retry);
+        waiting.delete(stop);
+        controller?.abort();
+        resolve(o);
+      };
+      const stop = (): void => finish(last);
+      waiting.add(stop);
+      const timer = setTimeout(stop, Math.max(1, deadline - Date.now()));
+      const reread = (): void => {
+        if (done || retry) return;
+        retry = setTimeout(() => {
+          custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: opts.namespace, name }).then(
+            (o) => finish(o as CertReqObj),
+            (err: unknown) => {
+              if (statusOf(err) === 404) return finish('deleted');
+              // A transient failure while waiting is retried until the deadline.
+              opts.logger?.debug('reading a certificaterequest failed; retrying', { request: `${opts.namespace}/${name}`, error: apiErrorText(err) });
+              finish(last);
+            },
+          );
+        }, opts.pollMs);
+      };
+      const query = {
+        fieldSelector: `metadata.name=${name}`,
+        ...(last.metadata.resourceVersion !== undefined && { resourceVersion: last.metadata.resourceVersion }),
+        allowWatchBookmarks: true,
+        timeoutSeconds: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
+      };
+      watcher
+        .watch(
+          path,
+          query,
+          (type: string, obj: unknown) => {
+            if (type === 'ADDED' || type === 'MODIFIED') finish(obj as CertReqObj);
+            else if (type === 'DELETED') finish('deleted');
+            else if (type === 'ERROR') reread(); // 410 Expired and the like: read it again
+          },
+          () => reread(),
+        )
+        .then(
+          (c) => {
+            controller = c;
+            if (done) c.abort();
+          },
+          (err: unknown) => {
+            opts.logger?.debug('watching a certificaterequest failed; re-reading it', { request: `${opts.namespace}/${name}`, error: apiErrorText(err) });
+            reread();
+          },
+        );
+    });
 
   /** Creates the request, approves it if configured, and waits for its outcome. */
   const request = async (csrPem: string, commonName: string, validityMs: number): Promise<SignedCertificate> => {
@@ -162,7 +232,7 @@ export function createCertManagerProvider(opts: CertManagerOptions): Certificate
       })) as CertReqObj;
     } catch (err) {
       const code = statusOf(err);
-      const hint = code === 403 ? ' (RBAC: the controller needs create, get, delete on certificaterequests.cert-manager.io)' : code === 404 ? ' (is cert-manager installed, and the namespace present?)' : '';
+      const hint = code === 403 ? ' (RBAC: the controller needs create, get, watch, delete on certificaterequests.cert-manager.io)' : code === 404 ? ' (is cert-manager installed, and the namespace present?)' : '';
       const make = code === 0 || code >= 500 ? unavailable : issueFailed;
       throw make(`creating a request in ${where}: ${apiErrorText(err)}${hint}`, err);
     }
@@ -185,13 +255,9 @@ export function createCertManagerProvider(opts: CertManagerOptions): Certificate
           throw unavailable(`certificaterequest ${name} not Ready after ${opts.timeoutMs} ms: ${state}`);
         }
         if (stopped) throw unavailable(`stopped while waiting for ${name}`);
-        await sleep(Math.min(opts.pollMs, Math.max(1, deadline - Date.now())));
-        try {
-          last = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: opts.namespace, name: created.metadata.name })) as CertReqObj;
-        } catch (err) {
-          // A transient failure while waiting is retried until the deadline.
-          opts.logger?.debug('reading a certificaterequest failed; retrying', { request: name, error: apiErrorText(err) });
-        }
+        const next = await nextVersion(created.metadata.name, last, deadline);
+        if (next === 'deleted') throw unavailable(`certificaterequest ${name} was deleted while waiting for it`);
+        last = next;
       }
     } finally {
       if (opts.deleteRequests ?? true)
@@ -237,6 +303,7 @@ export function createCertManagerProvider(opts: CertManagerOptions): Certificate
     },
     stop() {
       stopped = true;
+      for (const end of [...waiting]) end();
     },
     readiness(): Readiness {
       if (bundle && lastError === undefined) return { ready: true };

@@ -238,7 +238,10 @@ export function createVaultProvider(opts: VaultOptions): CertificatesPlugin {
           alt_names: req.dnsNames.join(','),
           uri_sans: req.uris.join(','),
           ttl: `${Math.ceil(req.validityMs / 1000)}s`,
-          private_key_format: 'pem',
+          // The PEM envelope comes from `format`; `private_key_format` picks the key's encoding inside it (Vault
+          // accepts `der`, the key type's own form, or `pkcs8`): PKCS#8 is one form for EC and RSA keys alike.
+          format: 'pem',
+          private_key_format: 'pkcs8',
           ...keyParams,
         },
         ErrorCodes.CERT_ISSUE_FAILED,

@@ -2,7 +2,8 @@
  * `use: kubernetes` — the Kubernetes API server as a mesh source: supervised informers for Namespaces,
  * Services, Endpoints, EndpointSlices, Pods, ServiceAccounts, the SMI CRDs, MeshConfig (Trellis' and OSM's
  * group) and the policy kinds plugins contribute; mesh membership by namespace label.
- * Config: `kubeconfig`, `context`, `resyncSeconds`, `staleAfterSeconds`, `qps`, `burst`, `webhookConfiguration`.
+ * Config: `kubeconfig`, `context`, `resyncSeconds`, `staleAfterSeconds`, `qps`, `burst`, `writeRouteStatus`,
+ * `webhookConfiguration`. Route status goes back to the routes' `/status` (route-status-writer.ts).
  * It also provides the core's cluster services (`clusterServices`): the injector's bootstrap Secrets and webhook
  * `caBundle`, and the identity service's TokenReviews, on the same API server and credentials.
  */
@@ -21,6 +22,7 @@ export { BUILTIN_KINDS, watchedKinds } from './internal/kinds.ts';
 export type { WatchedKind } from './internal/kinds.ts';
 export { reduce } from './internal/reduce.ts';
 export { ApiClient, loadKubeConfig } from './internal/api.ts';
+export { RouteStatusWriter } from './internal/route-status-writer.ts';
 export { apiReason, bootstrapSecretWriter, tokenReviewer, webhookCaBundle } from './internal/cluster-services.ts';
 export type { WebhookCaBundle } from './internal/cluster-services.ts';
 
@@ -42,6 +44,10 @@ export const kubernetesSourceConfig = s.object({
   ),
   qps: s.default(s.number({ min: 0.1, description: 'API requests per second (lists, discovery, watch starts)' }), 20),
   burst: s.default(s.number({ integer: true, min: 1, description: 'API requests allowed in a burst above `qps`' }), 40),
+  writeRouteStatus: s.default(
+    s.boolean({ description: 'write Gateway API route status (Accepted, ResolvedRefs per Service parent) to HTTPRoute/GRPCRoute `status.parents[]` under `trellismesh.io/gamma-controller`' }),
+    true,
+  ),
   webhookConfiguration: s.optional(
     s.string({ minLength: 1, description: "MutatingWebhookConfiguration whose caBundle the controller keeps current (default `trellis-injector-<mesh name>`, as `trellis install` names it)" }),
   ),
@@ -55,7 +61,7 @@ export default definePlugin({
   stability: 'alpha',
   description: 'Watches the Kubernetes API server (namespaces labelled trellis.io/monitored-by: <mesh>).',
   configSchema: kubernetesSourceConfig,
-  deps: { policies: coreServices.policies, metrics: coreServices.metrics },
+  deps: { policies: coreServices.policies, metrics: coreServices.metrics, routeStatus: coreServices.routeStatus },
   extends: [extensionPoints.debugPages],
   provides: [clusterServices.bootstrapSecrets, clusterServices.webhookCaBundle, clusterServices.tokenReviewer],
   create(ctx) {
@@ -88,9 +94,13 @@ export default definePlugin({
       resyncMs: config.resyncSeconds * 1000,
       metrics,
       alsoStop: [caBundle],
+      ...(config.writeRouteStatus && { routeStatus: ctx.deps.routeStatus }),
     });
     ref.source = source;
-    ctx.extend(extensionPoints.debugPages, { name: 'kubernetes', get: () => ({ server: api.server, informers: source.health() }) });
+    ctx.extend(extensionPoints.debugPages, {
+      name: 'kubernetes',
+      get: () => ({ server: api.server, informers: source.health(), ...(source.statusWriter && { routeStatus: { controllerName: source.statusWriter.controllerName, idle: source.statusWriter.idle, ...source.statusWriter.stats } }) }),
+    });
     return source;
   },
 });

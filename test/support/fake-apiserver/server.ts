@@ -19,7 +19,12 @@
  *   resets, and the whole server going down and coming back on the same port.
  *
  * No OpenAPI document is served, so kubectl needs `--validate=false` for apply and create.
- * Deliberate simplifications: `status` given on create is kept (tests create pods with their IP in one step);
+ * - the `/status` subresource (types with `status`, e.g. Gateway API routes, CertificateRequests): a write
+ *   there changes only `status` (spec and metadata ignored; 409 on a stale resourceVersion), a write to the
+ *   object itself leaves `status` as it is; `metadata.generation` counts spec changes only, resourceVersion
+ *   every change; a custom resource created with a status starts without one.
+ *
+ * Deliberate simplifications: `status` given on create of a built-in kind is kept (tests create pods with their IP in one step);
  * admission only for pod create, no finalizers, no graceful deletion, no server-side apply, no protobuf.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -240,12 +245,20 @@ export class FakeApiServer {
     return this.#create(t, obj.metadata.namespace, clone(obj));
   }
 
-  /** Creates or replaces (ignoring resourceVersion). */
+  /** Creates or replaces (ignoring resourceVersion; spec and status alike, a test's back door). */
   put(obj: KubeObj): KubeObj {
     const t = this.#typeOf(obj.apiVersion, obj.kind);
     const cur = this.#objects.get(typeKeyOf(t))?.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
     if (!cur) return this.create(obj);
-    return this.#update(t, cur, { ...clone(obj), metadata: { ...clone(obj.metadata), resourceVersion: cur.metadata.resourceVersion } });
+    return this.#update(t, cur, { ...clone(obj), metadata: { ...clone(obj.metadata), resourceVersion: cur.metadata.resourceVersion } }, 'direct');
+  }
+
+  /** Replaces the status of an existing object (what another controller's `/status` write does). */
+  putStatus(apiVersion: string, kind: string, namespace: string | undefined, name: string, status: unknown): KubeObj {
+    const t = this.#typeOf(apiVersion, kind);
+    const cur = this.#objects.get(typeKeyOf(t))?.get(`${namespace ?? ''}/${name}`);
+    if (!cur) throw new Error(`no ${kind} ${namespace ?? ''}/${name}`);
+    return this.#update(t, cur, { ...clone(cur), status: clone(status) }, 'status');
   }
 
   remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): void {
@@ -331,6 +344,9 @@ export class FakeApiServer {
         if (t.kind === 'TokenReview') return { code: 201, body: this.#review(obj) };
         const ns = t.namespaced ? (namespace ?? obj.metadata?.namespace) : undefined;
         if (t.namespaced && ns === undefined) throw new HttpError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+        // A custom resource with a status subresource starts without status (a real server drops it);
+        // built-in kinds keep it (a simplification: tests create pods with their IPs in one step).
+        if (t.status && t.group !== '' && obj && typeof obj === 'object') delete (obj as { status?: unknown }).status;
         const admitted = t.kind === 'Pod' && t.group === '' && ns !== undefined ? await this.#admit(obj, ns) : obj;
         return { code: 201, body: this.#out(t, this.#create(t, ns, admitted)) };
       }
@@ -348,7 +364,7 @@ export class FakeApiServer {
         const obj = decode(body, contentType) as KubeObj;
         if (!cur) throw notFound();
         if (obj.metadata?.name !== name) throw new HttpError(400, 'BadRequest', 'the name of the object does not match the name on the URL');
-        return { body: this.#out(t, this.#update(t, cur, obj, sub === 'status')) };
+        return { body: this.#out(t, this.#update(t, cur, obj, sub === 'status' ? 'status' : 'main')) };
       }
       case 'PATCH': {
         if (!cur) throw notFound();
@@ -370,7 +386,7 @@ export class FakeApiServer {
         const nextObj = next as unknown as KubeObj;
         const patchedRv = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
         if (patchedRv === undefined) nextObj.metadata = { ...nextObj.metadata, resourceVersion: cur.metadata.resourceVersion };
-        return { body: this.#out(t, this.#update(t, cur, nextObj, sub === 'status')) };
+        return { body: this.#out(t, this.#update(t, cur, nextObj, sub === 'status' ? 'status' : 'main')) };
       }
       case 'DELETE':
         if (!cur) throw notFound();
@@ -567,7 +583,13 @@ export class FakeApiServer {
     return stored;
   }
 
-  #update(t: ResourceType, cur: KubeObj, obj: KubeObj, statusOnly = false): KubeObj {
+  /**
+   * `status`: a write to the `/status` subresource, only `status` changes (spec, metadata ignored). `main`: a
+   * write to the object; for a type with a status subresource its `status` is ignored (kept as it is), as a
+   * real server does. `direct`: the tests' back door, everything replaced.
+   */
+  #update(t: ResourceType, cur: KubeObj, obj: KubeObj, mode: 'main' | 'status' | 'direct' = 'direct'): KubeObj {
+    const statusOnly = mode === 'status';
     if (typeof obj?.metadata !== 'object' || obj.metadata === null) throw new HttpError(400, 'BadRequest', 'metadata is required');
     const rv = obj.metadata.resourceVersion;
     if (rv === undefined || rv === '')
@@ -578,7 +600,13 @@ export class FakeApiServer {
         group: t.group,
         kind: t.plural,
       });
-    const base: KubeObj = statusOnly ? { ...clone(cur), status: obj.status } : { ...obj, ...(cur.status !== undefined && !('status' in obj) && { status: cur.status }) };
+    const keepStatus = mode === 'main' && t.status === true;
+    const base: KubeObj = statusOnly
+      ? { ...clone(cur), status: obj.status }
+      : keepStatus
+        ? { ...obj, status: cur.status }
+        : { ...obj, ...(cur.status !== undefined && !('status' in obj) && { status: cur.status }) };
+    if (base.status === undefined) delete base.status;
     this.#validate(t, base);
     const { spec: a } = cur;
     const changedSpec = JSON.stringify(a) !== JSON.stringify(base.spec);

@@ -65,8 +65,8 @@ export const DEFAULT_TYPES: readonly ResourceType[] = [
     crd(g, 'v1alpha1', 'Retry', 'retries'),
     crd(g, 'v1alpha1', 'UpstreamTrafficSetting', 'upstreamtrafficsettings'),
   ]),
-  crd('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes'),
-  crd('gateway.networking.k8s.io', 'v1', 'GRPCRoute', 'grpcroutes'),
+  { ...crd('gateway.networking.k8s.io', 'v1', 'HTTPRoute', 'httproutes'), status: true },
+  { ...crd('gateway.networking.k8s.io', 'v1', 'GRPCRoute', 'grpcroutes'), status: true },
   { ...crd('cert-manager.io', 'v1', 'CertificateRequest', 'certificaterequests'), status: true },
 ];
 

@@ -2,22 +2,6 @@ import { MONITORED_BY } from '../../install/manifests.ts';
 import { UsageError, type Command } from '../args.ts';
 import { CliFailure } from '../output.ts';
 
-/** The API server's reason (its Status message) for a failed call. */
-function reason(err: unknown): string {
-  const e = err as { code?: unknown; body?: unknown; message?: unknown };
-  let body: unknown = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body) as unknown;
-    } catch {
-      /* not a Status */
-    }
-  }
-  const msg = (body as { message?: unknown } | undefined)?.message;
-  if (typeof e.code === 'number' && typeof msg === 'string') return `${e.code} ${msg}`;
-  return typeof e.message === 'string' ? (e.message.split('\n')[0] ?? '') : String(err);
-}
-
 /**
  * `trellis namespace add|remove NS`: labels the namespace for the mesh (the webhook's namespaceSelector and
  * the Kubernetes source read the label); `--restart` rolls its Deployments so their pods get (or lose) sidecars.
@@ -32,14 +16,13 @@ export const namespaceCommand: Command = {
     if ((action !== 'add' && action !== 'remove') || !ns) throw new UsageError(`usage: ${this.usage}`);
     const mesh = (values.mesh as string | undefined) ?? 'trellis';
     // Loaded here only: the client library is large and no other command needs it.
-    const k8s = await import('@kubernetes/client-node');
-    const kc = new k8s.KubeConfig();
+    const [k8s, sdk] = await Promise.all([import('@kubernetes/client-node'), import('@trellis/plugin-sdk/kubernetes')]);
+    const reason = sdk.apiErrorText;
+    let kc: InstanceType<typeof k8s.KubeConfig>;
     try {
-      if (typeof values.kubeconfig === 'string') kc.loadFromFile(values.kubeconfig);
-      else kc.loadFromDefault();
-      if (typeof values.context === 'string') kc.setCurrentContext(values.context);
+      kc = sdk.loadKubeConfig({ ...(typeof values.kubeconfig === 'string' && { kubeconfig: values.kubeconfig }), ...(typeof values.context === 'string' && { context: values.context }) });
     } catch (err) {
-      throw new CliFailure(`loading the kubeconfig: ${(err as Error).message}`, 2);
+      throw new CliFailure((err as Error).message, 2);
     }
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);

@@ -1,12 +1,13 @@
 /**
  * The API server as the informers use it: @kubernetes/client-node's KubeConfig for the cluster, credentials
- * and TLS (kubeconfig, in-cluster service account), its Watch for the streams, and plain GETs (through the
+ * and TLS (found by the SDK's `loadKubeConfig`: kubeconfig, in-cluster service account, $KUBECONFIG, ~/.kube/config), its Watch for the streams, and plain GETs (through the
  * agent and headers KubeConfig prepares) for lists and discovery, so list items stay the server's JSON
  * (the typed API clients would turn them into class instances). Requests are rate-limited (`qps`, `burst`).
  */
 import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import type { KubeConfig} from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 
 /** An error answer of the API server (a Status object), or a transport failure (`code` 0). */
 export class ApiError extends Error {
@@ -18,22 +19,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface KubeconfigOptions {
-  /** A kubeconfig path; absent: in-cluster service-account config, then $KUBECONFIG, then ~/.kube/config. */
-  readonly kubeconfig?: string;
-  readonly context?: string;
-}
-
-export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) kc.loadFromCluster();
-  else kc.loadFromDefault(); // $KUBECONFIG, then ~/.kube/config
-  if (opts.context !== undefined) kc.setCurrentContext(opts.context);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error(`no cluster in the kubeconfig's current context${opts.context !== undefined ? ` (${opts.context})` : ''}`);
-  return kc;
-}
+export { loadKubeConfig } from '@trellis/plugin-sdk/kubernetes';
+export type { KubeconfigOptions } from '@trellis/plugin-sdk/kubernetes';
 
 /** A token bucket: `qps` requests a second, bursts of `burst`. */
 class RateLimiter {
@@ -81,40 +68,47 @@ export class ApiClient {
   }
 
   /** GETs `path` and parses the JSON answer; a non-2xx answer throws an ApiError with the Status message. */
-  async get(path: string): Promise<unknown> {
+  get(path: string): Promise<unknown> {
+    return this.request('GET', path);
+  }
+
+  /** Sends a JSON `body` (a merge patch unless `contentType` says otherwise); same errors as `get`. */
+  patch(path: string, body: unknown, contentType = 'application/merge-patch+json'): Promise<unknown> {
+    return this.request('PATCH', path, { body, contentType });
+  }
+
+  async request(method: string, path: string, payload?: { body: unknown; contentType: string }): Promise<unknown> {
     await this.#limiter.take();
     const opts: { agent?: Agent; headers?: OutgoingHttpHeaders; auth?: string } = {};
     await this.#kc.applyToHTTPSOptions(opts);
     const url = new URL(this.server + path);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    const data = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload.body));
+    const headers: OutgoingHttpHeaders = { ...opts.headers, accept: 'application/json', ...(payload && data && { 'content-type': payload.contentType, 'content-length': data.length }) };
     return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        { method: 'GET', headers: { ...opts.headers, accept: 'application/json' }, ...(opts.agent && { agent: opts.agent }), ...(opts.auth && { auth: opts.auth }), timeout: this.#timeoutMs },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (err) => reject(new ApiError(0, `GET ${path}: ${err.message}`)));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const code = res.statusCode ?? 0;
-            let body: unknown;
-            try {
-              body = JSON.parse(text) as unknown;
-            } catch {
-              body = undefined;
-            }
-            if (code >= 200 && code < 300 && body !== undefined) resolve(body);
-            else {
-              const msg = (body as { message?: unknown } | undefined)?.message;
-              reject(new ApiError(code, `GET ${path}: ${code} ${typeof msg === 'string' ? msg : text.slice(0, 200)}`));
-            }
-          });
-        },
-      );
+      const req = send(url, { method, headers, ...(opts.agent && { agent: opts.agent }), ...(opts.auth && { auth: opts.auth }), timeout: this.#timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new ApiError(0, `${method} ${path}: ${err.message}`)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const code = res.statusCode ?? 0;
+          let body: unknown;
+          try {
+            body = JSON.parse(text) as unknown;
+          } catch {
+            body = undefined;
+          }
+          if (code >= 200 && code < 300 && body !== undefined) resolve(body);
+          else {
+            const msg = (body as { message?: unknown } | undefined)?.message;
+            reject(new ApiError(code, `${method} ${path}: ${code} ${typeof msg === 'string' ? msg : text.slice(0, 200)}`));
+          }
+        });
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer in ${this.#timeoutMs} ms`)));
-      req.on('error', (err) => reject(new ApiError(0, `GET ${path}: ${err.message}`)));
-      req.end();
+      req.on('error', (err) => reject(new ApiError(0, `${method} ${path}: ${err.message}`)));
+      req.end(data);
     });
   }
 

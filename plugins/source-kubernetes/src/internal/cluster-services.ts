@@ -5,24 +5,12 @@
  */
 import { AdmissionregistrationV1Api, AuthenticationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { backoffDelay, type BootstrapSecretWriter, type CaBundleSink, type Logger, type TokenReviewer } from '@trellis/plugin-sdk';
+import { apiErrorText as apiReason } from '@trellis/plugin-sdk/kubernetes';
 
-/** The API server's reason for a failed call (its Status message), else the error's own message. */
-export function apiReason(err: unknown): string {
-  const e = err as { code?: unknown; body?: unknown; message?: unknown };
-  let body: unknown = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body) as unknown;
-    } catch {
-      /* not a Status */
-    }
-  }
-  const msg = (body as { message?: unknown } | undefined)?.message;
-  if (typeof e.code === 'number' && typeof msg === 'string') return `${e.code} ${msg}`;
-  return typeof e.message === 'string' ? e.message.split('\n')[0] ?? '' : String(err);
-}
+/** The API server's reason for a failed call (its Status message), else the error's own first line. */
+export { apiErrorText as apiReason } from '@trellis/plugin-sdk/kubernetes';
 
-/** Creates each pod's bootstrap Secret (`data` base64, labelled as the mesh's). */
+/** Creates each pod's bootstrap Secret (`data` base64, labelled as the mesh's, owned by the pod's controller). */
 export function bootstrapSecretWriter(kc: KubeConfig): BootstrapSecretWriter {
   const core = kc.makeApiClient(CoreV1Api);
   return {
@@ -31,7 +19,20 @@ export function bootstrapSecretWriter(kc: KubeConfig): BootstrapSecretWriter {
       try {
         await core.createNamespacedSecret({
           namespace: s.namespace,
-          body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.name, namespace: s.namespace, labels: { 'app.kubernetes.io/managed-by': 'trellis' } }, type: 'Opaque', data },
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: {
+              name: s.name,
+              namespace: s.namespace,
+              labels: { 'app.kubernetes.io/managed-by': 'trellis' },
+              // Deleted by the garbage collector with the pod's controller; blockOwnerDeletion is not set (it
+              // would need update on the owner's finalizers).
+              ...(s.ownerReferences && s.ownerReferences.length > 0 && { ownerReferences: s.ownerReferences.map((o) => ({ ...o })) }),
+            },
+            type: 'Opaque',
+            data,
+          },
         });
       } catch (err) {
         throw new Error(`creating Secret ${s.namespace}/${s.name}: ${apiReason(err)}`, { cause: err });

@@ -9,10 +9,11 @@
  * `replaceAll` writes the whole view, and afterwards only differences are applied. Ready from then on; an
  * informer failing later keeps the last good state (the readiness reason and /debug/kubernetes say which).
  */
-import { keyOf, objectKeyString, type Counter, type Gauge, type KubeObject, type Logger, type Readiness, type SourcePlugin, type SourceSink } from '@trellis/plugin-sdk';
+import { keyOf, objectKeyString, type Counter, type Gauge, type KubeObject, type Logger, type Readiness, type RouteStatusService, type SourcePlugin, type SourceSink } from '@trellis/plugin-sdk';
 import type { ApiClient } from './api.ts';
 import { kindId, type WatchedKind } from './kinds.ts';
 import { Reflector, type ReflectorHealth } from './reflector.ts';
+import { RouteStatusWriter, type CachedRoute } from './route-status-writer.ts';
 
 export const MEMBERSHIP_LABELS = ['trellis.io/monitored-by', 'openservicemesh.io/monitored-by'] as const;
 
@@ -36,11 +37,34 @@ export interface KubernetesSourceOptions {
   readonly watchTimeoutSeconds?: number;
   readonly absentRetryMs?: number;
   readonly metrics?: KubernetesSourceMetrics;
+  /** The core's route status: written back to the routes' `/status` when given. */
+  readonly routeStatus?: RouteStatusService;
+  /** Quiet window before route status writes (default 200 ms). */
+  readonly statusQuietMs?: number;
   /** Stopped with the source (the cluster services' retries). */
   readonly alsoStop?: readonly { stop(): void }[];
 }
 
 const isMeshWide = (o: KubeObject): boolean => o.kind === 'MeshConfig';
+const ROUTE_GROUP = 'gateway.networking.k8s.io';
+const isRoute = (k: Pick<WatchedKind, 'group' | 'kind'>): boolean => k.group === ROUTE_GROUP && (k.kind === 'HTTPRoute' || k.kind === 'GRPCRoute');
+const sameJson = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A route whose spec (generation), labels and annotations are unchanged: a status write (ours or another
+ * controller's). The store has nothing to do with it, so it is not applied (no mesh rebuild per status write).
+ */
+function statusOnlyChange(prev: KubeObject, next: KubeObject): boolean {
+  return (
+    isRoute({ group: next.apiVersion.split('/')[0] ?? '', kind: next.kind }) &&
+    prev.apiVersion === next.apiVersion &&
+    prev.metadata.generation !== undefined &&
+    prev.metadata.generation === next.metadata.generation &&
+    sameJson(prev.metadata.labels, next.metadata.labels) &&
+    sameJson(prev.metadata.annotations, next.metadata.annotations) &&
+    prev.metadata.deletionTimestamp === next.metadata.deletionTimestamp
+  );
+}
 
 export class KubernetesSource implements SourcePlugin {
   readonly #o: KubernetesSourceOptions;
@@ -52,7 +76,9 @@ export class KubernetesSource implements SourcePlugin {
   readonly #applied = new Map<string, KubeObject>();
   #written = false;
   /** Counters for tests and the benchmark. */
-  readonly stats = { applied: 0, deleted: 0, replaceAll: 0 };
+  readonly stats = { applied: 0, deleted: 0, replaceAll: 0, statusOnly: 0 };
+  /** Writes route status back (when the core's route status was given). */
+  readonly statusWriter: RouteStatusWriter | undefined;
 
   constructor(opts: KubernetesSourceOptions) {
     this.#o = opts;
@@ -67,7 +93,10 @@ export class KubernetesSource implements SourcePlugin {
           backoff: opts.backoff ?? { baseMs: 200, maxMs: 30_000 },
           watchTimeoutSeconds: opts.watchTimeoutSeconds ?? 300,
           ...(opts.absentRetryMs !== undefined && { absentRetryMs: opts.absentRetryMs }),
-          onChange: (up, del) => this.#changed(kind, up, del),
+          onChange: (up, del) => {
+            this.#changed(kind, up, del);
+            if (isRoute(kind)) this.statusWriter?.schedule();
+          },
           onRestart: (reason) => opts.metrics?.restarts.inc({ kind: kindId(kind), reason }),
           onListed: () => {
             if (!this.#written && this.#reflectors.every((r) => r.synced)) this.#writeAll();
@@ -77,6 +106,16 @@ export class KubernetesSource implements SourcePlugin {
     const ns = this.#reflectors.find((r) => r.kind.group === '' && r.kind.kind === 'Namespace');
     if (!ns) throw new Error('the kubernetes source needs the Namespace kind');
     this.#namespaces = ns;
+    this.statusWriter = opts.routeStatus
+      ? new RouteStatusWriter({
+          api: opts.api,
+          status: opts.routeStatus,
+          cached: (kind, namespace, name) => this.cachedRoute(kind, namespace, name),
+          logger: opts.logger,
+          ...(opts.statusQuietMs !== undefined && { quietMs: opts.statusQuietMs }),
+          ...(opts.backoff && { backoff: opts.backoff }),
+        })
+      : undefined;
   }
 
   start(): void {
@@ -85,7 +124,17 @@ export class KubernetesSource implements SourcePlugin {
 
   async stop(): Promise<void> {
     for (const s of this.#o.alsoStop ?? []) s.stop();
+    await this.statusWriter?.stop();
     await Promise.all(this.#reflectors.map((r) => r.stop()));
+  }
+
+  /** A route as the informer caches it (a member namespace's only), and its path on the server. */
+  cachedRoute(kind: 'HTTPRoute' | 'GRPCRoute', namespace: string, name: string): CachedRoute | undefined {
+    if (!this.#members.has(namespace)) return undefined;
+    const r = this.#reflectors.find((x) => x.kind.group === ROUTE_GROUP && x.kind.kind === kind);
+    const obj = r?.get(namespace, name);
+    if (!r || !obj || r.version === undefined || r.plural === undefined) return undefined;
+    return { obj, path: `/apis/${ROUTE_GROUP}/${r.version}/namespaces/${encodeURIComponent(namespace)}/${r.plural}/${encodeURIComponent(name)}` };
   }
 
   health(): ReflectorHealth[] {
@@ -173,6 +222,8 @@ export class KubernetesSource implements SourcePlugin {
     this.stats.replaceAll++;
     this.#written = true;
     this.#o.logger.info('first full list of every informer applied', { objects: all.length, namespacesInMesh: this.#members.size });
+    // Route status only once the store holds the full view (never computed from a partial one).
+    this.statusWriter?.start();
   }
 
   /** Makes the store's copy of `o`'s key match the cache and membership. */
@@ -183,6 +234,10 @@ export class KubernetesSource implements SourcePlugin {
     if (!deleted && this.#wanted(o)) {
       const { __deleted: _, ...clean } = o as KubeObject & { __deleted?: boolean };
       if (prev === clean || (prev && prev.metadata.resourceVersion === clean.metadata.resourceVersion && prev.apiVersion === clean.apiVersion && prev.metadata.labels === clean.metadata.labels)) return;
+      if (prev && statusOnlyChange(prev, clean)) {
+        this.stats.statusOnly++;
+        return;
+      }
       this.#applied.set(key, clean);
       this.#o.sink.apply(clean, { source: this.#o.source });
       this.stats.applied++;

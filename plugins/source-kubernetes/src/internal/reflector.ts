@@ -93,6 +93,21 @@ export class Reflector {
     return this.#cache.values();
   }
 
+  /** The cached object `namespace/name`. */
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.#cache.get(`${namespace ?? ''}/${name}`);
+  }
+
+  /** The version watched (after discovery). */
+  get version(): string | undefined {
+    return this.#version;
+  }
+
+  /** The resource name (after discovery). */
+  get plural(): string | undefined {
+    return this.#plural;
+  }
+
   health(): ReflectorHealth {
     return {
       kind: kindId(this.#o.kind),
