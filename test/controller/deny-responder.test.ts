@@ -134,4 +134,10 @@ describe('deny responder', () => {
       await limited.stop();
     }
   });
+
+  it('refuses a taken address with an error naming the config key', async () => {
+    const clash = new DenyResponder({ address, tls: { caPem: ca.caPem, ...(await ca.server()) }, reason: () => 'x' });
+    await expect(clash.start()).rejects.toThrow(`the deny responder cannot listen on ${address} (xds.denyResponder.address)`);
+    await clash.stop();
+  });
 });

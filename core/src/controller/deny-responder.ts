@@ -19,7 +19,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Identity, Logger, Metrics } from '@trellis/plugin-sdk';
-import { SecretValue } from '@trellis/plugin-sdk';
+import { ErrorCodes, SecretValue, TrellisError } from '@trellis/plugin-sdk';
 import { parseHostPort } from '../config/addresses.ts';
 import { TokenBucket } from '../xds/index.ts';
 
@@ -125,9 +125,11 @@ export class DenyResponder {
     const { host, port } = splitAddress(this.#opts.address);
     const net = this.#net;
     await new Promise<void>((resolve, reject) => {
-      net.once('error', reject);
+      net.once('error', (err) =>
+        reject(new TrellisError(ErrorCodes.CONFIG_INVALID, `the deny responder cannot listen on ${this.#opts.address} (xds.denyResponder.address): ${err.message}`, { cause: err })),
+      );
       net.listen(port, host, () => {
-        net.off('error', reject);
+        net.removeAllListeners('error');
         net.on('error', (err) => this.#log?.warn('deny responder socket error', { error: err.message }));
         resolve();
       });
