@@ -18,6 +18,8 @@ export { renderConfigReference, updateConfigDoc } from './config/docs.ts';
 export { defaultParts, controllerRef, CONTROLLER_SERVER_NAMES } from './controller/parts.ts';
 export type { ControllerHandle } from './controller/parts.ts';
 export { MeshController } from './controller/controller.ts';
+export { DenyResponder, encodeGrpcMessage, MAX_REASON } from './controller/deny-responder.ts';
+export type { DenyCaller, DenyResponderOptions } from './controller/deny-responder.ts';
 export { KNOWN_KINDS, MeshStore, NAMESPACED, meshChanged, validateObject } from './store/index.ts';
 export type { IgnoredObject, MeshConfigSettings, MeshKind, PolicyStatus, StoreChange } from './store/index.ts';
 export { Catalog, explainPolicy, ExplainInputError } from './catalog/index.ts';

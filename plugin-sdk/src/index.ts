@@ -48,7 +48,7 @@ export { CLUSTER_DOMAIN, SecretNames, localClusterName, outboundClusterName, ser
 export type * from './xds/types.ts';
 export type { Lifecycle } from './kinds/lifecycle.ts';
 export type { SourcePlugin, SourceSink } from './kinds/source.ts';
-export type { ProxyPlugin, GenerateContext, BootstrapRequest, BootstrapFile } from './kinds/proxy.ts';
+export type { ProxyPlugin, GenerateContext, BootstrapRequest, BootstrapFile, DenyResponderAddress, StandInContext } from './kinds/proxy.ts';
 export { CONTROLLER_SERVER_NAME, WORKLOAD_CERT_FILES, workloadCertFiles } from './kinds/proxy.ts';
 export { KEY_TYPES } from './kinds/certificates.ts';
 export type { CertificatesPlugin, CertificateRequest, IssuedCertificate, KeyType, SignedCertificate, SignRequest, TrustBundle } from './kinds/certificates.ts';

@@ -184,6 +184,7 @@ function checkListeners(settings: RawConfig, problems: ConfigProblem[], warnings
   const listeners = [
     { path: 'xds.address', text: settings.xds.address },
     { path: 'xds.plaintextAddress', text: settings.xds.plaintextAddress },
+    { path: 'xds.denyResponder.address', text: settings.xds.denyResponder.enabled ? settings.xds.denyResponder.address : undefined },
     { path: 'admin.address', text: settings.admin.address },
     { path: 'identity.address', text: settings.identity.address },
     { path: 'injector.address', text: settings.injector.address },

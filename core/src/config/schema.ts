@@ -55,6 +55,23 @@ export const configSchema = s.object({
     rebuildConcurrency: s.default(s.number({ integer: true, min: 1, description: 'snapshots rebuilt at once (independent identities do not wait for each other)' }), 4),
     maxSubscriptionsPerStream: s.default(s.number({ integer: true, min: 1, description: 'resource names one ADS stream may subscribe to; more end the stream with RESOURCE_EXHAUSTED' }), 100_000),
     logLinesPerSecond: s.default(s.number({ min: 0.01, description: 'client-triggered xDS warnings logged per second, per kind (the rest are counted)' }), 10),
+    denyResponder: s.section({
+      enabled: s.default(
+        s.boolean({ description: 'answer a proxyless call that policy denies at once with PERMISSION_DENIED and the reason (docs/gamma.md, "Denied proxyless calls"); off: such a call waits out its deadline' }),
+        true,
+      ),
+      address: s.default(hostPort('the deny responder (gRPC over mTLS or cleartext HTTP/2, any method); port 0 picks a free one. Proxyless clients on other hosts need a reachable address'), '127.0.0.1:0'),
+      advertiseAddress: s.optional(
+        s.string({
+          pattern: /^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d{1,5}$/,
+          patternHint: 'ip:port, e.g. 10.0.0.5:15130',
+          description: 'the `ip:port` proxyless clients are sent for the responder (an xDS endpoint is an IP); default the listen address (127.0.0.1 when it listens on every address); port 0: the bound port',
+        }),
+      ),
+      rate: s.default(s.number({ min: 0.01, description: 'denied-call reasons (policy explain evaluations) computed per second; past it calls are still denied, with a fixed message' }), 100),
+      burst: s.default(s.number({ integer: true, min: 1, description: 'denied-call reasons computed at once' }), 200),
+      maxConnections: s.default(s.number({ integer: true, min: 1, description: 'open connections to the deny responder at most; more are closed' }), 1024),
+    }),
     maxBufferedBytesPerStream: s.default(
       s.number({ integer: true, min: 1024, description: 'bytes a stream may have buffered before its pushes wait (a slow proxy never holds a shared push slot)' }),
       1024 * 1024,

@@ -26,6 +26,7 @@ import { startInjector, type RunningInjector } from '../injector/component.ts';
 import { caPage } from './ca-page.ts';
 import { explainPage } from './explain-page.ts';
 import { parsePolicyChange, policyDiff } from './policy-diff.ts';
+import { startDenyResponder, type RunningDenyResponder } from './deny-component.ts';
 
 /** Embedders and tests reach the controller's parts through this ref on the mesh's container. */
 export const controllerRef = createServiceRef<ControllerHandle>('core.controller');
@@ -46,6 +47,8 @@ export interface ControllerHandle {
   server(): XdsServer;
   controller(): MeshController;
   ports(): BoundPorts;
+  /** `ip:port` proxyless clients are sent for the deny responder, once listening (undefined when off). */
+  denyResponderAddress(): string | undefined;
   /** `https://host:port` of the identity service, once listening (undefined when `identity.address` is unset). */
   identityUrl(): string | undefined;
   /** `https://host:port` of the sidecar injector, once listening (undefined when `injector.address` is unset). */
@@ -99,6 +102,7 @@ function createDefaultParts(ctx: CorePartsContext) {
   }, logger.child({ component: 'controller' }));
   let certs: CertificateManager | undefined;
   let server: XdsServer | undefined;
+  let deny: RunningDenyResponder | undefined;
   let controller: MeshController | undefined;
   let ports: BoundPorts = {};
   let identity: { service: IdentityService; server: IdentityServer } | undefined;
@@ -159,12 +163,17 @@ function createDefaultParts(ctx: CorePartsContext) {
           async (e) => {
             if (e.kind === 'workload') mc.onCertificateRotated(e.identity);
             // The ADS listener's own certificate (and, after a root change, the CA it checks clients against).
-            if (e.kind === 'server' && server) server.updateTls(servingTls(await manager.server(CONTROLLER_SERVER_NAMES)));
+            if (e.kind === 'server' && server) {
+              const tls = servingTls(await manager.server(CONTROLLER_SERVER_NAMES));
+              server.updateTls(tls);
+              deny?.responder.updateTls(tls);
+            }
           },
           { name: 'controller' },
         ),
       );
       const serverCert = await manager.server(CONTROLLER_SERVER_NAMES);
+      deny = await startDenyResponder({ settings: xds.denyResponder, tls: servingTls(serverCert), backends, resources, catalog, store, meshSettings, logger, metrics });
       server = new XdsServer({
         cache,
         address: xds.address,
@@ -185,6 +194,7 @@ function createDefaultParts(ctx: CorePartsContext) {
         trustDomains: () => meshSettings.trustDomains(),
         onNodeConnected: (node, source) => mc.nodeConnected(node, source),
         onNodeDisconnected: (node) => mc.nodeDisconnected(node),
+        ...(deny ? { standIns: deny.standIns } : {}),
       });
       ports = await server.start();
     },
@@ -192,6 +202,7 @@ function createDefaultParts(ctx: CorePartsContext) {
       for (const u of unsubscribers.splice(0)) u();
       controller?.stop();
       await server?.stop(Math.min(5000, config.settings.shutdown.grace));
+      await deny?.responder.stop();
     },
     readiness: (): Readiness => (server ? { ready: true } : { ready: false, reason: 'ADS not listening yet' }),
   };
@@ -273,6 +284,7 @@ function createDefaultParts(ctx: CorePartsContext) {
     server: () => need(server, 'the xDS server'),
     controller: () => need(controller, 'the controller'),
     ports: () => ports,
+    denyResponderAddress: () => (deny ? `${deny.address.ip.includes(':') ? `[${deny.address.ip}]` : deny.address.ip}:${deny.address.port}` : undefined),
     identityUrl: () => identity?.server.url,
     injectorUrl: () => injector?.server.url,
   };

@@ -11,6 +11,8 @@ export { checkConsistency, edsNamesOf, rdsNamesOf } from './cache/consistency.ts
 export { XdsServer, DEFAULT_ADS_ADDRESS, SUGGESTED_PLAINTEXT_ADDRESS } from './server/xds-server.ts';
 export type { BoundPorts, XdsServerLimits, XdsServerOptions } from './server/xds-server.ts';
 export type { XdsHooks } from './server/hooks.ts';
+export { namedResource } from './server/stand-ins.ts';
+export type { StandIns } from './server/stand-ins.ts';
 export { NodeRejectedError } from './server/rejection.ts';
 export type { RejectionStatus } from './server/rejection.ts';
 export type { StreamSource } from './server/stream-base.ts';

@@ -11,6 +11,22 @@ export interface GenerateContext {
   readonly certificate?: IssuedCertificate;
 }
 
+/** Where the controller's deny responder answers calls policy denies (`xds.denyResponder`). @public */
+export interface DenyResponderAddress {
+  /** An IP address (xDS endpoints are IPs), as clients should dial it. */
+  readonly ip: string;
+  readonly port: number;
+  /** The DNS SAN on the responder's certificate (a client verifies it, besides the mesh CA). */
+  readonly serverName: string;
+}
+
+export interface StandInContext {
+  readonly node: NodeIdentity;
+  readonly resources: XdsResourceFactory;
+  /** Absent when no deny responder runs. */
+  readonly denyResponder?: DenyResponderAddress;
+}
+
 /** The DNS name on the controller's ADS serving certificate; proxies verify it (besides the mesh CA). @public */
 export const CONTROLLER_SERVER_NAME = 'trellis-controller';
 
@@ -39,6 +55,14 @@ export interface ProxyPlugin extends Lifecycle {
   readonly servesSecrets: boolean;
   /** Every resource this proxy should have. Deterministic: equal views give byte-identical resources. */
   generate(view: ProxyView, ctx: GenerateContext): readonly XdsResource[];
+  /**
+   * What to send for a name a node subscribed to explicitly that its snapshot lacks (a proxyless client
+   * dialling a service policy denies it), or undefined: the name does not exist. Called by the xDS server per
+   * push, so it must be cheap and deterministic in (typeUrl, name, ctx): return the same object for the same
+   * inputs. It must not depend on whether the name is a mesh Service, or the answer would tell a client which
+   * names exist. A real resource of that name, once in the snapshot, always wins.
+   */
+  standIn?(typeUrl: string, name: string, ctx: StandInContext): XdsResource | undefined;
   /** Files for `trellis bootstrap <kind>`. */
   bootstrap?(req: BootstrapRequest): BootstrapFile[] | Promise<BootstrapFile[]>;
 }

@@ -1,9 +1,10 @@
 /** @trellis/plugin-proxy-grpc — `use: grpc`: proxyless gRPC clients and servers (@grpc/grpc-js-xds & co). */
 import { definePlugin, s } from '@trellis/plugin-sdk';
 import { grpcBootstrap } from './bootstrap.ts';
-import { createGrpcGenerator } from './generator.ts';
+import { createGrpcGenerator, createGrpcStandIns } from './generator.ts';
 
-export { createGrpcGenerator } from './generator.ts';
+export { createGrpcGenerator, createGrpcStandIns } from './generator.ts';
+export { DENIED_CLUSTER } from './internal/deny.ts';
 export type { GrpcGeneratorOptions } from './generator.ts';
 export { BOOTSTRAP_FILES, bootstrapConfig, grpcBootstrap } from './bootstrap.ts';
 export type { GrpcBootstrapOptions } from './bootstrap.ts';
@@ -35,10 +36,12 @@ export default definePlugin({
   configSchema,
   create: (ctx) => {
     const generate = createGrpcGenerator({ memoSize: ctx.config.memoSize });
+    const standIn = createGrpcStandIns({ memoSize: ctx.config.memoSize });
     return {
       nodeKind: 'grpc',
       servesSecrets: false,
       generate: (view, gctx) => generate(view, gctx),
+      standIn: (typeUrl, name, sctx) => standIn(typeUrl, name, sctx),
       bootstrap: (req) => grpcBootstrap(req, { refreshInterval: ctx.config.refreshInterval, certificateFiles: ctx.config.certificateFiles }),
     };
   },

@@ -7,6 +7,7 @@ import { ownBytes } from '../resources/factory.ts';
 import { messageType } from '../resources/protos.ts';
 import { type DeltaCall, type DeltaDiscoveryRequest__Output } from './codec.ts';
 import { AdsStream, pushOrder, wildcardCapable, type StreamEnv, type Transport } from './stream-base.ts';
+import { namedResource } from './stand-ins.ts';
 
 /** Each resource's `Resource` entry (name, version, Any) is encoded once and shared by every delta stream. */
 const entries = new WeakMap<XdsResource, Uint8Array>();
@@ -123,7 +124,7 @@ export class DeltaStream extends AdsStream {
       if (!this.canWrite()) return this.deferPush();
       const st = this.#types.get(typeUrl)!;
       const wanted = (name: string) => st.wildcard || st.names.has(name);
-      const visible = (st.wildcard ? snapshot.resources(typeUrl) : [...st.names].flatMap((n) => snapshot.get(typeUrl, n) ?? [])).filter((r) =>
+      const visible = (st.wildcard ? snapshot.resources(typeUrl) : [...st.names].flatMap((n) => namedResource(snapshot, typeUrl, n, this.node, this.env.standIns) ?? [])).filter((r) =>
         this.allowed(typeUrl, r),
       );
       const visibleNames = new Set(visible.map((r) => r.name));

@@ -6,6 +6,7 @@ import { aggregateVersion } from '../cache/snapshot.ts';
 import type { Snapshot } from '../cache/snapshot.ts';
 import { discoveryResponse, type DiscoveryRequest__Output, type SotwCall } from './codec.ts';
 import { AdsStream, pushOrder, wildcardCapable, type StreamEnv, type Transport } from './stream-base.ts';
+import { namedResource } from './stand-ins.ts';
 
 interface SotwTypeState {
   names: Set<string>;
@@ -158,7 +159,7 @@ export class SotwStream extends AdsStream {
   #select(snapshot: Snapshot, typeUrl: string, st: SotwTypeState): readonly XdsResource[] {
     const all = st.wildcard
       ? snapshot.resources(typeUrl)
-      : [...st.names].flatMap((n) => snapshot.get(typeUrl, n) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1));
+      : [...st.names].flatMap((n) => namedResource(snapshot, typeUrl, n, this.node, this.env.standIns) ?? []).sort((a, b) => (a.name < b.name ? -1 : 1));
     return all.filter((r) => this.allowed(typeUrl, r));
   }
 

@@ -9,6 +9,7 @@ import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { Node__Output } from '@trellis/plugin-sdk/xds/generated/envoy/config/core/v3/Node.ts';
 import type { Status__Output } from '@trellis/plugin-sdk/xds/generated/google/rpc/Status.ts';
 import type { XdsHooks } from './hooks.ts';
+import type { StandIns } from './stand-ins.ts';
 import { identityFromCertificate, resolveNodeIdentity } from './identity.ts';
 import { NodeRejectedError } from './rejection.ts';
 import type { KeyedConcurrencyLimiter } from './limits.ts';
@@ -48,6 +49,8 @@ export interface StreamEnv {
   /** Trust domains whose node ids are served; absent: any. */
   trustDomains?: () => readonly string[];
   onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
+  /** Answers subscribed names a snapshot lacks (stand-ins.ts); absent: such names do not exist. */
+  standIns?: StandIns;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
   closed: (stream: AdsStream) => void;
 }

@@ -11,6 +11,7 @@ import { RateLimitedLog } from './log-limit.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
 import { ServingCertificateProvider, type ServingTls } from './tls-provider.ts';
+import type { StandIns } from './stand-ins.ts';
 import { DEFAULT_STREAM_LIMITS, type AdsStream, type StreamEnv, type StreamSource, type Transport } from './stream-base.ts';
 import { XdsMetrics } from './xds-metrics.ts';
 
@@ -60,6 +61,8 @@ export interface XdsServerOptions {
    */
   onNodeConnected?: (node: NodeIdentity, source: StreamSource) => Promise<void> | void;
   onNodeDisconnected?: (node: NodeIdentity) => Promise<void> | void;
+  /** Stand-ins for explicitly subscribed names a node's snapshot lacks (`ProxyPlugin.standIn`; stand-ins.ts). */
+  standIns?: StandIns;
   /**
    * Admission gate (the controller's sync barrier): returns why proxies cannot be served yet, or undefined.
    * Until then new streams are refused with UNAVAILABLE (retryable) and that reason.
@@ -121,6 +124,7 @@ export class XdsServer {
       ...(options.trustDomains ? { trustDomains: options.trustDomains } : {}),
       ...(options.onNodeConnected ? { onNodeConnected: options.onNodeConnected } : {}),
       ...(options.onNodeDisconnected ? { onNodeDisconnected: options.onNodeDisconnected } : {}),
+      ...(options.standIns ? { standIns: options.standIns } : {}),
       closed: (s) => this.#streams.delete(s),
     };
     this.#env.metrics.observeStreams(function* (this: void) {

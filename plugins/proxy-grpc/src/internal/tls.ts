@@ -11,7 +11,12 @@ const provider = { instance_name: CERT_PROVIDER_INSTANCE };
  * empty matcher list would accept any mesh certificate, so a never-matching SAN stands in.
  */
 export function upstreamTls(identities: readonly Identity[], trustDomain: string, sni: string): TransportSocket {
-  const sans = identities.map((id) => ({ exact: spiffeId(id, trustDomain) }));
+  const sans = identities.map((id) => spiffeId(id, trustDomain));
+  return upstreamTlsMatching(sans.length > 0 ? sans : [`spiffe://${trustDomain}/trellis/no-identity`], sni);
+}
+
+/** Present our workload certificate, trust the mesh CA, accept only a server with one of `sans` (exact). */
+export function upstreamTlsMatching(sans: readonly string[], sni: string): TransportSocket {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: typedConfig(ExtensionTypeUrls.upstreamTls, {
@@ -19,7 +24,7 @@ export function upstreamTls(identities: readonly Identity[], trustDomain: string
         tls_certificate_provider_instance: provider,
         combined_validation_context: {
           default_validation_context: {
-            match_subject_alt_names: sans.length > 0 ? sans : [{ exact: `spiffe://${trustDomain}/trellis/no-identity` }],
+            match_subject_alt_names: sans.map((exact) => ({ exact })),
             ca_certificate_provider_instance: provider,
           },
         },
