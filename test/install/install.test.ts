@@ -101,7 +101,13 @@ describe('trellis install', () => {
     expect(cm?.metadata.namespace).toBe('mesh');
     // The controller config parses with the real config schema (the kubernetes source is a plugin of its own).
     const text = (cm?.data['trellis.yaml'] as string).replace(/sources:\n\s+- use: kubernetes\n/, 'sources: []\n');
-    expect((await parseConfig(text, '/etc/trellis/trellis.yaml')).settings.injector.serviceName).toBe('trellis-injector.mesh.svc');
+    // POD_IP comes from the downward API in the pod.
+    const parsed = await parseConfig(text, '/etc/trellis/trellis.yaml', { env: { POD_IP: '10.1.2.3' } });
+    expect(parsed.settings.injector.serviceName).toBe('trellis-injector.mesh.svc');
+    expect(parsed.settings.xds.denyResponder.advertiseAddress).toBe('10.1.2.3:15131');
+    const controller = byKind(objs, 'Deployment')[0]?.spec.template.spec.containers[0];
+    expect(controller?.env).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+    expect(controller?.ports).toContainEqual({ name: 'deny', containerPort: 15131 });
     const bad = await run(['install', '--set', 'injector.timeoutSeconds=99']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('injector.timeoutSeconds');

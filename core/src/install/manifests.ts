@@ -5,7 +5,7 @@ import type { InstallValues } from './values.ts';
 
 type Obj = Record<string, unknown>;
 
-export const Ports = { ads: 15128, identity: 15130, injector: 9090, admin: 9091 } as const;
+export const Ports = { ads: 15128, identity: 15130, deny: 15131, injector: 9090, admin: 9091 } as const;
 /** The label a namespace joins the mesh with (`trellis namespace add`). */
 export const MONITORED_BY = 'trellis.io/monitored-by';
 /** The Secret the controller replicas share their CA through (created by the first one). */
@@ -25,7 +25,8 @@ export function controllerConfig(v: InstallValues): Obj {
       // One CA for every replica, kept across restarts; the first replica creates it.
       certificates: { use: 'selfsigned', config: { caSecret: { namespace: v.namespace, name: CA_SECRET } } },
     },
-    xds: { address: `0.0.0.0:${Ports.ads}` },
+    // The deny responder is an xDS endpoint, so proxyless clients are sent the pod IP (downward API), not a name.
+    xds: { address: `0.0.0.0:${Ports.ads}`, denyResponder: { address: `0.0.0.0:${Ports.deny}`, advertiseAddress: `\${POD_IP}:${Ports.deny}` } },
     admin: { address: `0.0.0.0:${Ports.admin}` },
     identity: { address: `0.0.0.0:${Ports.identity}`, tokenDir: '/var/lib/trellis/identity-tokens', serviceAccountAudience: 'trellis' },
     ...(v.injector.enabled
@@ -116,9 +117,11 @@ export function installManifests(v: InstallValues): Obj[] {
                 name: 'controller',
                 image: v.image,
                 args: ['controller', '--config', '/etc/trellis/trellis.yaml'],
+                env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
                 ports: [
                   { name: 'ads', containerPort: Ports.ads },
                   { name: 'identity', containerPort: Ports.identity },
+                  { name: 'deny', containerPort: Ports.deny },
                   ...(v.injector.enabled ? [{ name: 'injector', containerPort: Ports.injector }] : []),
                   { name: 'admin', containerPort: Ports.admin },
                 ],
