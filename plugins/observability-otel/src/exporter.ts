@@ -59,7 +59,8 @@ export class OtelExporter implements ObservabilityPlugin {
     const resource = resources.resourceFromAttributes({ ...o.resource });
     this.#traces = new tracing.BasicTracerProvider({
       resource,
-      sampler: new tracing.TraceIdRatioBasedSampler(o.samplingRatio),
+      // The ratio decides per trace (at its root); a child follows its parent instead of rehashing the trace id.
+      sampler: new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(o.samplingRatio) }),
       // Few, large exports: a mesh-wide change is a few hundred spans, sent in one request rather than per 512.
       spanProcessors: [new tracing.BatchSpanProcessor(exporters.spans, { scheduledDelayMillis: 1000, maxExportBatchSize: 4096, maxQueueSize: 16_384 })],
     });
