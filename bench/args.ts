@@ -19,7 +19,7 @@ export const SCENARIOS = [
 export const KUBERNETES_SCENARIOS: readonly string[] = ['single-change', 'endpoint-churn'];
 
 export const USAGE = `usage: npm run bench -- [--proxies N] [--services M] [--scenario NAME[,NAME]|all] [--delta | --protocols sotw,delta] [--out DIR]
-                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--client-processes N] [--cpu-prof] [--heap-snapshot] [--otel]
+                        [--quick] [--ceiling-budget SECONDS] [--file-debounce MS] [--debounce-max MS] [--connection-rate N] [--client-processes N] [--cpu-prof] [--trace-gc] [--heap-snapshot] [--otel]
                         [--source file|kubernetes]
 scenarios: ${SCENARIOS.join(', ')}`;
 
@@ -46,6 +46,7 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
       'connection-rate': { type: 'string' },
       'client-processes': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      'trace-gc': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
       otel: { type: 'boolean', default: false },
       source: { type: 'string', default: 'file' },
@@ -84,6 +85,8 @@ export function parseBenchArgs(argv: string[], now = new Date()): BenchArgs {
     ...(values['debounce-max'] !== undefined && { debounceMaxMs: int('debounce-max', values['debounce-max'], 1) }),
     controllerNodeArgs: [
       ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', 'cpu-prof'] : []),
+      // Each GC on the controller's stdout (its log, kept): pauses, and heap before/after (what was allocated).
+      ...(values['trace-gc'] ? ['--trace-gc'] : []),
       ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
     ],
     heapSnapshot: values['heap-snapshot'],

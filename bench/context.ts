@@ -65,6 +65,8 @@ export interface BenchContext {
 export interface Usage {
   wallMs: number;
   controllerCpuSeconds: number;
+  /** Of which the controller's main thread (the rest: V8's GC and compiler threads, libuv's pool). */
+  controllerMainThreadCpuSeconds: number;
   clientCpuSeconds: number;
   controllerRssBytes: number;
   controllerPeakRssBytes: number;
@@ -93,6 +95,7 @@ export async function measure<T>(ctx: BenchContext, fn: () => Promise<T>): Promi
     usage: {
       wallMs: round(wallMs, 1),
       controllerCpuSeconds: round(c1.cpuSeconds - c0.cpuSeconds),
+      controllerMainThreadCpuSeconds: round(c1.mainThreadCpuSeconds - c0.mainThreadCpuSeconds),
       clientCpuSeconds: round(s1.cpuSeconds - s0.cpuSeconds),
       controllerRssBytes: c1.rssBytes,
       controllerPeakRssBytes: c1.peakRssBytes,

@@ -177,7 +177,7 @@ export class ControllerProcess {
 }
 
 /** Counters that moved between two scrapes (summed over labels), for the families a push touches. */
-export function metricDeltas(before: Map<string, number>, after: Map<string, number>, pattern = /push|snapshot|response|build|sent|ack|nack|cert/): Record<string, number> {
+export function metricDeltas(before: Map<string, number>, after: Map<string, number>, pattern = /push|snapshot|response|build|sent|ack|nack|cert|gc_duration/): Record<string, number> {
   const sums: Record<string, number> = {};
   for (const [k, v] of after) {
     const family = k.replace(/\{.*$/, '');

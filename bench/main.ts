@@ -203,6 +203,7 @@ async function controllerScenarios(args: BenchArgs, workDir: string, emit: (r: S
             proxiesPushed: r.pushed,
             proxiesAffected: args.proxies,
             controllerCpuSeconds: r.usage.controllerCpuSeconds,
+            controllerMainThreadCpuSeconds: r.usage.controllerMainThreadCpuSeconds,
             clientCpuSeconds: r.usage.clientCpuSeconds,
             controllerPeakRssBytes: r.usage.controllerPeakRssBytes,
             bytesSent: r.usage.bytesSent,

@@ -104,6 +104,7 @@ export async function singleChange(ctx: BenchContext): Promise<{ result: Scenari
       affectedNotConverged: sum((s) => s.affectedMissing),
       pushedNotAffectedSample: samples.flatMap((s) => s.unexpected).slice(0, 5),
       controllerCpuSeconds: usage.controllerCpuSeconds,
+      controllerMainThreadCpuSeconds: usage.controllerMainThreadCpuSeconds,
       clientCpuSeconds: usage.clientCpuSeconds,
       controllerPeakRssBytes: usage.controllerPeakRssBytes,
       bytesSent: usage.bytesSent,

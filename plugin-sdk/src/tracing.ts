@@ -4,7 +4,7 @@
  * core records nothing (it checks once per change, and builds no span objects). Times are epoch milliseconds
  * (fractions allowed). @public
  */
-export type SpanAttributes = Readonly<Record<string, string | number | boolean>>;
+export type SpanAttributes = Readonly<Record<string, string | number | boolean | readonly string[] | readonly number[]>>;
 
 export interface TraceSpan {
   /** Starts a child span (`startTime` default now). */
@@ -39,10 +39,11 @@ export const ChangeSpans = {
   /**
    * One proxy's pushes of one snapshot (`trellis.identity`, `trellis.proxy.kind`, `trellis.node_id`, `trellis.responses`,
    * `trellis.result`: `ack` when every type was ACKed, else the first other outcome), from its first response written to
-   * its last answer; each type's answer is an `answer` event in it.
+   * its last answer. Each type's answer is in the array attributes `xds.types`, `xds.versions`, `trellis.answer_ms`;
+   * a type not ACKed is also an `answer` event.
    */
   push: 'trellis.xds.push',
-  /** Event in a push span: one type's response answered or given up (`xds.type_url`, `xds.version`, `trellis.result`, `trellis.error` on NACK). */
+  /** Event in a push span: one type's response NACKed or given up (`xds.type_url`, `xds.version`, `trellis.result`, `trellis.error` on NACK). */
   answer: 'trellis.xds.answer',
 } as const;
 
@@ -62,6 +63,12 @@ export const ChangeAttributes = {
   error: 'trellis.error',
   typeUrl: 'xds.type_url',
   version: 'xds.version',
+  /** Push span: the types pushed (the type URL's last name part: `Cluster`, `Listener`, ...), in push order. */
+  types: 'xds.types',
+  /** Push span: the version pushed of each of `xds.types`. */
+  versions: 'xds.versions',
+  /** Push span: ms from the span's start to each of `xds.types`' answer (-1: never answered). */
+  answerMs: 'trellis.answer_ms',
   /** `ack`, `nack`, `timeout`, `superseded` (a newer snapshot replaced it before the ACK), `closed`. */
   result: 'trellis.result',
 } as const;

@@ -47,7 +47,8 @@ const TraceRes = T('ExportTraceServiceResponse');
 const MetricsReq = T('ExportMetricsServiceRequest');
 const MetricsRes = T('ExportMetricsServiceResponse');
 
-type Attr = string | number | boolean;
+type Scalar = string | number | boolean;
+type Attr = Scalar | Scalar[];
 
 export interface ReceivedSpan {
   readonly traceId: string;
@@ -71,9 +72,11 @@ export interface ReceivedMetric {
   readonly resource: Readonly<Record<string, Attr>>;
 }
 
-interface Kv { key: string; value?: { string_value?: string; bool_value?: boolean; int_value?: number | string; double_value?: number } }
+interface AnyValue { string_value?: string; bool_value?: boolean; int_value?: number | string; double_value?: number; array_value?: { values?: AnyValue[] } }
+interface Kv { key: string; value?: AnyValue }
+const scalar = (v: AnyValue | undefined): Scalar => v?.string_value ?? v?.bool_value ?? (v?.int_value !== undefined ? Number(v.int_value) : (v?.double_value ?? ''));
 const attrs = (kvs: Kv[] | undefined): Record<string, Attr> =>
-  Object.fromEntries((kvs ?? []).map((kv) => [kv.key, kv.value?.string_value ?? kv.value?.bool_value ?? (kv.value?.int_value !== undefined ? Number(kv.value.int_value) : kv.value?.double_value ?? '')]));
+  Object.fromEntries((kvs ?? []).map((kv) => [kv.key, kv.value?.array_value ? (kv.value.array_value.values ?? []).map(scalar) : scalar(kv.value)]));
 const hex = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString('hex');
 const ms = (n: number | string | { toString(): string } | undefined) => Number(BigInt(String(n ?? 0)) / 1000n) / 1000;
 const toObject = (t: protobuf.Type, bytes: Uint8Array) => t.toObject(t.decode(bytes), { longs: String, bytes: Uint8Array, defaults: false, oneofs: false }) as Record<string, unknown>;

@@ -97,14 +97,13 @@ describe('ChangeTracing', () => {
       ['b', 'nack', 1, 'bad', 4],
     ]);
     expect(pushes[0]!.attrs).toMatchObject({ 'trellis.identity': 'shop/buyer', 'trellis.proxy.kind': 'sidecar' });
-    // Each type's answer is an event of its proxy's push span.
-    expect(pushes.map((p) => p.events.map((e) => [e.name, e.attrs['xds.type_url'], e.attrs['xds.version'], e.attrs['trellis.result'], e.time]))).toEqual([
-      [
-        [ChangeSpans.answer, 'T', 'v1', 'ack', 3],
-        [ChangeSpans.answer, 'U', 'v1', 'ack', 3.5],
-      ],
-      [[ChangeSpans.answer, 'T', 'v1', 'nack', 4]],
+    // Each type's answer is in its proxy's push span: short type names, versions, ms after the span's start.
+    expect(pushes.map((p) => [p.attrs['xds.types'], p.attrs['xds.versions'], p.attrs['trellis.answer_ms']])).toEqual([
+      [['T', 'U'], ['v1', 'v1'], [1, 1.5]],
+      [['T'], ['v1'], [2]],
     ]);
+    // Only what was not ACKed is an event (with the NACK's message).
+    expect(pushes.map((p) => p.events.map((e) => [e.name, e.attrs['xds.type_url'], e.attrs['xds.version'], e.attrs['trellis.result'], e.time]))).toEqual([[], [[ChangeSpans.answer, 'T', 'v1', 'nack', 4]]]);
     expect(pushes[1]!.events[0]!.attrs['trellis.error']).toBe('bad');
     expect(tracer.spans.every((s) => s.ended)).toBe(true);
   });
@@ -128,7 +127,11 @@ describe('ChangeTracing', () => {
     tracing.hooks.onPushDone({ node: node('a'), generatedAt: 3, responses: 1 });
     tracing.hooks.onAck({ node: node('a'), typeUrl: 'T', version: 'v2', at: 5 });
     expect(root.ended).toBe(true);
-    expect(tracer.spans.filter((s) => s.name === ChangeSpans.push).map((p) => p.attrs['trellis.result'])).toEqual(['superseded', 'ack']);
+    const pushes = tracer.spans.filter((s) => s.name === ChangeSpans.push);
+    expect(pushes.map((p) => p.attrs['trellis.result'])).toEqual(['superseded', 'ack']);
+    // The superseded push: its type never answered (-1), and an event says why.
+    expect(pushes[0]!.attrs['trellis.answer_ms']).toEqual([-1]);
+    expect(pushes[0]!.events.map((e) => [e.attrs['xds.type_url'], e.attrs['xds.version'], e.attrs['trellis.result']])).toEqual([['T', 'v1', 'superseded']]);
 
     tracer.sample = false;
     const before = tracer.spans.length;

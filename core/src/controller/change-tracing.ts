@@ -38,11 +38,20 @@ interface Tracker {
   finished: boolean;
 }
 
-/** One proxy's pushes of one snapshot: a span per change, each type's answer an event in it. */
+/**
+ * One proxy's pushes of one snapshot: a span per change. Each type's answer goes into the span's array attributes
+ * (set once, at its end); only a type not ACKed is also an event. A span event per ACK made a mesh-wide change
+ * thousands of OTel calls, run a few times per process and so mostly unoptimized: most of tracing's cost.
+ */
 interface ProxyPush {
   readonly spans: TraceSpan[];
-  /** Type URL -> the version written and not answered yet. */
-  readonly awaiting: Map<string, string>;
+  readonly startedAt: number;
+  /** The types written (short names), their versions and each one's answer time after `startedAt` (-1: none yet). */
+  readonly types: string[];
+  readonly versions: string[];
+  readonly answerMs: number[];
+  /** Type URL -> its index in `types`, while written and not answered. */
+  readonly awaiting: Map<string, number>;
   responses: number;
   /** When its last answer came (the span's end once the stream is done). */
   lastAt: number | undefined;
@@ -75,7 +84,7 @@ interface RebuildInfo {
 
 /**
  * One trace per config change: source sink call → store → catalog (affected) → debounce → generate (per
- * snapshot key) → push (per proxy, with an event per type's ACK or NACK) ended by its last answer. The sink calls one source makes in one
+ * snapshot key) → push (per proxy, each type's answer in its attributes, an event per NACK) ended by its last answer. The sink calls one source makes in one
  * synchronous run (one file reload) are one change. With no tracer, `wrapSink` returns calls straight through
  * after one check and nothing else is allocated.
  */
@@ -226,11 +235,28 @@ export class ChangeTracing implements RebuildTracing {
       let p = t.proxies.get(e.node.uuid);
       if (!p) {
         const attrs = { ...t.attrs, [A.nodeId]: e.node.uuid };
-        p = { spans: t.changes.map((c) => c.root.child(ChangeSpans.push, attrs, e.sentAt)), awaiting: new Map(), responses: 0, lastAt: undefined, done: false, result: 'ack', error: undefined };
+        p = {
+          spans: t.changes.map((c) => c.root.child(ChangeSpans.push, attrs, e.sentAt)),
+          startedAt: e.sentAt,
+          types: [],
+          versions: [],
+          answerMs: [],
+          awaiting: new Map(),
+          responses: 0,
+          lastAt: undefined,
+          done: false,
+          result: 'ack',
+          error: undefined,
+        };
         t.proxies.set(e.node.uuid, p);
       }
       p.responses++;
-      p.awaiting.set(e.typeUrl, e.version);
+      const name = shortType(e.typeUrl);
+      let i = p.types.indexOf(name);
+      if (i < 0) i = p.types.push(name) - 1;
+      p.versions[i] = e.version;
+      p.answerMs[i] = -1;
+      p.awaiting.set(e.typeUrl, i);
     },
     onPushDone: (e) => {
       const t = this.#trackers.get(this.#keyOf(e.node));
@@ -258,11 +284,15 @@ export class ChangeTracing implements RebuildTracing {
   #answer(node: NodeIdentity, typeUrl: string, version: string, at: number, result: 'ack' | 'nack', message?: string): void {
     const t = this.#trackers.get(this.#keyOf(node));
     const p = t?.proxies.get(node.uuid);
-    if (!t || !p || p.awaiting.get(typeUrl) !== version) return;
+    const i = p?.awaiting.get(typeUrl);
+    if (!t || !p || i === undefined || p.versions[i] !== version) return;
     p.awaiting.delete(typeUrl);
     p.lastAt = at;
-    const attrs: SpanAttributes = message === undefined ? { [A.typeUrl]: typeUrl, [A.version]: version, [A.result]: result } : { [A.typeUrl]: typeUrl, [A.version]: version, [A.result]: result, [A.error]: message };
-    for (const s of p.spans) s.event(ChangeSpans.answer, attrs, at);
+    p.answerMs[i] = Math.round((at - p.startedAt) * 1000) / 1000;
+    if (result === 'nack') {
+      const attrs: SpanAttributes = { [A.typeUrl]: typeUrl, [A.version]: version, [A.result]: result, [A.error]: message ?? '' };
+      for (const s of p.spans) s.event(ChangeSpans.answer, attrs, at);
+    }
     if (result === 'nack' && p.result === 'ack') {
       p.result = 'nack';
       p.error = message;
@@ -275,7 +305,7 @@ export class ChangeTracing implements RebuildTracing {
 
   /** Ends a proxy's push span with an event (`result`) for each type still unanswered. */
   #giveUp(t: Tracker, uuid: string, p: ProxyPush, result: 'timeout' | 'superseded' | 'closed', error?: string): void {
-    for (const [typeUrl, version] of p.awaiting) for (const s of p.spans) s.event(ChangeSpans.answer, { [A.typeUrl]: typeUrl, [A.version]: version, [A.result]: result });
+    for (const [typeUrl, i] of p.awaiting) for (const s of p.spans) s.event(ChangeSpans.answer, { [A.typeUrl]: typeUrl, [A.version]: p.versions[i] ?? '', [A.result]: result });
     if (p.awaiting.size > 0 && p.result === 'ack') {
       p.result = result;
       p.error = error;
@@ -286,7 +316,7 @@ export class ChangeTracing implements RebuildTracing {
 
   #endPush(t: Tracker, uuid: string, p: ProxyPush, at: number | undefined): void {
     t.proxies.delete(uuid);
-    const attrs = { [A.responses]: p.responses, [A.result]: p.result };
+    const attrs = { [A.responses]: p.responses, [A.result]: p.result, [A.types]: p.types, [A.versions]: p.versions, [A.answerMs]: p.answerMs };
     for (const s of p.spans) {
       s.setAttributes(attrs);
       s.end({ ...(at === undefined ? {} : { endTime: at }), ...(p.error === undefined ? {} : { error: p.error }) });
@@ -348,6 +378,14 @@ export class ChangeTracing implements RebuildTracing {
     this.#debouncing.delete(c);
     c.root.end();
   }
+}
+
+/** `type.googleapis.com/envoy.config.cluster.v3.Cluster` -> `Cluster` (memoized: a handful of type URLs). */
+const shortTypes = new Map<string, string>();
+function shortType(typeUrl: string): string {
+  let name = shortTypes.get(typeUrl);
+  if (name === undefined) shortTypes.set(typeUrl, (name = typeUrl.slice(typeUrl.lastIndexOf('.') + 1)));
+  return name;
 }
 
 const NOOP_SPAN: TraceSpan = { child: () => NOOP_SPAN, setAttributes() {}, event() {}, end() {} };

@@ -199,7 +199,7 @@ export interface MeshConfigObj extends KubeObject {
   spec?: {
     traffic?: { enablePermissiveTrafficPolicyMode?: boolean; enableEgress?: boolean };
     certificate?: { serviceCertValidityDuration?: string; certKeyBitSize?: number; trustDomain?: string };
-    observability?: { tracing?: { enable?: boolean; address?: string; port?: number; endpoint?: string; samplingPercentage?: number }; accessLog?: { enable?: boolean; format?: string }; [key: string]: unknown };
+    observability?: { tracing?: { enable?: boolean; address?: string; port?: number; endpoint?: string; samplingPercentage?: number }; accessLog?: { enable?: boolean; format?: string; address?: string; port?: number }; [key: string]: unknown };
     [key: string]: unknown;
   };
 }

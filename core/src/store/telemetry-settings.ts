@@ -8,7 +8,7 @@ const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?
 
 /**
  * Reads a MeshConfig's `spec.observability` (OSM's `tracing: { enable, address, port, endpoint }`, plus
- * Trellis's `samplingPercentage` and `accessLog: { enable, format }`). `bad(field, why)` throws, so an invalid
+ * Trellis's `samplingPercentage` and `accessLog: { enable, format, address, port }`). `bad(field, why)` throws, so an invalid
  * field makes the MeshConfig invalid with its path, and the last good one stays.
  */
 export function telemetrySettings(spec: Rec, bad: (field: string, why: string) => never, show: (v: unknown) => string): MeshTelemetry | undefined {
@@ -41,8 +41,14 @@ export function telemetrySettings(spec: Rec, bad: (field: string, why: string) =
     if (!isRec(a)) bad(f, 'must be a map');
     if (enabled(a, f)) {
       const format = a.format ?? 'json';
-      if (format !== 'json' && format !== 'text') bad(`${f}.format`, `must be json or text, got ${show(a.format)}`);
-      out.accessLog = { format };
+      if (format !== 'json' && format !== 'text' && format !== 'otel') bad(`${f}.format`, `must be json, text or otel, got ${show(a.format)}`);
+      if (format === 'otel') {
+        // OTLP/gRPC to a collector (4317 by convention), through a cluster of its own.
+        if (typeof a.address !== 'string' || !HOST.test(a.address)) bad(`${f}.address`, `must be a host name or IP address (no scheme or port) with format otel, got ${show(a.address)}`);
+        const port = a.port ?? 4317;
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) bad(`${f}.port`, `must be an integer 1-65535, got ${show(a.port)}`);
+        out.accessLog = { format, address: a.address, port };
+      } else out.accessLog = { format };
     }
   }
   return out.tracing || out.accessLog ? out : undefined;

@@ -249,8 +249,11 @@ export interface ProxyView {
 export interface MeshTelemetry {
   /** `tracing` (OSM's fields): spans go to `http://address:port<endpoint>` over OTLP/HTTP. */
   readonly tracing?: { readonly address: string; readonly port: number; readonly endpoint: string; readonly samplingPercentage: number };
-  /** `accessLog`: one line per request or connection on the proxy's stdout, `json` with OSM's fields or `text`. */
-  readonly accessLog?: { readonly format: 'json' | 'text' };
+  /**
+   * `accessLog`: one entry per request or connection: on the proxy's stdout (`json` with OSM's fields, or
+   * `text`), or `otel`: OTLP/gRPC log records (OSM's fields as attributes) to the collector at `address:port`.
+   */
+  readonly accessLog?: { readonly format: 'json' | 'text' } | { readonly format: 'otel'; readonly address: string; readonly port: number };
 }
 
 // ---- Gateway API (GAMMA) routes, as the catalog resolves them for one client and one service port ----

@@ -32,6 +32,7 @@ export const ExtensionTypeUrls = {
   downstreamTls: `${T}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
   httpProtocolOptions: `${T}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   stdoutAccessLog: `${T}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`,
+  openTelemetryAccessLog: `${T}envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig`,
   openTelemetryTracer: `${T}envoy.config.trace.v3.OpenTelemetryConfig`,
   networkLocalRateLimit: `${T}envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit`,
   httpLocalRateLimit: `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,

@@ -25,6 +25,7 @@ import type { DownstreamTlsContext } from './generated/envoy/extensions/transpor
 import type { HttpProtocolOptions } from './generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.ts';
 import type { StdoutAccessLog } from './generated/envoy/extensions/access_loggers/stream/v3/StdoutAccessLog.ts';
 import type { OpenTelemetryConfig } from './generated/envoy/config/trace/v3/OpenTelemetryConfig.ts';
+import type { OpenTelemetryAccessLogConfig } from './generated/envoy/extensions/access_loggers/open_telemetry/v3/OpenTelemetryAccessLogConfig.ts';
 import type { LocalRateLimit as NetworkLocalRateLimit } from './generated/envoy/extensions/filters/network/local_ratelimit/v3/LocalRateLimit.ts';
 import type { LocalRateLimit as HttpLocalRateLimit } from './generated/envoy/extensions/filters/http/local_ratelimit/v3/LocalRateLimit.ts';
 // Message types the resources above are built from.
@@ -70,6 +71,7 @@ export type {
   HttpProtocolOptions,
   StdoutAccessLog,
   OpenTelemetryConfig,
+  OpenTelemetryAccessLogConfig,
   NetworkLocalRateLimit,
   HttpLocalRateLimit,
   ConfigSource,
@@ -118,6 +120,7 @@ export interface ExtensionTypes {
   'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions': HttpProtocolOptions;
   'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': StdoutAccessLog;
   'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig': OpenTelemetryConfig;
+  'type.googleapis.com/envoy.extensions.access_loggers.open_telemetry.v3.OpenTelemetryAccessLogConfig': OpenTelemetryAccessLogConfig;
   'type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit': NetworkLocalRateLimit;
   'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit': HttpLocalRateLimit;
 }

@@ -1,15 +1,12 @@
 import * as resources from '@opentelemetry/resources';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import * as tracing from '@opentelemetry/sdk-trace-base';
-import { OTLPMetricExporter as GrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Logger, Metrics, ObservabilityPlugin, Readiness, Tracer } from '@trellis/plugin-sdk';
 import { PrometheusFamiliesProducer } from './internal/metrics-producer.ts';
 import { SeamTracer } from './internal/seam-tracer.ts';
 
 export interface OtelExporterOptions {
+  /** The collector's base URL (http/protobuf) or gRPC address. */
   readonly endpoint: string;
   readonly protocol: 'http/protobuf' | 'grpc';
   readonly samplingRatio: number;
@@ -22,6 +19,26 @@ export interface OtelExporterOptions {
 
 const join = (base: string, path: string) => `${base.replace(/\/+$/, '')}${path}`;
 
+/** The OTLP exporters of one protocol. */
+export interface OtlpExporters {
+  readonly spans: tracing.SpanExporter;
+  /** Absent when metrics are not exported. */
+  readonly metrics?: sdkMetrics.PushMetricExporter;
+}
+
+/**
+ * Loads only the configured protocol's exporters: the gRPC ones bring their own transport and serializers, which
+ * an http/protobuf controller would keep in its heap for nothing (and the reverse).
+ */
+export async function loadExporters(endpoint: string, protocol: 'http/protobuf' | 'grpc', withMetrics: boolean): Promise<OtlpExporters> {
+  if (protocol === 'grpc') {
+    const [t, m] = await Promise.all([import('@opentelemetry/exporter-trace-otlp-grpc'), withMetrics ? import('@opentelemetry/exporter-metrics-otlp-grpc') : undefined]);
+    return { spans: new t.OTLPTraceExporter({ url: endpoint }), ...(m ? { metrics: new m.OTLPMetricExporter({ url: endpoint }) } : {}) };
+  }
+  const [t, m] = await Promise.all([import('@opentelemetry/exporter-trace-otlp-proto'), withMetrics ? import('@opentelemetry/exporter-metrics-otlp-proto') : undefined]);
+  return { spans: new t.OTLPTraceExporter({ url: join(endpoint, '/v1/traces') }), ...(m ? { metrics: new m.OTLPMetricExporter({ url: join(endpoint, '/v1/metrics') }) } : {}) };
+}
+
 /**
  * The OTel SDKs, created per instance and never registered globally (a process may run several meshes):
  * a tracer provider with a batch span processor and a ratio sampler, and a meter provider whose periodic
@@ -33,19 +50,23 @@ export class OtelExporter implements ObservabilityPlugin {
   readonly #meters: sdkMetrics.MeterProvider | undefined;
   #stopped = false;
 
-  constructor(o: OtelExporterOptions) {
+  /** The SDKs with the configured protocol's exporters. */
+  static async create(o: OtelExporterOptions): Promise<OtelExporter> {
+    return new OtelExporter(o, await loadExporters(o.endpoint, o.protocol, o.metrics !== undefined));
+  }
+
+  constructor(o: OtelExporterOptions, exporters: OtlpExporters) {
     const resource = resources.resourceFromAttributes({ ...o.resource });
-    const grpc = o.protocol === 'grpc';
-    const spanExporter = grpc ? new GrpcTraceExporter({ url: o.endpoint }) : new ProtoTraceExporter({ url: join(o.endpoint, '/v1/traces') });
     this.#traces = new tracing.BasicTracerProvider({
       resource,
-      sampler: new tracing.TraceIdRatioBasedSampler(o.samplingRatio),
+      // The ratio decides per trace (at its root); a child follows its parent instead of rehashing the trace id.
+      sampler: new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(o.samplingRatio) }),
       // Few, large exports: a mesh-wide change is a few hundred spans, sent in one request rather than per 512.
-      spanProcessors: [new tracing.BatchSpanProcessor(spanExporter, { scheduledDelayMillis: 1000, maxExportBatchSize: 4096, maxQueueSize: 16_384 })],
+      spanProcessors: [new tracing.BatchSpanProcessor(exporters.spans, { scheduledDelayMillis: 1000, maxExportBatchSize: 4096, maxQueueSize: 16_384 })],
     });
     this.tracer = new SeamTracer(this.#traces.getTracer('trellis', '0.1.0'));
-    if (o.metrics) {
-      const exporter = grpc ? new GrpcMetricExporter({ url: o.endpoint }) : new ProtoMetricExporter({ url: join(o.endpoint, '/v1/metrics') });
+    const exporter = exporters.metrics;
+    if (o.metrics && exporter) {
       this.#meters = new sdkMetrics.MeterProvider({
         resource,
         readers: [

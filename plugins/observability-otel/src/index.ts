@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { coreServices, definePlugin, extensionPoints, s } from '@trellis/plugin-sdk';
 import { OtelExporter } from './exporter.ts';
 
-export { OtelExporter } from './exporter.ts';
-export type { OtelExporterOptions } from './exporter.ts';
+export { OtelExporter, loadExporters } from './exporter.ts';
+export type { OtelExporterOptions, OtlpExporters } from './exporter.ts';
 
 export const configSchema = s.object({
   endpoint: s.string({
@@ -22,7 +22,8 @@ export const configSchema = s.object({
 
 /**
  * `use: otel` — OpenTelemetry export (OTLP over HTTP/protobuf or gRPC) on @opentelemetry/sdk-node 0.223's SDKs (its
- * sdk-trace-base, sdk-metrics and resources, imported directly: sdk-node's index loads every exporter),
+ * sdk-trace-base, sdk-metrics and resources, imported directly: sdk-node's index loads every exporter; of the
+ * OTLP exporters only the configured protocol's are loaded),
  * without registering anything globally: one trace per config change through the core's tracing seam, and the
  * controller's metrics. Resource: `service.name=trellis-controller`, `trellis.mesh`, `service.instance.id`.
  */
@@ -36,9 +37,9 @@ export default definePlugin({
   configSchema,
   deps: { metrics: coreServices.metrics },
   extends: [extensionPoints.tracers],
-  create: (ctx) => {
+  create: async (ctx) => {
     const { config, deps, logger, mesh } = ctx;
-    const exporter = new OtelExporter({
+    const exporter = await OtelExporter.create({
       endpoint: config.endpoint,
       protocol: config.protocol,
       samplingRatio: config.samplingRatio,

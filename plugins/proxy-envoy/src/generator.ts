@@ -9,7 +9,7 @@ import { inboundListener, outboundListener, prometheusListener } from './interna
 import { inboundRouteConfig, outboundRouteConfig } from './internal/routes.ts';
 import { rootCertInboundSecret, rootCertOutboundSecret, serviceCertSecret } from './internal/secrets.ts';
 import { gammaRouteConfig } from './internal/gamma-routes.ts';
-import { TRACING_CLUSTER, tracingCluster, withTelemetry } from './internal/telemetry.ts';
+import { ACCESS_LOG_CLUSTER, accessLogCluster, TRACING_CLUSTER, tracingCluster, withTelemetry } from './internal/telemetry.ts';
 import { isHttp, rdsGammaName, rootCertOutboundName } from './names.ts';
 
 export interface EnvoyGeneratorOptions {
@@ -118,6 +118,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     if (metrics) add(TypeUrls.cluster, 'envoy-metrics-cluster', 'const', metricsCluster);
     const tracing = tel?.tracing;
     if (tracing) add(TypeUrls.cluster, TRACING_CLUSTER, JSON.stringify(tracing), () => tracingCluster(tracing));
+    const otelLog = tel?.accessLog?.format === 'otel' ? tel.accessLog : undefined;
+    if (otelLog) add(TypeUrls.cluster, ACCESS_LOG_CLUSTER, JSON.stringify(otelLog), () => accessLogCluster(otelLog));
 
     // SDS
     const cert = ctx.certificate;

@@ -4,14 +4,16 @@ import path from 'node:path';
 import protobuf from 'protobufjs';
 import spec from './proto-files.json' with { type: 'json' };
 
-/** Envoy's v3 protos from @grpc/grpc-js-xds/deps, parsed once per process on first use (~250 ms). */
+/** Envoy's v3 protos from @grpc/grpc-js-xds/deps (and opentelemetry-proto's, proto-files.json), parsed once per process on first use (~250 ms). */
 let root: protobuf.Root | undefined;
 
 function includeDirs(): string[] {
   const require = createRequire(import.meta.url);
   const deps = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
   const protobufjsDir = path.dirname(require.resolve('protobufjs/package.json'));
-  return [...spec.includeDirs.map((d) => path.join(deps, d)), protobufjsDir];
+  // opentelemetry-proto (`opentelemetry/proto/common/v1/common.proto`, imported by Envoy's OTel access log).
+  const otel = path.join(path.dirname(require.resolve('@opentelemetry/otlp-grpc-exporter-base/package.json')), spec.otelProtos.dir);
+  return [...spec.includeDirs.map((d) => path.join(deps, d)), otel, protobufjsDir];
 }
 
 export function xdsRoot(): protobuf.Root {

@@ -4,6 +4,8 @@ import { singleHostAssignment } from './common.ts';
 
 /** The cluster Envoy's OpenTelemetry tracer sends spans through (to the MeshConfig's tracing address). */
 export const TRACING_CLUSTER = 'envoy-tracing-cluster';
+/** The cluster the OpenTelemetry access logger streams OTLP/gRPC through (`accessLog.format: otel`). */
+export const ACCESS_LOG_CLUSTER = 'envoy-accesslog-cluster';
 
 /**
  * OSM's access log fields (its JSON access log on stdout), in Envoy's command operators. Status and timing
@@ -35,21 +37,53 @@ const TEXT_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:
 
 const stripBrackets = (host: string) => host.replace(/^\[|\]$/g, '');
 
-/** `envoy-tracing-cluster`: the collector at the MeshConfig's `tracing.address:port` (DNS resolved). */
-export function tracingCluster(t: NonNullable<MeshTelemetry['tracing']>): Cluster {
-  const host = stripBrackets(t.address);
+/** A cluster of one collector (DNS resolved unless an IP literal), as the tracer's and the access logger's. */
+function collectorCluster(name: string, address: string, port: number): Cluster {
+  const host = stripBrackets(address);
   const literal = /^[\d.]+$/.test(host) || host.includes(':');
   return {
-    name: TRACING_CLUSTER,
+    name,
     type: literal ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: { seconds: 1 },
-    load_assignment: singleHostAssignment(TRACING_CLUSTER, host, t.port),
+    load_assignment: singleHostAssignment(name, host, port),
   };
 }
 
-function accessLog(format: 'json' | 'text'): NonNullable<HttpConnectionManager['access_log']> {
+/** `envoy-tracing-cluster`: the collector at the MeshConfig's `tracing.address:port` (DNS resolved). */
+export function tracingCluster(t: NonNullable<MeshTelemetry['tracing']>): Cluster {
+  return collectorCluster(TRACING_CLUSTER, t.address, t.port);
+}
+
+type OtelAccessLog = Extract<NonNullable<MeshTelemetry['accessLog']>, { format: 'otel' }>;
+
+/** `envoy-accesslog-cluster`: the collector's OTLP/gRPC receiver, so HTTP/2 upstream. */
+export function accessLogCluster(a: OtelAccessLog): Cluster {
+  return {
+    ...collectorCluster(ACCESS_LOG_CLUSTER, a.address, a.port),
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typedConfig(ExtensionTypeUrls.httpProtocolOptions, { explicit_http_config: { http2_protocol_options: {} } }),
+    },
+  };
+}
+
+/** OSM's fields as OTel log attributes (string values holding Envoy's command operators). */
+const OTEL_ATTRIBUTES = { values: Object.entries(OSM_ACCESS_LOG_FIELDS).map(([key, v]) => ({ key, value: { string_value: v } })) };
+
+function accessLog(a: NonNullable<MeshTelemetry['accessLog']>, serviceName: string): NonNullable<HttpConnectionManager['access_log']> {
+  if (a.format === 'otel')
+    return [
+      {
+        name: 'envoy.access_loggers.open_telemetry',
+        typed_config: typedConfig(ExtensionTypeUrls.openTelemetryAccessLog, {
+          // log_name is a built-in resource label of every record: the proxy's service, as the tracer names it.
+          common_config: { log_name: serviceName, grpc_service: { envoy_grpc: { cluster_name: ACCESS_LOG_CLUSTER } }, transport_api_version: 'V3' },
+          body: { string_value: TEXT_FORMAT.trimEnd() },
+          attributes: OTEL_ATTRIBUTES,
+        }),
+      },
+    ];
   const log_format =
-    format === 'json'
+    a.format === 'json'
       ? { json_format: { fields: Object.fromEntries(Object.entries(OSM_ACCESS_LOG_FIELDS).map(([k, v]) => [k, { stringValue: v }])) } }
       : { text_format_source: { inline_string: TEXT_FORMAT } };
   return [{ name: 'envoy.access_loggers.stream', typed_config: typedConfig(ExtensionTypeUrls.stdoutAccessLog, { log_format }) }];
@@ -72,7 +106,7 @@ function hcmTracing(t: NonNullable<MeshTelemetry['tracing']>, serviceName: strin
 
 /**
  * The listener with the MeshConfig's telemetry added to its filters: every HTTP connection manager gets the
- * tracer and the access log, every tcp_proxy the access log. Nothing changes without telemetry.
+ * tracer and the access log, every tcp_proxy the access log (stdout, or OTLP/gRPC to the collector). Nothing changes without telemetry.
  */
 export function withTelemetry(listener: Listener | undefined, t: MeshTelemetry | undefined, serviceName: string): Listener | undefined {
   if (!listener || !t) return listener;
@@ -81,8 +115,8 @@ export function withTelemetry(listener: Listener | undefined, t: MeshTelemetry |
     const type = tc?.['@type'];
     const extend = (extra: Record<string, unknown>): Filter => ({ ...f, typed_config: { ...tc, ...extra } as Any });
     if (type === ExtensionTypeUrls.httpConnectionManager)
-      return extend({ ...(t.tracing ? { tracing: hcmTracing(t.tracing, serviceName) } : {}), ...(t.accessLog ? { access_log: accessLog(t.accessLog.format) } : {}) });
-    if (type === ExtensionTypeUrls.tcpProxy && t.accessLog) return extend({ access_log: accessLog(t.accessLog.format) });
+      return extend({ ...(t.tracing ? { tracing: hcmTracing(t.tracing, serviceName) } : {}), ...(t.accessLog ? { access_log: accessLog(t.accessLog, serviceName) } : {}) });
+    if (type === ExtensionTypeUrls.tcpProxy && t.accessLog) return extend({ access_log: accessLog(t.accessLog, serviceName) });
     return f;
   };
   const chain = (c: FilterChain): FilterChain => ({ ...c, filters: (c.filters ?? []).map(filter) });
