@@ -76,7 +76,14 @@ export interface Usage {
   histograms: Record<string, ReturnType<typeof histogramDelta>>;
 }
 
-const HISTOGRAMS = ['trellis_certificates_issuance_duration_seconds', 'trellis_snapshot_build_duration_seconds', 'trellis_xds_push_duration_seconds'];
+const HISTOGRAMS = [
+  'trellis_certificates_issuance_duration_seconds',
+  'trellis_snapshot_build_duration_seconds',
+  'trellis_xds_push_duration_seconds',
+  // Where a change's time goes (endpoint churn): held by the debouncer, then snapshot built -> response written.
+  'trellis_xds_debounce_wait_seconds',
+  'trellis_xds_push_latency_seconds',
+];
 
 export async function measure<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<{ value: T; usage: Usage }> {
   const c0 = ctx.controller.stats();
