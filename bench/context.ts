@@ -22,7 +22,7 @@ export interface BenchArgs {
   fileDebounceMs?: number;
   /** The controller's `xds.connectionsPerSecond` (its default, 1000, when absent). */
   connectionsPerSecond?: number;
-  /** The controller's `xds.debounce.max` (its default, 1 s, when absent). */
+  /** The controller's `xds.debounce.max` (its schema default, 250 ms, when absent). */
   debounceMaxMs?: number;
   /** Write a heap snapshot of the controller after the idle-memory measurement (into the kept work dir). */
   heapSnapshot: boolean;
@@ -118,7 +118,7 @@ export function proxiesOfService(ctx: BenchContext, svc: number): number[] {
   return out;
 }
 
-/** The debounce settings in effect (the scenarios record them with their parameters). */
+/** The debounce settings in effect, as the controller decoded its config (the scenarios record them with their parameters). */
 export function debounceSettings(ctx: BenchContext): { fileSourceMs: number; xdsQuietMs: number; xdsMaxMs: number } {
-  return { fileSourceMs: ctx.args.source === 'kubernetes' ? 0 : (ctx.args.fileDebounceMs ?? 100), xdsQuietMs: 50, xdsMaxMs: ctx.args.debounceMaxMs ?? 1000 };
+  return { ...ctx.controller.debounce };
 }
