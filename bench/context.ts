@@ -22,7 +22,7 @@ export interface BenchArgs {
   fileDebounceMs?: number;
   /** The controller's `xds.connectionsPerSecond` (its default, 1000, when absent). */
   connectionsPerSecond?: number;
-  /** The controller's `xds.debounce.max` (its default, 1 s, when absent). */
+  /** The controller's `xds.debounce.max` (its schema default, 250 ms, when absent). */
   debounceMaxMs?: number;
   /** Write a heap snapshot of the controller after the idle-memory measurement (into the kept work dir). */
   heapSnapshot: boolean;
@@ -78,7 +78,14 @@ export interface Usage {
   histograms: Record<string, ReturnType<typeof histogramDelta>>;
 }
 
-const HISTOGRAMS = ['trellis_certificates_issuance_duration_seconds', 'trellis_snapshot_build_duration_seconds', 'trellis_xds_push_duration_seconds'];
+const HISTOGRAMS = [
+  'trellis_certificates_issuance_duration_seconds',
+  'trellis_snapshot_build_duration_seconds',
+  'trellis_xds_push_duration_seconds',
+  // Where a change's time goes (endpoint churn): held by the debouncer, then snapshot built -> response written.
+  'trellis_xds_debounce_wait_seconds',
+  'trellis_xds_push_latency_seconds',
+];
 
 export async function measure<T>(ctx: BenchContext, fn: () => Promise<T>): Promise<{ value: T; usage: Usage }> {
   const c0 = ctx.controller.stats();
@@ -114,7 +121,7 @@ export function proxiesOfService(ctx: BenchContext, svc: number): number[] {
   return out;
 }
 
-/** The debounce settings in effect (the scenarios record them with their parameters). */
+/** The debounce settings in effect, as the controller decoded its config (the scenarios record them with their parameters). */
 export function debounceSettings(ctx: BenchContext): { fileSourceMs: number; xdsQuietMs: number; xdsMaxMs: number } {
-  return { fileSourceMs: ctx.args.source === 'kubernetes' ? 0 : (ctx.args.fileDebounceMs ?? 100), xdsQuietMs: 50, xdsMaxMs: ctx.args.debounceMaxMs ?? 1000 };
+  return { ...ctx.controller.debounce };
 }

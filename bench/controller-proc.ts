@@ -8,6 +8,7 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { parseConfig } from '@trellis/core';
 import { procStats, type ProcStats } from './proc-stats.ts';
 
 export interface ControllerOptions {
@@ -24,6 +25,28 @@ export interface ControllerOptions {
   otelEndpoint?: string;
   /** A kubeconfig: the kubernetes source on that API server instead of the file source on `meshDir`. */
   kubeconfig?: string;
+}
+
+/** The debounce windows the controller runs with (ms), decoded from its config by the controller's own parser. */
+export interface DebounceInEffect {
+  /** The file source's `debounce` (0 for the kubernetes source, which has none). */
+  fileSourceMs: number;
+  xdsQuietMs: number;
+  xdsMaxMs: number;
+}
+
+/** What the controller decodes `text` to: the schema defaults are the truth, not a copy of them here. */
+async function debounceOf(text: string, file: string): Promise<DebounceInEffect> {
+  const loaded = await parseConfig(text, file);
+  const source = loaded.plugins.find((p) => p.kind === 'source');
+  let fileSourceMs = 0;
+  if (source?.use === 'file') {
+    // Plugin configs come back decoded by their schema (durations in ms, defaults filled in).
+    const v = (source.config as { debounce?: unknown }).debounce;
+    if (typeof v !== 'number') throw new Error('bench: cannot read the file source debounce from the generated config');
+    fileSourceMs = v;
+  }
+  return { fileSourceMs, xdsQuietMs: loaded.settings.xds.debounce.quiet, xdsMaxMs: loaded.settings.xds.debounce.max };
 }
 
 class EarlyExit extends Error {}
@@ -44,6 +67,8 @@ export class ControllerProcess {
   readonly adminUrl: string;
   readonly xdsAddress: string;
   readonly logFile: string;
+  /** The debounce windows in effect (the scenarios record them and subtract them from convergence figures). */
+  debounce: DebounceInEffect = { fileSourceMs: 0, xdsQuietMs: 0, xdsMaxMs: 0 };
   readonly #child: ChildProcess;
   #exited: Promise<number | null>;
   exitCode: number | null | undefined;
@@ -101,7 +126,9 @@ export class ControllerProcess {
       log: { level: 'warn' },
     };
     const configFile = join(o.workDir, 'trellis.yaml');
-    writeFileSync(configFile, YAML.stringify(config));
+    const text = YAML.stringify(config);
+    writeFileSync(configFile, text);
+    const debounce = await debounceOf(text, configFile);
     const logFile = join(o.workDir, 'controller.log');
     const log = createWriteStream(logFile);
     const bin = resolve(import.meta.dirname, '..', 'bin', 'trellis.js');
@@ -112,6 +139,7 @@ export class ControllerProcess {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     const proc = new ControllerProcess(child, `http://127.0.0.1:${adminPort}`, `127.0.0.1:${xdsPort}`, logFile);
+    proc.debounce = debounce;
     try {
       await proc.#waitReady(120_000);
     } catch (err) {

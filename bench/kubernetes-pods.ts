@@ -1,26 +1,81 @@
 /**
- * Memory per pod in the kubernetes source: N realistic pods (a Deployment's pod with managed fields, env,
- * volumes, probes and status conditions, about 4 KiB of JSON each) served by the fake API server, listed
- * and watched by the source: the JSON size served and stored per pod, the first full list's time, and the heap
- * change (after GC) across it. Prints figures; asserts nothing. Run: `node --expose-gc bin/run-ts.js bench/kubernetes-pods.ts [pods]`.
+ * Memory per pod in the kubernetes source. The parent serves N realistic pods (a Deployment's pod with managed
+ * fields, env, volumes, probes and status conditions, about 3.5 KiB of JSON each) from the fake API server; a
+ * separate child process (`--expose-gc`) runs what the controller runs for them — the kubernetes source into the
+ * core MeshStore — and reports its heap after GC once the first full list is stored. Heap per pod is the heap
+ * with N pods minus the heap with none (same child, same code), divided by N: the fake server's copies and the
+ * bench's own allocations are in the other process. Prints figures; asserts nothing.
+ * Run: `node bin/run-ts.js bench/kubernetes-pods.ts [pods] [--runs R] [--no-store]` (`--no-store`: the source alone).
  */
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MemoryLogger, RecordingSink } from '@trellis/plugin-sdk/testing';
+import { join, resolve } from 'node:path';
+import { Bus, MeshStore, MetricsRegistry, silentLogger } from '@trellis/core';
 import { ApiClient, BUILTIN_KINDS, KubernetesSource, loadKubeConfig } from '@trellis/plugin-source-kubernetes';
+import type { SourceSink } from '@trellis/plugin-sdk';
 import { FakeApiServer } from '../test/support/fake-apiserver/index.ts';
 
-const N = Number(process.argv[2] ?? 5000);
-const gc = (globalThis as { gc?: (o?: { type: string; execution: string }) => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
+interface ChildResult {
+  pods: number;
+  listMs: number;
+  heapBefore: number;
+  heapAfter: number;
+  rss: number;
+  storedBytes: number;
+}
+
 const heap = async (): Promise<number> => {
-  for (let i = 0; i < 3; i++) {
-    gc({ type: 'major', execution: 'sync' });
+  // Plain gc() is a full collection; gc({ type: 'major', execution: 'sync' }) left garbage (11 KiB a pod vs 1.8 in a heap snapshot).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the child runs with node --expose-gc');
+  for (let i = 0; i < 4; i++) {
+    gc();
     await new Promise((r) => setImmediate(r));
   }
   return process.memoryUsage().heapUsed;
 };
+
+/** The measured process: the source's informers listing into the store, nothing else of the bench. */
+async function child(kubeconfig: string, expect: number, withStore: boolean): Promise<ChildResult> {
+  const logger = silentLogger();
+  const metrics = new MetricsRegistry();
+  const store = new MeshStore({ bus: new Bus(logger, metrics), logger, metrics });
+  // `--no-store`: the source alone (its reflector cache and applied map), objects counted and dropped.
+  let dropped = 0;
+  const drop: SourceSink = {
+    apply: () => void dropped++,
+    delete: () => undefined,
+    replaceAll: (objs) => void (dropped += objs.filter((o) => o.obj.kind === 'Pod').length),
+    reportError: () => undefined,
+    clearErrors: () => undefined,
+  };
+  const pods = () => (withStore ? store.list('Pod').length : dropped);
+  const source = new KubernetesSource({
+    api: new ApiClient(loadKubeConfig({ kubeconfig }), { qps: 1000, burst: 1000, requestTimeoutMs: 60_000 }),
+    kinds: BUILTIN_KINDS,
+    meshName: () => 'trellis',
+    sink: withStore ? store.sinkFor('kubernetes') : drop,
+    logger,
+    source: 'kubernetes',
+    staleAfterMs: 120_000,
+    resyncMs: 0,
+  });
+  const heapBefore = await heap();
+  const t0 = performance.now();
+  source.start();
+  while (!source.readiness().ready || pods() < expect) await new Promise((r) => setTimeout(r, 20));
+  const listMs = performance.now() - t0;
+  // Let the list's transient buffers go before reading the heap.
+  await new Promise((r) => setTimeout(r, 200));
+  const heapAfter = await heap();
+  // KPODS_HEAP_SNAPSHOT=file: a heap snapshot of the child at this point, to see what a pod costs.
+  if (process.env.KPODS_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.KPODS_HEAP_SNAPSHOT);
+  const first = store.list('Pod')[0];
+  const result = { pods: pods(), listMs, heapBefore, heapAfter, rss: process.memoryUsage().rss, storedBytes: first ? JSON.stringify(first).length : 0 };
+  await source.stop();
+  return result;
+}
 
 function pod(i: number): Parameters<FakeApiServer['create']>[0] {
   const name = `web-7d9f8c6b5-${i.toString(36).padStart(5, '0')}`;
@@ -70,35 +125,51 @@ function pod(i: number): Parameters<FakeApiServer['create']>[0] {
   };
 }
 
-const api = await FakeApiServer.start();
-api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'trellis.io/monitored-by': 'trellis' } } });
-for (let i = 0; i < N; i++) api.create(pod(i));
-const rawBytes = JSON.stringify(api.objects('v1', 'Pod')[0]).length;
-const path = join(mkdtempSync(join(tmpdir(), 'trellis-bench-kube-')), 'kubeconfig');
-await api.kubeconfig(path);
-const sink = new RecordingSink();
-const source = new KubernetesSource({
-  api: new ApiClient(loadKubeConfig({ kubeconfig: path }), { qps: 1000, burst: 1000, requestTimeoutMs: 60_000 }),
-  kinds: BUILTIN_KINDS,
-  meshName: () => 'trellis',
-  sink,
-  logger: new MemoryLogger(),
-  source: 'kubernetes',
-  staleAfterMs: 120_000,
-  resyncMs: 0,
-});
-const before = await heap();
-const t0 = performance.now();
-source.start();
-while (!source.readiness().ready) await new Promise((r) => setTimeout(r, 20));
-const listMs = performance.now() - t0;
-const after = await heap();
-const reducedBytes = JSON.stringify(sink.objects.get('/Pod/shop/' + String(pod(0).metadata.name))).length;
-// The heap figure includes the fake API server in this process (its copies existed before; its transient list
-// buffers may not be collected yet): read it as an upper bound.
-process.stdout.write(
-  `${N} pods: first full list ${listMs.toFixed(0)} ms; JSON per pod ${rawBytes} B served, ${reducedBytes} B stored; ` +
-    `heap change ${((after - before) / 1024 / 1024).toFixed(1)} MiB (${((after - before) / N).toFixed(0)} B per pod, upper bound)\n`,
-);
-await source.stop();
-await api.stop();
+async function serve(n: number): Promise<{ api: FakeApiServer; kubeconfig: string; dir: string }> {
+  const api = await FakeApiServer.start();
+  api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'trellis.io/monitored-by': 'trellis' } } });
+  for (let i = 0; i < n; i++) api.create(pod(i));
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-kube-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await api.kubeconfig(kubeconfig);
+  return { api, kubeconfig, dir };
+}
+
+/** Runs the child against a server with `n` pods; the parent only serves (its event loop must stay free). */
+async function measureIn(n: number, withStore: boolean): Promise<ChildResult> {
+  const { api, kubeconfig, dir } = await serve(n);
+  try {
+    const run = resolve(import.meta.dirname, '..', 'bin', 'run-ts.js');
+    // Asynchronously: the fake server answering the child lives in this process's event loop.
+    const out = await new Promise<string>((res, rej) =>
+      execFile(process.execPath, ['--expose-gc', run, import.meta.filename, '--child', kubeconfig, String(n), withStore ? 'store' : 'no-store'], { maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
+        err ? rej(new Error(`child failed: ${err.message}\n${stderr}`)) : res(stdout),
+      ),
+    );
+    return JSON.parse(out.trim().split('\n').pop() ?? '{}') as ChildResult;
+  } finally {
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--child') {
+  process.stdout.write(`${JSON.stringify(await child(argv[1]!, Number(argv[2]), argv[3] === 'store'))}\n`);
+} else {
+  const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 5000);
+  const runsAt = argv.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 2;
+  const withStore = !argv.includes('--no-store');
+  const rawBytes = JSON.stringify(pod(0)).length;
+  for (let r = 0; r < runs; r++) {
+    const empty = await measureIn(0, withStore);
+    const full = await measureIn(N, withStore);
+    const perPod = (full.heapAfter - empty.heapAfter) / N;
+    process.stdout.write(
+      `run ${r + 1} (${withStore ? 'source + store' : 'source alone'}): ${N} pods, first full list ${full.listMs.toFixed(0)} ms; JSON per pod ${rawBytes} B served, ${full.storedBytes} B stored; ` +
+        `heap after GC ${(empty.heapAfter / 1048576).toFixed(1)} MiB with 0 pods, ${(full.heapAfter / 1048576).toFixed(1)} MiB with ${full.pods}: ` +
+        `${perPod.toFixed(0)} B per pod (within the ${N}-pod child: ${((full.heapAfter - full.heapBefore) / N).toFixed(0)} B); child RSS ${(empty.rss / 1048576).toFixed(0)} / ${(full.rss / 1048576).toFixed(0)} MiB\n`,
+    );
+  }
+}

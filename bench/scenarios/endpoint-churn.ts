@@ -81,6 +81,11 @@ export async function endpointChurn(ctx: BenchContext, perSecond: number): Promi
       clientCpuSeconds: usage.clientCpuSeconds,
       controllerPeakRssBytes: usage.controllerPeakRssBytes,
       bytesSent: usage.bytesSent,
+      // Bucket-resolution histograms from the controller: the debounce wait of each flushed batch's oldest key, the
+      // snapshot build, and build -> response written; the rest of a change's time is API -> store and the ACK.
+      controllerDebounceWait: usage.histograms.trellis_xds_debounce_wait_seconds ?? null,
+      controllerSnapshotBuild: usage.histograms.trellis_snapshot_build_duration_seconds ?? null,
+      controllerPushLatency: usage.histograms.trellis_xds_push_latency_seconds ?? null,
       controllerMetrics: usage.metrics,
     },
     goal: `30 pod changes/s: EDS p99 <= ${goalMs} ms, CPU < 1 core`,

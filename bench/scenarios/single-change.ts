@@ -9,8 +9,11 @@ import { targetFile, targetObject, type GenService } from '../mesh-gen.ts';
 import { wallNow } from '../sim-proxy.ts';
 import { round, summarize } from '../stats.ts';
 
-/** Debounce windows between a write and a push: the file source's (default 100 ms; the kubernetes source has none) + xDS quiet 50 ms. */
-export const debounceMs = (ctx: BenchContext): number => (ctx.args.source === 'kubernetes' ? 0 : (ctx.args.fileDebounceMs ?? 100)) + 50;
+/**
+ * Debounce windows between a write and a push: the file source's (default 100 ms; the kubernetes source has
+ * none) + xDS quiet (default 50 ms; a key changed once waits that long), as the controller decoded its config.
+ */
+export const debounceMs = (ctx: BenchContext): number => ctx.controller.debounce.fileSourceMs + ctx.controller.debounce.xdsQuietMs;
 
 export interface ChangeSample {
   latencies: number[];

@@ -42,8 +42,9 @@ export const configSchema = s.object({
       ),
     ),
     debounce: s.section({
-      quiet: s.default(s.duration({ description: 'changes are coalesced until this long without a new one' }), 50),
-      max: s.default(s.duration({ description: '... but never delayed longer than this (so churn cannot starve pushes)' }), 250),
+      // Per snapshot key (core/src/controller/rebuild-queue.ts): churn on other identities does not hold a key.
+      quiet: s.default(s.duration({ description: "a proxy family's rebuild waits until its identity has had no new change for this long" }), 50),
+      max: s.default(s.duration({ description: "... but never longer than this after the identity's first pending change (so a stream of changes to it cannot starve its pushes)" }), 250),
     }),
     maxStreams: s.default(s.number({ integer: true, min: 1, description: 'open ADS streams at most; more are refused with RESOURCE_EXHAUSTED' }), 20_000),
     connectionsPerSecond: s.default(s.number({ min: 1, description: 'new streams per second (token bucket); more are refused' }), 1000),

@@ -51,6 +51,19 @@ function sinkInto(tracing: ChangeTracing, onCall: () => void): SourceSink {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('ChangeTracing', () => {
+  it("a change's debounce span ends once none of its keys is still held by the per-key debouncer", async () => {
+    const tracer = new RecordingTracer();
+    const tracing = new ChangeTracing(() => KEY);
+    tracing.use([tracer]);
+    sinkInto(tracing, () => undefined).apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } });
+    await tick();
+    const debounce = tracer.spans.find((s) => s.name === ChangeSpans.debounce)!;
+    tracing.flushed((key) => key === KEY); // other keys went; this change's key is still held
+    expect(debounce.ended).toBe(false);
+    tracing.flushed(() => false);
+    expect(debounce.ended).toBe(true);
+  });
+
   it('without a tracer passes sink calls straight through and records nothing', async () => {
     const tracing = new ChangeTracing(() => KEY);
     let calls = 0;

@@ -66,8 +66,8 @@ interface ProxyPush {
 export interface RebuildTracing {
   /** A change (of the sink call in progress) queued this snapshot key. */
   queued(key: string): void;
-  /** The debouncer let its batch go. */
-  flushed(): void;
+  /** The debouncer let keys go; a change's debounce span ends once none of its keys is still held (`held`; absent: all let go). */
+  flushed(held?: (key: string) => boolean): void;
   /** A rebuild of `key` starts: the changes it serves, or undefined when none is traced. */
   rebuildStarting(key: string): Change[] | undefined;
   /** It built a snapshot (its `generatedAt`), about to be set, that `streams` streams will push. */
@@ -165,12 +165,13 @@ export class ChangeTracing implements RebuildTracing {
     set.add(c);
   }
 
-  flushed(): void {
+  flushed(held?: (key: string) => boolean): void {
     for (const c of this.#debouncing) {
+      if (held && someOf(c.keys, held)) continue;
       c.debounce?.end();
       c.debounce = undefined;
+      this.#debouncing.delete(c);
     }
-    this.#debouncing.clear();
   }
 
   rebuildStarting(key: string): Change[] | undefined {
@@ -386,6 +387,11 @@ function shortType(typeUrl: string): string {
   let name = shortTypes.get(typeUrl);
   if (name === undefined) shortTypes.set(typeUrl, (name = typeUrl.slice(typeUrl.lastIndexOf('.') + 1)));
   return name;
+}
+
+function someOf(keys: Iterable<string>, test: (key: string) => boolean): boolean {
+  for (const k of keys) if (test(k)) return true;
+  return false;
 }
 
 const NOOP_SPAN: TraceSpan = { child: () => NOOP_SPAN, setAttributes() {}, event() {}, end() {} };

@@ -1,13 +1,13 @@
 import { LRUCache } from 'lru-cache';
-import { createDebouncer, identityKey } from '@trellis/plugin-sdk';
-import type { Debouncer, Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
+import { identityKey } from '@trellis/plugin-sdk';
+import type { Identity, Logger, Metrics, NodeIdentity, ProxyPlugin, XdsResource, XdsResourceFactory } from '@trellis/plugin-sdk';
 import type { Catalog } from '../catalog/index.ts';
 import type { StoreChange } from '../store/index.ts';
 import { NodeRejectedError, preciseNow, Snapshot, TokenBucket, type SnapshotCache, type StreamSource } from '../xds/index.ts';
 import { errorFields } from '../bus/bus.ts';
 import type { WorkloadCertificates } from './certificates.ts';
 import type { ChangeTracing } from './change-tracing.ts';
-import { RebuildQueue } from './rebuild-queue.ts';
+import { KeyDebouncer, RebuildQueue } from './rebuild-queue.ts';
 
 interface Connected {
   /** A representative node of this snapshot key (every node under one key shares identity and kind). */
@@ -46,14 +46,12 @@ export interface MeshControllerDeps {
 export class MeshController {
   readonly #d: MeshControllerDeps;
   readonly #connected = new Map<string, Connected>();
-  readonly #debouncer: Debouncer;
+  readonly #debouncer: KeyDebouncer;
   readonly #builds;
   readonly #buildErrors;
   readonly #buildSeconds;
   readonly #held: () => void;
   readonly #debounceWait;
-  /** When the first change of the batch the debouncer holds arrived (epoch ms), for `trellis_xds_debounce_wait_seconds`. */
-  #batchSince: number | undefined;
   readonly #queue: RebuildQueue;
   /** Issuance budget per plaintext source host; least recently seen sources are forgotten past 1024. */
   readonly #issuance: LRUCache<string, TokenBucket>;
@@ -67,16 +65,16 @@ export class MeshController {
     this.#held = () => held.set(this.#connected.size);
     this.#debounceWait = deps.metrics.histogram({
       name: 'trellis_xds_debounce_wait_seconds',
-      help: 'Time the first change of a batch waited in the debouncer before its rebuilds were queued.',
+      help: 'Time a snapshot key waited in the debouncer, from its first pending change to its rebuild being queued.',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     });
     this.#issuance = new LRUCache({ max: 1024 });
     this.#queue = new RebuildQueue(deps.rebuildConcurrency ?? 4, (key) => this.#rebuild(key));
-    this.#debouncer = createDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
-      if (this.#batchSince !== undefined) this.#debounceWait.observe((preciseNow() - this.#batchSince) / 1000);
-      this.#batchSince = undefined;
-      deps.tracing?.flushed();
-      for (const key of keys) void this.#queue.request(key);
+    this.#debouncer = new KeyDebouncer({ quietMs: deps.debounce.quietMs, maxDelayMs: deps.debounce.maxDelayMs }, (keys) => {
+      const now = Date.now();
+      for (const since of keys.values()) this.#debounceWait.observe((now - since) / 1000);
+      deps.tracing?.flushed((key) => this.#debouncer.has(key));
+      for (const key of keys.keys()) void this.#queue.request(key);
     });
   }
 
@@ -153,7 +151,6 @@ export class MeshController {
   }
 
   #enqueue(key: string): void {
-    this.#batchSince ??= preciseNow();
     this.#debouncer.add(key);
   }
 
