@@ -31,6 +31,16 @@ export interface StreamLimits {
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 1024 * 1024, maxSubscriptions: 100_000, maxTypes: 16 };
 
+/**
+ * A push that leaves more than this many bytes untaken keeps its push slot until the transport has taken them
+ * down to this (or `LARGE_PUSH_HOLD_MS` passed). Without it a mesh-wide change of large responses (permissive
+ * mode: megabytes per proxy) writes every stream's response at once and the controller holds proxies x bytes
+ * in HTTP/2 buffers; with it at most about `pushConcurrency` large responses are in flight. Small pushes (the
+ * common case) never wait, and a peer that does not read holds a slot for at most the hold time.
+ */
+export const LARGE_PUSH_BYTES = 256 * 1024;
+export const LARGE_PUSH_HOLD_MS = 1000;
+
 /** What a NACK's error detail keeps of the client's message (logs, /debug/proxies). */
 export const MAX_NACK_MESSAGE = 1024;
 
@@ -111,6 +121,8 @@ export abstract class AdsStream implements RegisteredStream {
   #dirty = false;
   /** Responses written by the push running now (`onPushDone`). */
   #writes = 0;
+  /** Resolves the running push's hold once its bytes are taken (see `LARGE_PUSH_BYTES`). */
+  #release: (() => void) | undefined;
   readonly #status = new Map<string, TypeStatus>();
 
   constructor(
@@ -219,6 +231,7 @@ export abstract class AdsStream implements RegisteredStream {
   protected close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#release?.();
     this.#unwatch?.();
     this.env.closed(this);
     if (!this.node) return;
@@ -279,10 +292,27 @@ export abstract class AdsStream implements RegisteredStream {
     }
     this.env.metrics.pushDuration.observe((performance.now() - started) / 1000);
     this.env.hooks.onPushDone?.({ node: this.node, generatedAt: snapshot.generatedAt, responses: this.#writes });
+    // Only a push that wrote: a peer that does not read must not hold the slot again on every later request.
+    if (this.#writes > 0 && this.#buffered > LARGE_PUSH_BYTES && !this.#closed) await this.#drained();
+  }
+
+  /** Until the transport has taken this stream's bytes down to `LARGE_PUSH_BYTES`, the stream closes, or the hold time passes. */
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.#release === done) this.#release = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, LARGE_PUSH_HOLD_MS);
+      timer.unref?.();
+      this.#release = done;
+    });
   }
 
   #taken(bytes: number): void {
     this.#buffered -= bytes;
+    if (this.#release && (this.#closed || this.#buffered <= LARGE_PUSH_BYTES)) this.#release();
     if (this.#closed || !this.#dirty || this.#buffered > this.env.limits.maxBufferedBytes / 2) return;
     this.#dirty = false;
     this.requestPush();
