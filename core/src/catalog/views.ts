@@ -7,7 +7,7 @@ import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, Inb
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { gammaRoots, gammaRoutesFor } from './gamma.ts';
 import type { GammaIndex } from './gamma.ts';
-import { hostnames } from './hostnames.ts';
+import { hostnames as hostnameForms } from './hostnames.ts';
 import { egressRulesOf, ingressFor, rateLimitFor, retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
@@ -51,6 +51,21 @@ export function directlyReachable(ix: ViewIndexes, id: Identity): Set<string> {
 function clusterIPs(svc: { spec: { clusterIP?: string; clusterIPs?: string[] } }): string[] {
   const ips = svc.spec.clusterIPs?.length ? svc.spec.clusterIPs : svc.spec.clusterIP ? [svc.spec.clusterIP] : [];
   return [...new Set(ips.filter((ip) => ip && ip !== 'None'))].sort();
+}
+
+/**
+ * A port's hostname forms as seen from a namespace, shared by every view that computes them: every identity of
+ * a namespace reaches a service under the same names, and in permissive mode every identity reaches every
+ * service, so per-view copies would be identities x services arrays of strings.
+ */
+const hostnameMemo = new WeakMap<object, Map<string, string[]>>();
+function hostnames(service: Parameters<typeof hostnameForms>[0] & object, port: number, fromNamespace: string): string[] {
+  let byNs = hostnameMemo.get(service);
+  if (!byNs) hostnameMemo.set(service, (byNs = new Map()));
+  const key = `${port}|${fromNamespace}`;
+  let names = byNs.get(key);
+  if (!names) byNs.set(key, (names = Object.freeze(hostnameForms(service, port, fromNamespace)) as string[]));
+  return names;
 }
 
 export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
