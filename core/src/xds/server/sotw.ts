@@ -21,6 +21,8 @@ interface SotwTypeState {
   ackedNonce: string;
   /** Clusters kept in the last CDS response only because routes still pointing at them were not yet ACKed. */
   deferredRemoval: boolean;
+  /** The subscription as a sharing key (sorted names), computed when the subscription changes, not per push. */
+  subscriptionKey: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export class SotwStream extends AdsStream {
     if (this.exceeds('subscriptions', this.#subscriptions - (st?.names.size ?? 0) + names.size)) return;
     if (!st) {
       if (this.exceeds('types', this.#types.size + 1)) return;
-      st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '', ackedNonce: '', deferredRemoval: false };
+      st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '', ackedNonce: '', deferredRemoval: false, subscriptionKey: '' };
       this.#types.set(typeUrl, st);
     } else if (nonce !== st.sentNonce) {
       return; // stale: answers a response that has been superseded
@@ -94,6 +96,7 @@ export class SotwStream extends AdsStream {
       this.#subscriptions += names.size - st.names.size;
       st.names = names;
       st.wildcard = wildcard;
+      st.subscriptionKey = wildcard ? '*' : [...names].sort().join('\n');
       st.force = true;
       this.status(typeUrl).subscribed = wildcard ? ['*', ...names] : [...names];
     }
@@ -140,7 +143,7 @@ export class SotwStream extends AdsStream {
     let viewer = '';
     // What `allowed` lets through depends on the stream's transport (secrets) and identity (audiences) only.
     if (typeUrl === TypeUrls.secret || hasAudience(list)) viewer = `${this.transport}|${this.node ? identityKey(this.node) : ''}`;
-    const key = `${typeUrl}\n${viewer}\n${st.wildcard ? '*' : [...st.names].sort().join('\n')}`;
+    const key = `${typeUrl}\n${viewer}\n${st.subscriptionKey}`;
     let entry = bySubscription.get(key);
     if (!entry) {
       const resources = this.#select(snapshot, typeUrl, st);
