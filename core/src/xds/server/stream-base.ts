@@ -36,10 +36,11 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 1024 * 10
  * down to this (or `LARGE_PUSH_HOLD_MS` passed). Without it a mesh-wide change of large responses (permissive
  * mode: megabytes per proxy) writes every stream's response at once and the controller holds proxies x bytes
  * in HTTP/2 buffers; with it at most about `pushConcurrency` large responses are in flight. Small pushes (the
- * common case) never wait, and a peer that does not read holds a slot for at most the hold time.
+ * common case) never wait, and a peer that stops reading holds a slot for at most the hold time after its
+ * last take.
  */
 export const LARGE_PUSH_BYTES = 256 * 1024;
-export const LARGE_PUSH_HOLD_MS = 1000;
+export const LARGE_PUSH_HOLD_MS = 3000;
 
 /** What a NACK's error detail keeps of the client's message (logs, /debug/proxies). */
 export const MAX_NACK_MESSAGE = 1024;
@@ -123,6 +124,7 @@ export abstract class AdsStream implements RegisteredStream {
   #writes = 0;
   /** Resolves the running push's hold once its bytes are taken (see `LARGE_PUSH_BYTES`). */
   #release: (() => void) | undefined;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #status = new Map<string, TypeStatus>();
 
   constructor(
@@ -296,23 +298,33 @@ export abstract class AdsStream implements RegisteredStream {
     if (this.#writes > 0 && this.#buffered > LARGE_PUSH_BYTES && !this.#closed) await this.#drained();
   }
 
-  /** Until the transport has taken this stream's bytes down to `LARGE_PUSH_BYTES`, the stream closes, or the hold time passes. */
+  /**
+   * Until the transport has taken this stream's bytes down to `LARGE_PUSH_BYTES`, or the stream closes, or the
+   * peer took nothing for `LARGE_PUSH_HOLD_MS` (a stall timer, restarted by every take: a slow but reading
+   * peer keeps the slot, so the bound holds when the readers are slower than the controller; a peer that has
+   * stopped reading gives it back).
+   */
   #drained(): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        if (this.#release === done) this.#release = undefined;
+        if (this.#release === done) {
+          this.#release = undefined;
+          this.#holdTimer = undefined;
+        }
         resolve();
       };
       const timer = setTimeout(done, LARGE_PUSH_HOLD_MS);
       timer.unref?.();
       this.#release = done;
+      this.#holdTimer = timer;
     });
   }
 
   #taken(bytes: number): void {
     this.#buffered -= bytes;
     if (this.#release && (this.#closed || this.#buffered <= LARGE_PUSH_BYTES)) this.#release();
+    else this.#holdTimer?.refresh();
     if (this.#closed || !this.#dirty || this.#buffered > this.env.limits.maxBufferedBytes / 2) return;
     this.#dirty = false;
     this.requestPush();
