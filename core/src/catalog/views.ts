@@ -68,6 +68,25 @@ function hostnames(service: Parameters<typeof hostnameForms>[0] & object, port: 
   return names;
 }
 
+/** Outbound entries without identity-specific parts, per (port, client namespace); checked against their inputs. */
+const plainMemo = new WeakMap<object, Map<string, OutboundService>>();
+function plainOutbound(
+  port: object,
+  fromNamespace: string,
+  endpoints: readonly unknown[],
+  identities: readonly unknown[],
+  serviceIPs: readonly string[],
+  build: () => OutboundService,
+): OutboundService {
+  let byNs = plainMemo.get(port);
+  if (!byNs) plainMemo.set(port, (byNs = new Map()));
+  const found = byNs.get(fromNamespace);
+  if (found && found.endpoints === endpoints && found.identities === identities && (found.serviceIPs ?? []).join(',') === serviceIPs.join(',')) return found;
+  const made = Object.freeze(build());
+  byNs.set(fromNamespace, made);
+  return made;
+}
+
 export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
   const key = identityKey(id);
   const reachable = directlyReachable(ix, id);
@@ -91,7 +110,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
       const policy = split && !gamma ? splitPolicy(ix, split, port.port, reachable) : undefined;
       const retry = retries.get(sk);
       const upstream = upstreamFor(ix.store, port);
-      outbound.push({
+      const build = (): OutboundService => ({
         service: port,
         clusterName: outboundClusterName(port, port.targetPort),
         hostnames: hostnames(port, port.port, id.namespace),
@@ -104,6 +123,9 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
         ...(upstream?.timeoutMs !== undefined && { timeoutMs: upstream.timeoutMs }),
         ...(upstream?.settings && { upstream: upstream.settings }),
       });
+      // Nothing identity-specific (no split, routes, retry or upstream policy): the same object for every view
+      // from this namespace, so permissive views are references, not identities x services copies.
+      outbound.push(!policy && !gamma && !retry && !upstream ? plainOutbound(port, id.namespace, endpoints, m.identities, serviceIPs, build) : build());
     }
   }
   const inbound: InboundPort[] = [];
