@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
 import type { XdsResource } from '@trellis/plugin-sdk';
 import { aggregateVersion, type InternedList } from '../cache/intern.ts';
@@ -96,7 +97,8 @@ export class SotwStream extends AdsStream {
       this.#subscriptions += names.size - st.names.size;
       st.names = names;
       st.wildcard = wildcard;
-      st.subscriptionKey = wildcard ? '*' : [...names].sort().join('\n');
+      // A digest, not the joined names: a stream subscribed to thousands of names would keep their copy.
+      st.subscriptionKey = wildcard ? '*' : createHash('sha256').update([...names].sort().join('\n')).digest('base64url');
       st.force = true;
       this.status(typeUrl).subscribed = wildcard ? ['*', ...names] : [...names];
     }
