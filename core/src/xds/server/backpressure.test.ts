@@ -184,7 +184,7 @@ describe('a large push', () => {
     // Two holds: the stuck peer's CDS push, then its LDS push (each wrote); nothing after that writes.
     await new Promise((r) => setTimeout(r, 2 * LARGE_PUSH_HOLD_MS + 300));
     expect(next.written.length).toBeGreaterThan(0);
-  });
+  }, 4 * LARGE_PUSH_HOLD_MS);
 
   it('does not hold a slot for a small push to a peer that does not read', async () => {
     const cache = new SnapshotCache({ nodeHash: () => 'k' });
