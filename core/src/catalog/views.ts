@@ -7,7 +7,7 @@ import type { HttpMatch, Identity, InboundPort, IngressPolicy, InboundRoute, Inb
 import type { MeshConfigSettings, MeshStore, TrafficSplitObj, TrafficTargetObj } from '../store/index.ts';
 import { gammaRoots, gammaRoutesFor } from './gamma.ts';
 import type { GammaIndex } from './gamma.ts';
-import { hostnames } from './hostnames.ts';
+import { hostnames as hostnameForms } from './hostnames.ts';
 import { egressRulesOf, ingressFor, rateLimitFor, retriesFrom, upstreamFor } from './policies.ts';
 import { compareEndpoints, sortIdentities } from './model.ts';
 import type { ServiceModel } from './model.ts';
@@ -53,6 +53,40 @@ function clusterIPs(svc: { spec: { clusterIP?: string; clusterIPs?: string[] } }
   return [...new Set(ips.filter((ip) => ip && ip !== 'None'))].sort();
 }
 
+/**
+ * A port's hostname forms as seen from a namespace, shared by every view that computes them: every identity of
+ * a namespace reaches a service under the same names, and in permissive mode every identity reaches every
+ * service, so per-view copies would be identities x services arrays of strings.
+ */
+const hostnameMemo = new WeakMap<object, Map<string, string[]>>();
+function hostnames(service: Parameters<typeof hostnameForms>[0] & object, port: number, fromNamespace: string): string[] {
+  let byNs = hostnameMemo.get(service);
+  if (!byNs) hostnameMemo.set(service, (byNs = new Map()));
+  const key = `${port}|${fromNamespace}`;
+  let names = byNs.get(key);
+  if (!names) byNs.set(key, (names = Object.freeze(hostnameForms(service, port, fromNamespace)) as string[]));
+  return names;
+}
+
+/** Outbound entries without identity-specific parts, per (port, client namespace); checked against their inputs. */
+const plainMemo = new WeakMap<object, Map<string, OutboundService>>();
+function plainOutbound(
+  port: object,
+  fromNamespace: string,
+  endpoints: readonly unknown[],
+  identities: readonly unknown[],
+  serviceIPs: readonly string[],
+  build: () => OutboundService,
+): OutboundService {
+  let byNs = plainMemo.get(port);
+  if (!byNs) plainMemo.set(port, (byNs = new Map()));
+  const found = byNs.get(fromNamespace);
+  if (found && found.endpoints === endpoints && found.identities === identities && (found.serviceIPs ?? []).join(',') === serviceIPs.join(',')) return found;
+  const made = Object.freeze(build());
+  byNs.set(fromNamespace, made);
+  return made;
+}
+
 export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
   const key = identityKey(id);
   const reachable = directlyReachable(ix, id);
@@ -76,7 +110,7 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
       const policy = split && !gamma ? splitPolicy(ix, split, port.port, reachable) : undefined;
       const retry = retries.get(sk);
       const upstream = upstreamFor(ix.store, port);
-      outbound.push({
+      const build = (): OutboundService => ({
         service: port,
         clusterName: outboundClusterName(port, port.targetPort),
         hostnames: hostnames(port, port.port, id.namespace),
@@ -89,6 +123,9 @@ export function computeView(ix: ViewIndexes, id: Identity): ProxyView {
         ...(upstream?.timeoutMs !== undefined && { timeoutMs: upstream.timeoutMs }),
         ...(upstream?.settings && { upstream: upstream.settings }),
       });
+      // Nothing identity-specific (no split, routes, retry or upstream policy): the same object for every view
+      // from this namespace, so permissive views are references, not identities x services copies.
+      outbound.push(!policy && !gamma && !retry && !upstream ? plainOutbound(port, id.namespace, endpoints, m.identities, serviceIPs, build) : build());
     }
   }
   const inbound: InboundPort[] = [];

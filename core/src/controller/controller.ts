@@ -196,6 +196,9 @@ export class MeshController {
   }
 
   async #rebuild(key: string): Promise<void> {
+    // Yield to I/O first: rebuilds chain through promises, and a batch of a thousand would otherwise run to
+    // the end before the first finished snapshot's responses leave (nor would ACKs or keepalives be read).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const c = this.#connected.get(key);
     if (!c) return;
     const t0 = preciseNow();

@@ -106,8 +106,8 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
     // CDS + EDS
     for (const svc of outbound) {
       // Identity-free (the TLS context names SDS secrets each proxy resolves to its own): one encode for the mesh.
-      add(TypeUrls.cluster, svc.clusterName, `${cachedKey(svc.service, 'svc', (x) => x)}|${JSON.stringify(svc.upstream ?? null)}`, () => outboundCluster(svc));
-      add(TypeUrls.endpoint, svc.clusterName, cachedKey(svc, 'eds', (x) => x.endpoints), () => outboundEndpoints(svc));
+      add(TypeUrls.cluster, svc.clusterName, `${serviceKey(svc)}|${json(svc.upstream)}`, () => outboundCluster(svc));
+      add(TypeUrls.endpoint, svc.clusterName, endpointsKey(svc), () => outboundEndpoints(svc));
     }
     for (const port of [...inbound].sort((a, b) => byString(a.localClusterName, b.localClusterName))) {
       if (port.service.protocol === 'udp') continue;
@@ -141,10 +141,14 @@ export function createEnvoyGenerator(options: EnvoyGeneratorOptions = {}): Envoy
   }
 }
 
-type KeyKind = 'chain' | 'route' | 'svc' | 'eds';
-const keyCaches: Record<KeyKind, WeakMap<object, string>> = { chain: new WeakMap(), route: new WeakMap(), svc: new WeakMap(), eds: new WeakMap() };
+type KeyKind = 'svc' | 'ips';
+const keyCaches: Record<KeyKind, WeakMap<object, string>> = { svc: new WeakMap(), ips: new WeakMap() };
 
-/** JSON of `pick(obj)`, computed once per (object, kind): views and their parts are immutable. */
+/**
+ * JSON of `pick(obj)`, computed once per (object, kind). Only for objects views share (a service port, its
+ * endpoint list): an identity's view is recomputed on every change and holds one OutboundService per reachable
+ * service, so keys cached per OutboundService would be recomputed, and kept, per identity x service.
+ */
 function cachedKey<T extends object>(obj: T, kind: KeyKind, pick: (o: T) => unknown): string {
   const cache = keyCaches[kind];
   let k = cache.get(obj);
@@ -152,13 +156,18 @@ function cachedKey<T extends object>(obj: T, kind: KeyKind, pick: (o: T) => unkn
   return k;
 }
 
+const serviceKey = (s: OutboundService): string => cachedKey(s.service, 'svc', (x) => x);
+const endpointsKey = (s: OutboundService): string => cachedKey(s.endpoints, 'svc', (x) => x);
+const endpointIpsKey = (s: OutboundService): string => cachedKey(s.endpoints, 'ips', (x) => x.map((e) => e.ip));
+const json = (v: unknown): string => (v === undefined ? '' : JSON.stringify(v));
+
 /** What an outbound chain depends on: service, cluster, endpoint addresses, split backends. */
 function outboundChainKey(s: OutboundService): string {
-  return cachedKey(s, 'chain', (x) => [x.clusterName, x.service, x.serviceIPs, x.endpoints.map((e) => e.ip), x.split?.backends.map((b) => [b.clusterName, b.weight]), x.gamma !== undefined]);
+  return `${s.clusterName}|${serviceKey(s)}|${s.serviceIPs?.join(',') ?? ''}|${endpointIpsKey(s)}|${s.split ? json(s.split.backends.map((b) => [b.clusterName, b.weight])) : ''}|${s.gamma !== undefined}`;
 }
 
 function outboundRouteKey(s: OutboundService): string {
-  return cachedKey(s, 'route', (x) => [x.clusterName, x.service, x.hostnames, x.split, x.retry, x.timeoutMs]);
+  return `${s.clusterName}|${serviceKey(s)}|${s.hostnames.join(',')}|${json(s.split)}|${json(s.retry)}|${s.timeoutMs ?? ''}`;
 }
 
 /** The memo key: short inputs as they are, long ones (a route config's services) as a SHA-256, to bound memory. */

@@ -1,18 +1,24 @@
-import { createHash } from 'node:crypto';
 import type { XdsResource } from '@trellis/plugin-sdk';
+import { aggregateVersion, internList, type InternedList } from './intern.ts';
+
+export { aggregateVersion } from './intern.ts';
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes (benchmark timestamps). */
 export function preciseNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
+const EMPTY: InternedList = Object.freeze({ resources: Object.freeze([]), version: aggregateVersion([]) });
+/** Name indexes, one per interned list: shared by every snapshot holding that list. */
+const nameIndexes = new WeakMap<InternedList, ReadonlyMap<string, XdsResource>>();
+
 /**
- * An immutable set of resources for one snapshot key: typeUrl -> resources. Resources are shared by reference
- * with every other snapshot that holds them (encoded once).
+ * An immutable set of resources for one snapshot key: typeUrl -> resources. Each type's list is interned
+ * (`internList`): snapshots with the same resources of a type share one list, its version and its name index,
+ * and resources are shared by reference with every other snapshot that holds them (encoded once).
  */
 export class Snapshot {
-  readonly #byType: ReadonlyMap<string, readonly XdsResource[]>;
-  readonly #byName = new Map<string, ReadonlyMap<string, XdsResource>>();
+  readonly #byType: ReadonlyMap<string, InternedList>;
   /** When the content was generated (set by the producer for benchmark timestamps). */
   readonly generatedAt: number;
 
@@ -23,11 +29,12 @@ export class Snapshot {
       if (!list) byType.set(r.typeUrl, (list = []));
       list.push(r);
     }
-    for (const list of byType.values()) {
+    const interned = new Map<string, InternedList>();
+    for (const [typeUrl, list] of byType) {
       list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      Object.freeze(list);
+      interned.set(typeUrl, internList(typeUrl, list));
     }
-    this.#byType = byType;
+    this.#byType = interned;
     this.generatedAt = options.generatedAt ?? preciseNow();
     Object.freeze(this);
   }
@@ -42,29 +49,27 @@ export class Snapshot {
   }
 
   resources(typeUrl: string): readonly XdsResource[] {
-    return this.#byType.get(typeUrl) ?? [];
+    return this.list(typeUrl).resources;
+  }
+
+  /** The type's interned list: the same object for every snapshot with the same resources of that type. */
+  list(typeUrl: string): InternedList {
+    return this.#byType.get(typeUrl) ?? EMPTY;
+  }
+
+  /** The type's version (`aggregateVersion` of all its resources). */
+  version(typeUrl: string): string {
+    return this.list(typeUrl).version;
   }
 
   byName(typeUrl: string): ReadonlyMap<string, XdsResource> {
-    let m = this.#byName.get(typeUrl);
-    if (!m) {
-      m = new Map(this.resources(typeUrl).map((r) => [r.name, r]));
-      this.#byName.set(typeUrl, m);
-    }
+    const list = this.list(typeUrl);
+    let m = nameIndexes.get(list);
+    if (!m) nameIndexes.set(list, (m = new Map(list.resources.map((r) => [r.name, r]))));
     return m;
   }
 
   get(typeUrl: string, name: string): XdsResource | undefined {
     return this.byName(typeUrl).get(name);
   }
-}
-
-/**
- * The version of a set of resources (state of the world `version_info`): a hash of their names and content
- * versions, so the same set gives the same version after a restart or on another replica.
- */
-export function aggregateVersion(resources: readonly XdsResource[]): string {
-  const h = createHash('sha256');
-  for (const r of resources) h.update(r.name).update('\0').update(r.version).update('\n');
-  return h.digest('base64url').slice(0, 16);
 }

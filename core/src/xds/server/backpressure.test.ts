@@ -10,7 +10,7 @@ import { KeyedConcurrencyLimiter } from './limits.ts';
 import { RateLimitedLog } from './log-limit.ts';
 import { ProxyRegistry } from './registry.ts';
 import { SotwStream } from './sotw.ts';
-import type { StreamEnv } from './stream-base.ts';
+import { LARGE_PUSH_BYTES, LARGE_PUSH_HOLD_MS, type StreamEnv } from './stream-base.ts';
 import { XdsMetrics } from './xds-metrics.ts';
 
 const f = createResourceFactory();
@@ -145,6 +145,54 @@ describe('a slow proxy', () => {
     await tick();
     expect(healthy.written.map(clusterTimeout).at(-1)).toEqual(Buffer.from(snap(21).resources(TypeUrls.cluster)[0]!.body));
     // No slot is held waiting on a peer.
+    expect(limiter.running).toBe(0);
+  });
+});
+
+describe('a large push', () => {
+  const big = (v: number) => snap(v, LARGE_PUSH_BYTES + 10_000);
+
+  it('keeps its push slot until the peer has taken its bytes, so large responses are not all in flight at once', async () => {
+    const cache = new SnapshotCache({ nodeHash: () => 'k' });
+    cache.setSnapshot('k', big(1));
+    const limiter = new KeyedConcurrencyLimiter(1);
+    const env = envFor(cache, limiter);
+    const slow = new FakeCall(false);
+    open(env, slow, 1);
+    await tick();
+    const next = new FakeCall(true);
+    open(env, next, 2);
+    await tick();
+    await tick();
+    expect(slow.written.length).toBeGreaterThan(0);
+    expect(next.written).toHaveLength(0); // the one slot is still held by the untaken large push
+    expect(limiter.running).toBe(1);
+    slow.release();
+    for (let i = 0; i < 6 && next.written.length < 2; i++) await tick();
+    expect(next.written.map((b) => discoveryResponse.decode(b).type_url)).toEqual([TypeUrls.cluster, TypeUrls.listener]);
+  });
+
+  it('gives the slot back after the hold time when the peer never reads', async () => {
+    const cache = new SnapshotCache({ nodeHash: () => 'k' });
+    cache.setSnapshot('k', big(1));
+    const limiter = new KeyedConcurrencyLimiter(1);
+    const env = envFor(cache, limiter);
+    open(env, new FakeCall(false), 1);
+    await tick();
+    const next = new FakeCall(true);
+    open(env, next, 2);
+    // Two holds: the stuck peer's CDS push, then its LDS push (each wrote); nothing after that writes.
+    await new Promise((r) => setTimeout(r, 2 * LARGE_PUSH_HOLD_MS + 300));
+    expect(next.written.length).toBeGreaterThan(0);
+  }, 4 * LARGE_PUSH_HOLD_MS);
+
+  it('does not hold a slot for a small push to a peer that does not read', async () => {
+    const cache = new SnapshotCache({ nodeHash: () => 'k' });
+    cache.setSnapshot('k', snap(1));
+    const limiter = new KeyedConcurrencyLimiter(1);
+    const env = envFor(cache, limiter);
+    open(env, new FakeCall(false), 1);
+    await tick();
     expect(limiter.running).toBe(0);
   });
 });

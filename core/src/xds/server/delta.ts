@@ -1,7 +1,6 @@
 import protobuf from 'protobufjs';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import type { XdsResource } from '@trellis/plugin-sdk';
-import { aggregateVersion } from '../cache/snapshot.ts';
 import type { Snapshot } from '../cache/snapshot.ts';
 import { ownBytes } from '../resources/factory.ts';
 import { messageType } from '../resources/protos.ts';
@@ -32,14 +31,6 @@ export function encodeDeltaResponse(version: string, typeUrl: string, nonce: str
   w.uint32((5 << 3) | 2).string(nonce);
   for (const n of removed) w.uint32((6 << 3) | 2).string(n);
   return w.finish();
-}
-
-/** `system_version_info`: the version of the snapshot's whole type, computed once per snapshot. */
-const typeVersions = new WeakMap<readonly XdsResource[], string>();
-function typeVersion(resources: readonly XdsResource[]): string {
-  let v = typeVersions.get(resources);
-  if (v === undefined) typeVersions.set(resources, (v = aggregateVersion(resources)));
-  return v;
 }
 
 interface DeltaTypeState {
@@ -146,7 +137,8 @@ export class DeltaStream extends AdsStream {
         if (st.names.has(n)) st.absent.add(n);
       }
       const nonce = this.nextNonce();
-      const version = typeVersion(snapshot.resources(typeUrl));
+      // `system_version_info`: the type's version, computed once per interned list (shared across identities).
+      const version = snapshot.version(typeUrl);
       const bytes = encodeDeltaResponse(version, typeUrl, nonce, changed, removed);
       // Bounded: a proxy that never ACKs cannot grow this beyond a few entries.
       if (st.inflight.size > 16) st.inflight.delete(st.inflight.keys().next().value!);

@@ -1,10 +1,10 @@
-import protobuf from 'protobufjs';
-import { TypeUrls } from '@trellis/plugin-sdk';
+import { createHash } from 'node:crypto';
+import { TypeUrls, identityKey } from '@trellis/plugin-sdk';
 import type { XdsResource } from '@trellis/plugin-sdk';
-import { ownBytes } from '../resources/factory.ts';
-import { aggregateVersion } from '../cache/snapshot.ts';
+import { aggregateVersion, type InternedList } from '../cache/intern.ts';
 import type { Snapshot } from '../cache/snapshot.ts';
-import { discoveryResponse, type DiscoveryRequest__Output, type SotwCall } from './codec.ts';
+import type { DiscoveryRequest__Output, SotwCall } from './codec.ts';
+import { encodeSotwResponse } from './response-bytes.ts';
 import { AdsStream, pushOrder, wildcardCapable, type StreamEnv, type Transport } from './stream-base.ts';
 import { namedResource } from './stand-ins.ts';
 
@@ -23,19 +23,23 @@ interface SotwTypeState {
   ackedNonce: string;
   /** Clusters kept in the last CDS response only because routes still pointing at them were not yet ACKed. */
   deferredRemoval: boolean;
+  /** The subscription as a sharing key (sorted names), computed when the subscription changes, not per push. */
+  subscriptionKey: string;
 }
 
 /**
- * Responses shared by every stream with the same snapshot and subscription, encoded without the nonce: a
- * stream appends its own nonce field (protobuf allows fields in any order), so N proxies cost one encode.
+ * Responses shared by every stream whose snapshot holds the same (interned) list of a type and that has the
+ * same subscription, whatever its identity: the selection and its version are computed once. No response body
+ * is kept: a write assembles its bytes from the resources' pre-encoded entries (`encodeSotwResponse`), so a
+ * snapshot costs references, not a copy of every resource per identity.
  */
 interface SharedResponse {
   resources: readonly XdsResource[];
   version: string;
-  body?: Uint8Array;
 }
-const shared = new WeakMap<Snapshot, Map<string, SharedResponse>>();
-const NONCE_FIELD = (5 << 3) | 2;
+const shared = new WeakMap<InternedList, Map<string, SharedResponse>>();
+/** Whether any resource of a list names an audience (then what a stream may see depends on its identity). */
+const audienced = new WeakMap<InternedList, boolean>();
 
 /** CDS removals wait until the routes that stop using those clusters are ACKed (make before break). */
 const REFERRERS = [TypeUrls.listener, TypeUrls.route];
@@ -70,7 +74,7 @@ export class SotwStream extends AdsStream {
     if (this.exceeds('subscriptions', this.#subscriptions - (st?.names.size ?? 0) + names.size)) return;
     if (!st) {
       if (this.exceeds('types', this.#types.size + 1)) return;
-      st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '', ackedNonce: '', deferredRemoval: false };
+      st = { names: new Set(), wildcard: false, sentVersion: '', sentNonce: '', sent: [], force: true, clientVersion: req.version_info ?? '', ackedNonce: '', deferredRemoval: false, subscriptionKey: '' };
       this.#types.set(typeUrl, st);
     } else if (nonce !== st.sentNonce) {
       return; // stale: answers a response that has been superseded
@@ -94,6 +98,8 @@ export class SotwStream extends AdsStream {
       this.#subscriptions += names.size - st.names.size;
       st.names = names;
       st.wildcard = wildcard;
+      // A digest, not the joined names: a stream subscribed to thousands of names would keep their copy.
+      st.subscriptionKey = wildcard ? '*' : createHash('sha256').update([...names].sort().join('\n')).digest('base64url');
       st.force = true;
       this.status(typeUrl).subscribed = wildcard ? ['*', ...names] : [...names];
     }
@@ -125,13 +131,7 @@ export class SotwStream extends AdsStream {
         continue;
       }
       const nonce = this.nextNonce();
-      if (!response.body) {
-        const own = ownBytes(
-          discoveryResponse.encode({ version_info: version, type_url: typeUrl, resources: resources.map((r) => ({ type_url: typeUrl, value: r.body })) }),
-        );
-        response.body = Buffer.from(own.buffer, own.byteOffset, own.byteLength);
-      }
-      const bytes = Buffer.concat([response.body, protobuf.Writer.create().uint32(NONCE_FIELD).string(nonce).finish()]);
+      const bytes = encodeSotwResponse(version, typeUrl, resources, nonce);
       st.sentVersion = version;
       st.sentNonce = nonce;
       st.sent = resources;
@@ -140,18 +140,18 @@ export class SotwStream extends AdsStream {
   }
 
   #shared(snapshot: Snapshot, typeUrl: string, st: SotwTypeState): SharedResponse {
-    // Secrets are filtered per node, so they are never shared.
-    if (typeUrl === TypeUrls.secret) {
-      const resources = this.#select(snapshot, typeUrl, st);
-      return { resources, version: aggregateVersion(resources) };
-    }
-    let bySubscription = shared.get(snapshot);
-    if (!bySubscription) shared.set(snapshot, (bySubscription = new Map()));
-    const key = `${typeUrl}\n${st.wildcard ? '*' : [...st.names].sort().join('\n')}`;
+    const list = snapshot.list(typeUrl);
+    let bySubscription = shared.get(list);
+    if (!bySubscription) shared.set(list, (bySubscription = new Map()));
+    let viewer = '';
+    // What `allowed` lets through depends on the stream's transport (secrets) and identity (audiences) only.
+    if (typeUrl === TypeUrls.secret || hasAudience(list)) viewer = `${this.transport}|${this.node ? identityKey(this.node) : ''}`;
+    const key = `${typeUrl}\n${viewer}\n${st.subscriptionKey}`;
     let entry = bySubscription.get(key);
     if (!entry) {
       const resources = this.#select(snapshot, typeUrl, st);
-      bySubscription.set(key, (entry = { resources, version: aggregateVersion(resources) }));
+      const version = st.wildcard && resources.length === list.resources.length ? list.version : aggregateVersion(resources);
+      bySubscription.set(key, (entry = { resources, version }));
     }
     return entry;
   }
@@ -175,4 +175,10 @@ export class SotwStream extends AdsStream {
   sentResources(): Map<string, readonly XdsResource[]> {
     return new Map([...this.#types].map(([t, st]) => [t, st.sent]));
   }
+}
+
+function hasAudience(list: InternedList): boolean {
+  let v = audienced.get(list);
+  if (v === undefined) audienced.set(list, (v = list.resources.some((r) => r.audience !== undefined)));
+  return v;
 }

@@ -32,6 +32,17 @@ export interface StreamLimits {
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxBufferedBytes: 1024 * 1024, maxSubscriptions: 100_000, maxTypes: 16 };
 
+/**
+ * A push that leaves more than this many bytes untaken keeps its push slot until the transport has taken them
+ * down to this (or `LARGE_PUSH_HOLD_MS` passed). Without it a mesh-wide change of large responses (permissive
+ * mode: megabytes per proxy) writes every stream's response at once and the controller holds proxies x bytes
+ * in HTTP/2 buffers; with it at most about `pushConcurrency` large responses are in flight. Small pushes (the
+ * common case) never wait, and a peer that stops reading holds a slot for at most the hold time after its
+ * last take.
+ */
+export const LARGE_PUSH_BYTES = 256 * 1024;
+export const LARGE_PUSH_HOLD_MS = 3000;
+
 /** What a NACK's error detail keeps of the client's message (logs, /debug/proxies). */
 export const MAX_NACK_MESSAGE = 1024;
 
@@ -114,6 +125,9 @@ export abstract class AdsStream implements RegisteredStream {
   #dirty = false;
   /** Responses written by the push running now (`onPushDone`). */
   #writes = 0;
+  /** Resolves the running push's hold once its bytes are taken (see `LARGE_PUSH_BYTES`). */
+  #release: (() => void) | undefined;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #status = new Map<string, TypeStatus>();
 
   constructor(
@@ -222,6 +236,7 @@ export abstract class AdsStream implements RegisteredStream {
   protected close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#release?.();
     this.#unwatch?.();
     this.env.closed(this);
     if (!this.node) return;
@@ -282,10 +297,37 @@ export abstract class AdsStream implements RegisteredStream {
     }
     this.env.metrics.pushDuration.observe((performance.now() - started) / 1000);
     this.env.hooks.onPushDone?.({ node: this.node, generatedAt: snapshot.generatedAt, responses: this.#writes });
+    // Only a push that wrote: a peer that does not read must not hold the slot again on every later request.
+    if (this.#writes > 0 && this.#buffered > LARGE_PUSH_BYTES && !this.#closed) await this.#drained();
+  }
+
+  /**
+   * Until the transport has taken this stream's bytes down to `LARGE_PUSH_BYTES`, or the stream closes, or the
+   * peer took nothing for `LARGE_PUSH_HOLD_MS` (a stall timer, restarted by every take: a slow but reading
+   * peer keeps the slot, so the bound holds when the readers are slower than the controller; a peer that has
+   * stopped reading gives it back).
+   */
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.#release === done) {
+          this.#release = undefined;
+          this.#holdTimer = undefined;
+        }
+        resolve();
+      };
+      const timer = setTimeout(done, LARGE_PUSH_HOLD_MS);
+      timer.unref?.();
+      this.#release = done;
+      this.#holdTimer = timer;
+    });
   }
 
   #taken(bytes: number): void {
     this.#buffered -= bytes;
+    if (this.#release && (this.#closed || this.#buffered <= LARGE_PUSH_BYTES)) this.#release();
+    else this.#holdTimer?.refresh();
     if (this.#closed || !this.#dirty || this.#buffered > this.env.limits.maxBufferedBytes / 2) return;
     this.#dirty = false;
     this.requestPush();
