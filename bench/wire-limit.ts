@@ -25,6 +25,8 @@ export interface WireLimit {
   /** Every proxy connected (TLS + HTTP/2 + stream) and answered CDS/LDS by the bare server: the storm's floor. */
   connectMs: number;
   notConnected: number;
+  /** Connections reset / refused / timed out while connecting (retried), as in the storm's `resets`. */
+  resets: number;
   pushes: WirePush[];
 }
 
@@ -50,7 +52,7 @@ export async function measureWireLimit(clients: Clients, caDir: string, streams:
       });
       out.push({ streams: r.streams, bytesPerStream: r.bytesPerStream, ms: Math.round(r.ms * 10) / 10, acked: r.acked });
     }
-    return { connectMs: Math.round(c.allReadyMs * 10) / 10, notConnected, pushes: out };
+    return { connectMs: Math.round(c.allReadyMs * 10) / 10, notConnected, resets: c.resets, pushes: out };
   } finally {
     await clients.call({ op: 'close' });
     await wire.close();
