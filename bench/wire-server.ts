@@ -18,6 +18,7 @@ type Cmd =
   | { op: 'start'; id: number; caPem: string; certPem: string; keyPem: string }
   | { op: 'push'; id: number; bytes: number; timeoutMs: number; limit?: number }
   | { op: 'streams'; id: number }
+  | { op: 'cpu'; id: number }
   | { op: 'exit'; id: number };
 
 const streams = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
@@ -94,6 +95,10 @@ async function handle(cmd: Cmd): Promise<unknown> {
     }
     case 'streams':
       return streams.size;
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    }
     case 'push': {
       const nonce = `p${seq++}`;
       const msg = response(BLOB, nonce, nonce, Buffer.alloc(Math.max(0, cmd.bytes - 64), 7));
