@@ -58,6 +58,30 @@ describe('listenPaced (our own listening socket fed to grpc-js)', () => {
     }
   });
 
+  it('holds accepted connections, not yet handshaken, while admission says no, and serves them once it says yes', async () => {
+    let open = false;
+    let asked = 0;
+    const admit = { tryTake: () => (asked++, open) };
+    const listener = await listenPaced(server, '127.0.0.1:0', serverCreds, { backlog: 64, tls: true, admit, admitRetryMs: 2 });
+    try {
+      const certs = await Promise.all(Array.from({ length: 5 }, (_, i) => ca.client({ dns: [`held-${i}.test`] })));
+      let answered = 0;
+      const calls = certs.map((c, i) => echo(listener.port, i, c).then((r) => (answered++, r)));
+      while (listener.queued < 5) await new Promise((r) => setTimeout(r, 5));
+      const askedBefore = asked;
+      await new Promise((r) => setTimeout(r, 50));
+      // Still queued, none answered, and admission is asked again (a timer, not a busy loop on the event loop).
+      expect(listener.queued).toBe(5);
+      expect(answered).toBe(0);
+      expect(asked).toBeGreaterThan(askedBefore);
+      open = true;
+      expect(await Promise.all(calls)).toEqual(certs.map((_, i) => `c${i}|DNS:held-${i}.test`));
+      expect(listener.queued).toBe(0);
+    } finally {
+      listener.close();
+    }
+  });
+
   it('refuses a client without a certificate (the handshake is still grpc-js\'s, client auth required)', async () => {
     const listener = await listenPaced(server, '127.0.0.1:0', serverCreds, { backlog: 16, tls: true });
     try {

@@ -15,6 +15,13 @@ export interface PacedListenOptions {
    */
   tls: boolean;
   acceptsPerTurn?: number;
+  /**
+   * Admission of TLS connections (the server's connection rate): without a token a connection waits in the
+   * queue, accepted and not yet handshaken, instead of being refused after a full handshake and redialled.
+   */
+  admit?: { tryTake(): boolean };
+  /** How long to wait for the next token when `admit` refuses (ms). Default 5. */
+  admitRetryMs?: number;
 }
 
 export interface PacedListener {
@@ -42,7 +49,8 @@ export function parseListenAddress(address: string): { host: string; port: numbe
  * kernel's accept queue overflowed and dropped SYNs / reset connections (docs/benchmarks.md, "Connect storm").
  * Connections are accepted as fast as the kernel offers them (so the queue stays short) and handed over
  * `acceptsPerTurn` per event-loop turn, so a burst of thousands does not start thousands of TLS handshakes in
- * one synchronous run while established streams wait for their pushes and keepalive answers.
+ * one synchronous run while established streams wait for their pushes and keepalive answers; with `admit`,
+ * at the server's connection rate.
  */
 export async function listenPaced(server: grpc.Server, address: string, creds: grpc.ServerCredentials, options: PacedListenOptions): Promise<PacedListener> {
   const { host, port } = parseListenAddress(address);
@@ -50,11 +58,20 @@ export async function listenPaced(server: grpc.Server, address: string, creds: g
   const injector = server.createConnectionInjector(creds);
   const queue: net.Socket[] = [];
   let scheduled = false;
+  let waitTimer: NodeJS.Timeout | undefined;
   const drain = () => {
     scheduled = false;
     for (let i = 0; i < perTurn && queue.length > 0; i++) {
-      const socket = queue.shift()!;
-      if (!socket.destroyed) injector.injectConnection(socket);
+      if (queue[0]!.destroyed) {
+        queue.shift();
+        continue;
+      }
+      if (options.admit && !options.admit.tryTake()) {
+        scheduled = true;
+        waitTimer = setTimeout(drain, options.admitRetryMs ?? 5);
+        return;
+      }
+      injector.injectConnection(queue.shift()!);
     }
     if (queue.length > 0) schedule();
   };
@@ -86,6 +103,7 @@ export async function listenPaced(server: grpc.Server, address: string, creds: g
       return queue.length;
     },
     close: () => {
+      clearTimeout(waitTimer);
       for (const s of queue.splice(0)) s.destroy();
       if (tcp.listening) tcp.close();
     },

@@ -21,7 +21,10 @@ export const SUGGESTED_PLAINTEXT_ADDRESS = '127.0.0.1:15129';
 export interface XdsServerLimits {
   /** Open streams at most (both listeners); more are refused with RESOURCE_EXHAUSTED. Default 10000. */
   maxStreams?: number;
-  /** New streams per second (token bucket); more are refused with RESOURCE_EXHAUSTED. Default 1000. */
+  /**
+   * New TLS connections handed to the handshake per second (more wait, accepted, in the listener's queue) and
+   * new streams per second (token buckets; more streams are refused with RESOURCE_EXHAUSTED). Default 1000.
+   */
   connectionsPerSecond?: number;
   /** Token bucket size. Default 2 x connectionsPerSecond. */
   connectionBurst?: number;
@@ -99,6 +102,8 @@ export class XdsServer {
   readonly #listeners: PacedListener[] = [];
   readonly #streams = new Set<AdsStream>();
   readonly #bucket: TokenBucket;
+  /** The same rate for TLS connections, applied before their handshake (listener.ts): they wait, not fail. */
+  readonly #admit: TokenBucket;
   readonly #maxStreams: number;
   readonly #env: StreamEnv;
   #stopping = false;
@@ -110,7 +115,9 @@ export class XdsServer {
     this.#opts = options;
     const limits = options.limits ?? {};
     const rate = limits.connectionsPerSecond ?? 1000;
-    this.#bucket = new TokenBucket(rate, limits.connectionBurst ?? Math.max(1, rate * 2));
+    const burst = limits.connectionBurst ?? Math.max(1, rate * 2);
+    this.#bucket = new TokenBucket(rate, burst);
+    this.#admit = new TokenBucket(rate, burst);
     this.#maxStreams = limits.maxStreams ?? 10_000;
     const logger = (options.logger ?? silentLogger).child({ component: 'xds' });
     const streams = this.#streams;
@@ -177,7 +184,11 @@ export class XdsServer {
     });
     let listener: PacedListener;
     try {
-      listener = await listenPaced(server, address, creds, { backlog: this.#opts.limits?.listenBacklog ?? DEFAULT_LISTEN_BACKLOG, tls: transport === 'mtls' });
+      listener = await listenPaced(server, address, creds, {
+        backlog: this.#opts.limits?.listenBacklog ?? DEFAULT_LISTEN_BACKLOG,
+        tls: transport === 'mtls',
+        admit: this.#admit,
+      });
     } catch (err) {
       throw new TrellisError(ErrorCodes.CONFIG_INVALID, `xDS server cannot listen on ${address}: ${(err as Error).message}`, { cause: err });
     }
