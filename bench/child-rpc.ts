@@ -30,7 +30,11 @@ export class ChildRpc<Cmd extends { op: string; id: number }> {
 
   constructor(file: string, nodeArgs: string[] = []) {
     this.#file = file;
-    this.#child = fork(resolve(import.meta.dirname, file), [], { execArgv: ['--import', 'tsx', ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // TRELLIS_BENCH_CHILD_CPU_PROF=<dir>: CPU profiles of the client and wire-server processes (node refuses
+    // --cpu-prof in NODE_OPTIONS).
+    const prof = process.env.TRELLIS_BENCH_CHILD_CPU_PROF;
+    const profArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+    this.#child = fork(resolve(import.meta.dirname, file), [], { execArgv: ['--import', 'tsx', ...profArgs, ...nodeArgs], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let ready!: () => void;
     this.#ready = new Promise<void>((r) => (ready = r));
     this.#child.on('message', (m: Reply | typeof CHILD_READY) => {

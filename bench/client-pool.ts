@@ -74,6 +74,7 @@ export class ClientPool implements Clients {
           allReadyMs: notReady === 0 ? Math.max(0, ...parts.map((p) => p.allReadyMs)) : NaN,
           notReady,
           errors: parts.reduce((a, p) => a + p.errors, 0),
+          resets: parts.reduce((a, p) => a + p.resets, 0),
           sampleErrors: [...new Set(parts.flatMap((p) => p.sampleErrors))].slice(0, 5),
           refusedAndRetried: parts.reduce((a, p) => a + p.refusedAndRetried, 0),
           lostAfterReady: parts.reduce((a, p) => a + p.lostAfterReady, 0),

@@ -27,6 +27,11 @@ export interface ConnectResult {
   /** Failures other than admission refusals (TLS, dropped connections, other gRPC statuses). */
   errors: number;
   sampleErrors: string[];
+  /**
+   * Of `errors`: connections reset, refused or timed out before a response (ECONNRESET, ECONNREFUSED,
+   * ETIMEDOUT, EPIPE): what a full listen backlog does to a storm. Each was retried with backoff.
+   */
+  resets: number;
   /** Streams refused with RESOURCE_EXHAUSTED (the server's connection rate limit / max streams), then retried. */
   refusedAndRetried: number;
   /** Proxies that were configured and are not any more (their connection was dropped meanwhile). */

@@ -72,6 +72,9 @@ async function add(cmd: Extract<ClientCommand, { op: 'add' }>): Promise<unknown>
   return { issued: cmd.proxies.length, ms: performance.now() - t0, maxLoopBlockMs: takeMaxBlock() };
 }
 
+/** Transport failures of the connection itself (see ConnectResult.resets). */
+const RESET = /\b(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE)\b/;
+
 async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<ConnectResult> {
   const batch: SimProxy[] = [];
   let remaining = cmd.to - cmd.from;
@@ -99,11 +102,13 @@ async function connect(cmd: Extract<ClientCommand, { op: 'connect' }>): Promise<
   // RESOURCE_EXHAUSTED is the server's admission control (rate limit, max streams): the proxy retries.
   const refused = errs.filter((e) => e.startsWith('grpc-status 8:'));
   const other = errs.filter((e) => !e.startsWith('grpc-status 8:'));
+  const resets = other.filter((e) => RESET.test(e));
   return {
     readyMs,
     allReadyMs: remaining === 0 ? Math.max(0, ...readyMs) : NaN,
     notReady: remaining,
     errors: other.length,
+    resets: resets.length,
     sampleErrors: [...new Set([...other, ...refused.slice(0, 1)])].slice(0, 5),
     refusedAndRetried: refused.length,
     lostAfterReady: batch.filter((p) => p.readyAt > 0 && !p.ready).length,

@@ -258,11 +258,19 @@ async function controllerScenarios(args: BenchArgs, workDir: string, emit: (r: S
         wirePushes.map((p) => ({ streams: p.streams, bytes: p.bytes })),
       );
       wire.pushes.forEach((w, i) => wirePushes[i]!.apply(w));
-      Object.assign(storm.result.figures, { wireConnectMs: wire.connectMs, ratioToWireConnect: round(storm.allReadyMs / wire.connectMs) });
+      Object.assign(storm.result.figures, {
+        wireConnectMs: wire.connectMs,
+        wireConnectResets: wire.resets,
+        ratioToWireConnect: round(storm.allReadyMs / wire.connectMs),
+        // CPU, not wall time: on a shared machine the two connects see different loads, their CPU does not move.
+        wireConnectCpuSeconds: wire.connectCpuSeconds,
+        wireConnectClientCpuSeconds: wire.connectClientCpuSeconds,
+        cpuRatioToWireConnect: round(storm.usage.controllerCpuSeconds / wire.connectCpuSeconds),
+      });
       results.push({
         scenario: 'wire-limit',
         parameters: { streams: args.proxies, clientProcesses: clients.processes, server: 'bare @grpc/grpc-js, mTLS, one pre-encoded response per stream, ACK awaited' },
-        figures: { connectMs: wire.connectMs, notConnected: wire.notConnected, pushes: wire.pushes },
+        figures: { connectMs: wire.connectMs, notConnected: wire.notConnected, resets: wire.resets, connectCpuSeconds: wire.connectCpuSeconds, connectClientCpuSeconds: wire.connectClientCpuSeconds, pushes: wire.pushes },
       });
     });
     // The controller's figures stand on their own; the result says why the ratios are missing.

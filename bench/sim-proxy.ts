@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import type { SecureContext } from 'node:tls';
+import tls, { type SecureContext } from 'node:tls';
 import { TypeUrls } from '@trellis/plugin-sdk';
 import type { ReferenceCache } from './inspect.ts';
 import {
@@ -24,6 +24,14 @@ import {
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 const { cluster: CDS, listener: LDS, endpoint: EDS, route: RDS, secret: SDS } = TypeUrls;
 const DEPENDENT = [EDS, RDS, SDS] as const;
+
+/**
+ * TCP connect timeout, Envoy's default cluster `connect_timeout` (5 s). Without one, a SYN the server's full
+ * accept queue dropped waits for the kernel's SYN retransmissions (1, 3, 7, 15, 31, 63 s: `connect ETIMEDOUT`
+ * after ~2 min), a tail no Envoy has; with it the proxy redials with its backoff. It covers TCP only: a
+ * connection accepted and waiting for its TLS handshake is never cut.
+ */
+export const CONNECT_TIMEOUT_MS = 5000;
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes on one host. */
 export const wallNow = (): number => performance.timeOrigin + performance.now();
@@ -87,12 +95,19 @@ export class SimProxy {
 
   #open(): void {
     const o = this.#o;
-    const session = http2.connect(`https://${o.address}`, {
+    const colon = o.address.lastIndexOf(':');
+    const socket = tls.connect({
+      host: o.address.slice(0, colon).replace(/^\[|\]$/g, ''),
+      port: Number(o.address.slice(colon + 1)),
       secureContext: o.secureContext,
       servername: 'localhost',
       checkServerIdentity: () => undefined,
-      settings: { initialWindowSize: 4 << 20 },
+      ALPNProtocols: ['h2'],
     });
+    const connectTimer = setTimeout(() => socket.destroy(new Error(`connect ETIMEDOUT (no TCP connection within ${CONNECT_TIMEOUT_MS} ms)`)), CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => clearTimeout(connectTimer));
+    socket.once('close', () => clearTimeout(connectTimer));
+    const session = http2.connect(`https://${o.address}`, { createConnection: () => socket, settings: { initialWindowSize: 4 << 20 } });
     this.#session = session;
     session.on('error', (err) => this.#fail(session, `session: ${err.message}`));
     session.on('close', () => this.#fail(session, 'session closed'));

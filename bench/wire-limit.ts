@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { createSelfSignedProvider } from '@trellis/plugin-certs-selfsigned';
 import { ChildRpc } from './child-rpc.ts';
 import type { Clients } from './client-pool.ts';
-import type { ConnectResult } from './clients-protocol.ts';
+import type { ClientStats, ConnectResult } from './clients-protocol.ts';
 
 export interface WirePush {
   streams: number;
@@ -25,8 +25,15 @@ export interface WireLimit {
   /** Every proxy connected (TLS + HTTP/2 + stream) and answered CDS/LDS by the bare server: the storm's floor. */
   connectMs: number;
   notConnected: number;
+  /** Connections reset / refused / timed out while connecting (retried), as in the storm's `resets`. */
+  resets: number;
+  /** CPU the bare server and the client processes used for the connect (load-independent, unlike `connectMs`). */
+  connectCpuSeconds: number;
+  connectClientCpuSeconds: number;
   pushes: WirePush[];
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export async function measureWireLimit(clients: Clients, caDir: string, streams: number, pushes: { streams: number; bytes: number }[]): Promise<WireLimit> {
   const provider = createSelfSignedProvider({ stateDir: caDir, caValidityMs: 87_600 * 3_600_000, keyType: 'ecdsa-p256', commonName: 'Trellis Root CA', createRoot: true });
@@ -36,7 +43,11 @@ export async function measureWireLimit(clients: Clients, caDir: string, streams:
   const wire = new ChildRpc<WireCmd>('wire-server.ts');
   try {
     const port = await wire.call<number>({ op: 'start', caPem, certPem: cert.chainPem, keyPem: cert.privateKey.reveal() });
+    const cpu0 = await wire.call<number>({ op: 'cpu' });
+    const client0 = (await clients.call<ClientStats>({ op: 'stats' })).cpuSeconds;
     const c = await clients.call<ConnectResult>({ op: 'connect', address: `127.0.0.1:${port}`, delta: false, timeoutMs: Math.max(60_000, streams * 20), from: 0, to: streams });
+    const connectCpuSeconds = (await wire.call<number>({ op: 'cpu' })) - cpu0;
+    const connectClientCpuSeconds = (await clients.call<ClientStats>({ op: 'stats' })).cpuSeconds - client0;
     // Pushes go to the streams that did connect; `notConnected` says how many did not.
     const notConnected = c.notReady;
     await wire.call({ op: 'push', bytes: 1000, timeoutMs: 30_000 }); // warm-up
@@ -50,7 +61,7 @@ export async function measureWireLimit(clients: Clients, caDir: string, streams:
       });
       out.push({ streams: r.streams, bytesPerStream: r.bytesPerStream, ms: Math.round(r.ms * 10) / 10, acked: r.acked });
     }
-    return { connectMs: Math.round(c.allReadyMs * 10) / 10, notConnected, pushes: out };
+    return { connectMs: Math.round(c.allReadyMs * 10) / 10, notConnected, resets: c.resets, connectCpuSeconds: round2(connectCpuSeconds), connectClientCpuSeconds: round2(connectClientCpuSeconds), pushes: out };
   } finally {
     await clients.call({ op: 'close' });
     await wire.close();

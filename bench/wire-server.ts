@@ -3,9 +3,12 @@
  * snapshots, no per-proxy work. It answers the first CDS/LDS requests with empty responses (so simulated
  * proxies count as configured) and on command pushes one pre-encoded response of a given size to every open
  * stream, timing until every stream has ACKed it. Push figures of the controller are divided by these.
+ * It listens exactly as the controller does (xds.listenPaced, the same backlog, channelz off), so the connect
+ * baseline differs from the controller by the per-proxy work only, not by a shorter accept queue.
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { xds } from '@trellis/core';
 import { CHILD_READY } from './child-rpc.ts';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -15,6 +18,7 @@ type Cmd =
   | { op: 'start'; id: number; caPem: string; certPem: string; keyPem: string }
   | { op: 'push'; id: number; bytes: number; timeoutMs: number; limit?: number }
   | { op: 'streams'; id: number }
+  | { op: 'cpu'; id: number }
   | { op: 'exit'; id: number };
 
 const streams = new Set<grpc.ServerDuplexStream<Buffer, Buffer>>();
@@ -78,17 +82,23 @@ function onStream(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
 }
 
 let server: grpc.Server | undefined;
+let listener: xds.PacedListener | undefined;
 
 async function handle(cmd: Cmd): Promise<unknown> {
   switch (cmd.op) {
     case 'start': {
-      server = new grpc.Server();
+      server = new grpc.Server({ 'grpc.enable_channelz': 0 });
       server.addService(definition, { StreamAggregatedResources: onStream });
       const creds = grpc.ServerCredentials.createSsl(Buffer.from(cmd.caPem), [{ cert_chain: Buffer.from(cmd.certPem), private_key: Buffer.from(cmd.keyPem) }], true);
-      return new Promise<number>((res, rej) => server!.bindAsync('127.0.0.1:0', creds, (err, port) => (err ? rej(err) : res(port))));
+      listener = await xds.listenPaced(server, '127.0.0.1:0', creds, { backlog: xds.DEFAULT_LISTEN_BACKLOG, tls: true });
+      return listener.port;
     }
     case 'streams':
       return streams.size;
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    }
     case 'push': {
       const nonce = `p${seq++}`;
       const msg = response(BLOB, nonce, nonce, Buffer.alloc(Math.max(0, cmd.bytes - 64), 7));
@@ -106,6 +116,7 @@ async function handle(cmd: Cmd): Promise<unknown> {
       return { ms, streams: want, acked, bytesPerStream: msg.length };
     }
     case 'exit':
+      listener?.close();
       server?.forceShutdown();
       setTimeout(() => process.exit(0), 20);
       return true;

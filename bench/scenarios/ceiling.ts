@@ -47,7 +47,7 @@ export async function ceiling(ctx: BenchContext): Promise<ScenarioResult> {
     }
     const conv = summarize(lat);
     const st = ctx.controller.stats();
-    steps.push({ proxies: to, connectMs, notConfigured: c.notReady, errors: c.errors, refusedAndRetried: c.refusedAndRetried, lostAfterReady: c.lostAfterReady, clientMaxLoopBlockMs: c.maxLoopBlockMs, convergenceMs: conv, proxiesPushed: pushed, proxiesAffected: affected, pushedNotAffectedSample: unexpected.slice(0, 3), controllerRssBytes: st.rssBytes, controllerPeakRssBytes: st.peakRssBytes });
+    steps.push({ proxies: to, connectMs, notConfigured: c.notReady, errors: c.errors, resets: c.resets, refusedAndRetried: c.refusedAndRetried, lostAfterReady: c.lostAfterReady, clientMaxLoopBlockMs: c.maxLoopBlockMs, convergenceMs: conv, proxiesPushed: pushed, proxiesAffected: affected, pushedNotAffectedSample: unexpected.slice(0, 3), controllerRssBytes: st.rssBytes, controllerPeakRssBytes: st.peakRssBytes });
     if (c.notReady > 0) {
       stop = `${c.notReady} proxies not configured at ${to}`;
       break;

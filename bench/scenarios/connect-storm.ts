@@ -25,6 +25,7 @@ export async function connectStorm(ctx: BenchContext): Promise<StormOutcome> {
       perProxyConfiguredMs: lat,
       notConfigured: r.notReady,
       errors: r.errors,
+      resets: r.resets,
       refusedAndRetried: r.refusedAndRetried,
       lostAfterReady: r.lostAfterReady,
       clientMaxLoopBlockMs: r.maxLoopBlockMs,

@@ -47,8 +47,12 @@ export const configSchema = s.object({
       max: s.default(s.duration({ description: "... but never longer than this after the identity's first pending change (so a stream of changes to it cannot starve its pushes)" }), 250),
     }),
     maxStreams: s.default(s.number({ integer: true, min: 1, description: 'open ADS streams at most; more are refused with RESOURCE_EXHAUSTED' }), 20_000),
-    connectionsPerSecond: s.default(s.number({ min: 1, description: 'new streams per second (token bucket); more are refused' }), 1000),
+    connectionsPerSecond: s.default(s.number({ min: 1, description: 'new mTLS connections per second handed to the TLS handshake (more wait in the accept queue) and new streams per second (more are refused); token buckets' }), 1000),
     pushConcurrency: s.default(s.number({ integer: true, min: 1, description: 'streams pushed to at once' }), 64),
+    listenBacklog: s.default(
+      s.number({ integer: true, min: 1, description: "kernel accept queue of each ADS listener (capped by net.core.somaxconn); grpc-js alone would use Node's 511, which a connect storm overflows" }),
+      4096,
+    ),
     plaintextIssuance: s.section({
       rate: s.default(s.number({ min: 0.001, description: 'new workload certificates per second one plaintext source host may cause' }), 1),
       burst: s.default(s.number({ integer: true, min: 1, description: 'new workload certificates one plaintext source host may cause at once' }), 20),

@@ -183,6 +183,7 @@ function createDefaultParts(ctx: CorePartsContext) {
           maxStreams: xds.maxStreams,
           connectionsPerSecond: xds.connectionsPerSecond,
           pushConcurrency: xds.pushConcurrency,
+          listenBacklog: xds.listenBacklog,
           maxBufferedBytesPerStream: xds.maxBufferedBytesPerStream,
           maxSubscriptionsPerStream: xds.maxSubscriptionsPerStream,
           logLinesPerSecond: xds.logLinesPerSecond,

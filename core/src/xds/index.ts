@@ -8,7 +8,7 @@ export { Snapshot, aggregateVersion, preciseNow } from './cache/snapshot.ts';
 export { SnapshotCache, defaultNodeHash } from './cache/snapshot-cache.ts';
 export type { NodeHash, SetSnapshotResult, SnapshotListener } from './cache/snapshot-cache.ts';
 export { checkConsistency, edsNamesOf, rdsNamesOf } from './cache/consistency.ts';
-export { XdsServer, DEFAULT_ADS_ADDRESS, SUGGESTED_PLAINTEXT_ADDRESS } from './server/xds-server.ts';
+export { XdsServer, DEFAULT_ADS_ADDRESS, DEFAULT_LISTEN_BACKLOG, SUGGESTED_PLAINTEXT_ADDRESS } from './server/xds-server.ts';
 export type { BoundPorts, XdsServerLimits, XdsServerOptions } from './server/xds-server.ts';
 export type { XdsHooks } from './server/hooks.ts';
 export { namedResource } from './server/stand-ins.ts';
@@ -20,6 +20,8 @@ export { ProxyRegistry } from './server/registry.ts';
 export type { ProxyInfo, TypeStatus } from './server/registry.ts';
 export { redactResource } from './server/redact.ts';
 export { TokenBucket, KeyedConcurrencyLimiter } from './server/limits.ts';
+export { listenPaced, parseListenAddress, DEFAULT_ACCEPTS_PER_TURN } from './server/listener.ts';
+export type { PacedListener, PacedListenOptions } from './server/listener.ts';
 export { adsServiceDefinition } from './server/codec.ts';
 export { identityFromCertificate, resolveNodeIdentity } from './server/identity.ts';
 export type {
