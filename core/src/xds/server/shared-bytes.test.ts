@@ -85,9 +85,9 @@ describe('shared bytes across identities', () => {
     await tick();
     const [cds1] = c1.responses(TypeUrls.cluster);
     const [cds2] = c2.responses(TypeUrls.cluster);
-    expect(cds1 && cds2).toBeTruthy();
-    expect(cds1!.msg.version_info).toBe(s1.version(TypeUrls.cluster));
-    expect(withoutNonce(cds1!.bytes, cds1!.msg.nonce!)).toEqual(withoutNonce(cds2!.bytes, cds2!.msg.nonce!));
+    if (!cds1 || !cds2) throw new Error('both streams should have received CDS');
+    expect(cds1.msg.version_info).toBe(s1.version(TypeUrls.cluster));
+    expect(withoutNonce(cds1.bytes, cds1.msg.nonce!)).toEqual(withoutNonce(cds2.bytes, cds2.msg.nonce!));
     const [lds1] = c1.responses(TypeUrls.listener);
     const [lds2] = c2.responses(TypeUrls.listener);
     expect(lds1!.msg.version_info).not.toBe(lds2!.msg.version_info);
