@@ -5,6 +5,10 @@
  * PERMISSION_DENIED. Prints per-client median / max wall ms, the controller process's CPU seconds, and the load
  * average (issue 16 item 5 asks for < 1 s). Each grpc-js trial uses a new workload identity node (new ADS
  * stream); each C-core trial a new process.
+ *
+ * `... deny-latency.ts [trials] allowed`: the same with a TrafficTarget a -> b applied first, so the calls are
+ * allowed (and fail UNAVAILABLE: nothing listens on b). The first call of a process pays grpc-js-xds's one-time
+ * loading either way; this run says how much of the denied first call is that loading rather than the deny path.
  */
 import { loadavg } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
@@ -14,11 +18,13 @@ import { ECHO_PATH, freePort, loadGrpcXds } from '../test/support/grpc-workloads
 import { ccoreClient } from '../test/support/ccore-workloads.ts';
 
 const trials = Math.max(2, Number(process.argv[2] ?? 10));
+const allowed = process.argv[3] === 'allowed';
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
 
 await loadGrpcXds();
 const ctl = await GrpcTestMesh.start();
 ctl.apply(...objects.workload('t', 'a', '127.0.0.41', 8080, await freePort(), 'grpc-echo'), ...objects.workload('t', 'b', '127.0.0.42', 8080, await freePort(), 'grpc-echo'));
+if (allowed) ctl.apply(objects.tcpRoute('t', 'all-ports', []), objects.target('t', 'a-to-b', 'b', ['a'], [{ kind: 'TCPRoute', name: 'all-ports' }]));
 const cpu0 = process.cpuUsage();
 const js: number[] = [];
 const cc: number[] = [];
@@ -46,6 +52,6 @@ for (let i = 0; i < Math.max(1, Math.floor(trials / 2)); i++) {
 const cpu = process.cpuUsage(cpu0);
 await ctl.stop();
 const f = (xs: number[]) => `median ${pct(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length}: ${xs.map((x) => x.toFixed(0)).join(" ")})`;
-console.log(`grpc-js-xds fresh channel -> PERMISSION_DENIED: first of the process ${js[0]?.toFixed(0)} ms (includes grpc-js-xds's one-time proto loading), then ${f(js.slice(1))}; test-process CPU for these ${((jsCpu.user + jsCpu.system) / 1e6).toFixed(2)} s (controller and clients share it)`);
-console.log(`C-core fresh channel -> PERMISSION_DENIED: ${f(cc)} (timed in the driving process, the C-core call in its own)`);
+console.log(`${allowed ? 'ALLOWED (TrafficTarget a -> b; no server on b) ' : ''}grpc-js-xds fresh channel -> ${allowed ? 'answer' : 'PERMISSION_DENIED'}: first of the process ${js[0]?.toFixed(0)} ms (includes grpc-js-xds's one-time proto loading), then ${f(js.slice(1))}; test-process CPU for these ${((jsCpu.user + jsCpu.system) / 1e6).toFixed(2)} s (controller and clients share it)`);
+console.log(`C-core fresh channel -> ${allowed ? 'answer' : 'PERMISSION_DENIED'}: ${f(cc)} (timed in the driving process, the C-core call in its own)`);
 console.log(`status codes seen: ${[...codes].join(', ')}; CPU of the controller + grpc-js process overall ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
