@@ -19,6 +19,7 @@ import { ccoreClient } from '../test/support/ccore-workloads.ts';
 
 const trials = Math.max(2, Number(process.argv[2] ?? 10));
 const allowed = process.argv[3] === 'allowed';
+const outcome = allowed ? 'answer' : 'PERMISSION_DENIED';
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
 
 await loadGrpcXds();
@@ -52,6 +53,6 @@ for (let i = 0; i < Math.max(1, Math.floor(trials / 2)); i++) {
 const cpu = process.cpuUsage(cpu0);
 await ctl.stop();
 const f = (xs: number[]) => `median ${pct(xs, 0.5).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length}: ${xs.map((x) => x.toFixed(0)).join(" ")})`;
-console.log(`${allowed ? 'ALLOWED (TrafficTarget a -> b; no server on b) ' : ''}grpc-js-xds fresh channel -> ${allowed ? 'answer' : 'PERMISSION_DENIED'}: first of the process ${js[0]?.toFixed(0)} ms (includes grpc-js-xds's one-time proto loading), then ${f(js.slice(1))}; test-process CPU for these ${((jsCpu.user + jsCpu.system) / 1e6).toFixed(2)} s (controller and clients share it)`);
-console.log(`C-core fresh channel -> ${allowed ? 'answer' : 'PERMISSION_DENIED'}: ${f(cc)} (timed in the driving process, the C-core call in its own)`);
+console.log(`${allowed ? 'ALLOWED (TrafficTarget a -> b; no server on b) ' : ''}grpc-js-xds fresh channel -> ${outcome}: first of the process ${js[0]?.toFixed(0)} ms (includes grpc-js-xds's one-time proto loading), then ${f(js.slice(1))}; test-process CPU for these ${((jsCpu.user + jsCpu.system) / 1e6).toFixed(2)} s (controller and clients share it)`);
+console.log(`C-core fresh channel -> ${outcome}: ${f(cc)} (timed in the driving process, the C-core call in its own)`);
 console.log(`status codes seen: ${[...codes].join(', ')}; CPU of the controller + grpc-js process overall ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
